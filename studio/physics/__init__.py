@@ -1,0 +1,55 @@
+"""Pure JAX physics: θ → asperities → friction law F(P). No torch, no Qt.
+
+Public API (import from here):
+    theta schema ....... THETA_NAMES, THETA_UNITS, THETA_LOWER, THETA_UPPER, THETA_SIZE,
+                         MIN_ASPERITIES, MAX_ASPERITIES, validate, validate_asperity_count,
+                         canonical, to_unit, from_unit, normalise_weights, ThetaError, describe
+    realisation ........ Asperities, realize(theta, N, seed), base_draws, asperities_from_draws
+    friction law ....... LOAD_GRID_N (128,), friction_law(h, R, E*, tau0, B), friction_law_batch,
+                         simulate(theta, N, seed), simulate_batch(theta, N, seeds)
+    spread ............. spread_band(theta, N, seed) -> (p05, p95)
+    validity ........... hertz_valid, hertz_strain, HERTZ_LIMIT, contact_radius_mm, indentation_mm
+    layout ............. fabrication_layout(radius at 10 N ...) -> x_mm, y_mm
+    metrics ............ smape, parameter_error, summary
+"""
+from studio.physics.friction import (  # noqa: F401
+    HERTZ_LIMIT,
+    LOAD_GRID_N,
+    MAX_LOAD_N,
+    N_LOADS,
+    contact_radius_mm,
+    friction_law,
+    friction_law_batch,
+    hertz_strain,
+    hertz_valid,
+    indentation_mm,
+    single_sphere_friction,
+)
+from studio.physics.metrics import parameter_error, smape, summary  # noqa: F401
+from studio.physics.realize import (  # noqa: F401
+    Asperities,
+    asperities_from_draws,
+    base_draws,
+    realize,
+    simulate,
+    simulate_batch,
+    spread_band,
+)
+from studio.physics.theta import (  # noqa: F401
+    MAX_ASPERITIES,
+    MIN_ASPERITIES,
+    THETA_LOWER,
+    THETA_NAMES,
+    THETA_SIZE,
+    THETA_UNITS,
+    THETA_UPPER,
+    Material,
+    ThetaError,
+    canonical,
+    describe,
+    from_unit,
+    normalise_weights,
+    to_unit,
+    validate,
+    validate_asperity_count,
+)

@@ -1,0 +1,140 @@
+"""θ + N + seed → asperities (spec/physics.md §4), and θ → friction law in one call.
+
+A design is the triple (θ, N, seed). The seed picks base draws (u, z_h, z_R) from
+JAX's counter-based PRNG for MAX_ASPERITIES asperities; a design with N asperities
+uses the first N of them, so the same seed realises consistently across N and
+batched (padded) and single evaluations agree exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from studio.physics import friction as _friction
+from studio.physics.theta import (
+    B_IDX,
+    E_STAR_IDX,
+    MAX_ASPERITIES,
+    MIN_RADIUS_MM,
+    MU_H_IDX,
+    MU_R_IDX,
+    N_COMPONENTS,
+    SD_H_IDX,
+    SD_R_IDX,
+    TAU0_IDX,
+    W_IDX,
+    normalise_weights,
+    validate,
+    validate_asperity_count,
+)
+
+
+@dataclass(frozen=True)
+class Asperities:
+    """One realisation: summit heights and tip radii [mm], and the mixture component of each."""
+
+    height_mm: np.ndarray
+    radius_mm: np.ndarray
+    component: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.height_mm)
+
+
+def base_draws(seed, width: int = MAX_ASPERITIES):
+    """Base draws (u, z_h, z_R), each (width,), float64, for an integer seed ≥ 0 (jittable, vmappable)."""
+    key = jax.random.key(seed)
+    k_u, k_h, k_r = jax.random.split(key, 3)
+    u = jax.random.uniform(k_u, (width,), dtype=jnp.float64)
+    z_h = jax.random.normal(k_h, (width,), dtype=jnp.float64)
+    z_r = jax.random.normal(k_r, (width,), dtype=jnp.float64)
+    return u, z_h, z_r
+
+
+def asperities_from_draws(theta, u, z_h, z_r):
+    """Heights, radii [mm] and component indices from θ and explicit base draws (spec §4).
+
+    Differentiable with respect to the means, spreads and material; the component
+    assignment (a step function of the weights) carries no gradient.
+    """
+    w = normalise_weights(theta[W_IDX])
+    cum = jnp.cumsum(w)
+    k = jnp.minimum(jnp.sum(cum[None, :] <= u[:, None], axis=-1), N_COMPONENTS - 1)
+    h = theta[MU_H_IDX][k] + theta[SD_H_IDX][k] * z_h
+    r = jnp.maximum(MIN_RADIUS_MM, theta[MU_R_IDX][k] + theta[SD_R_IDX][k] * z_r)
+    return h, r, k
+
+
+def realize(theta, n: int, seed: int) -> Asperities:
+    """The asperities of design (θ, N, seed) as float64 numpy arrays."""
+    theta = jnp.asarray(validate(theta))
+    n = validate_asperity_count(n)
+    u, z_h, z_r = _draws_jit(int(seed))
+    h, r, k = asperities_from_draws(theta, u[:n], z_h[:n], z_r[:n])
+    return Asperities(np.asarray(h), np.asarray(r), np.asarray(k, dtype=np.int32))
+
+
+_draws_jit = jax.jit(base_draws, static_argnames=("width",))
+
+
+def _simulate_one(theta, n, seed, loads, iterations, dtype, width):
+    u, z_h, z_r = base_draws(seed, width)
+    h, r, _ = asperities_from_draws(theta, u, z_h, z_r)
+    mask = jnp.arange(width) < n
+    return _friction._friction_single(h.astype(dtype), r.astype(dtype), mask, theta[E_STAR_IDX].astype(dtype),
+                                      theta[TAU0_IDX].astype(dtype), theta[B_IDX].astype(dtype), loads.astype(dtype),
+                                      iterations)
+
+
+@partial(jax.jit, static_argnames=("iterations", "dtype", "width"))
+def simulate_batch(theta, n, seed, *, iterations=_friction.FAST_ITERATIONS, dtype=jnp.float32,
+                   width: int = MAX_ASPERITIES):
+    """Friction laws (batch, 128) [N] for designs θ (batch, 23), N (batch,), seeds (batch,).
+
+    `width` is the padded asperity count (≥ max N of the batch): batches of small N
+    run faster with a smaller width and give identical results.
+    """
+    loads = jnp.asarray(_friction.LOAD_GRID_N)
+    fn = jax.vmap(_simulate_one, in_axes=(0, 0, 0, None, None, None, None))
+    return fn(jnp.asarray(theta, jnp.float64), n, seed, loads, iterations, dtype, width)
+
+
+def simulate(theta, n: int, seed: int, *, dtype=jnp.float64) -> np.ndarray:
+    """Friction law F [N] on the 128-point grid of one design (θ, N, seed)."""
+    theta = validate(theta)
+    n = validate_asperity_count(n)
+    iterations = _friction.REFERENCE_ITERATIONS if jnp.dtype(dtype) == jnp.float64 else _friction.FAST_ITERATIONS
+    out = simulate_batch(theta[None], jnp.asarray([n]), jnp.asarray([int(seed)]), iterations=iterations,
+                         dtype=jnp.dtype(dtype), width=_bucket(n))
+    return np.asarray(out[0], dtype=np.float64)
+
+
+def _bucket(n: int) -> int:
+    """Padded width for N: the next multiple of 32, so few shapes are compiled."""
+    return int(min(MAX_ASPERITIES, -(-n // 32) * 32))
+
+
+BAND_SEEDS = 64
+BAND_PERCENTILES = (5.0, 95.0)
+
+
+def band_seeds(seed: int, count: int = BAND_SEEDS) -> np.ndarray:
+    """Seeds of the 'other moulds' of a design: deterministic, distinct from `seed`."""
+    ss = np.random.SeedSequence([int(seed), 0xBA2D])
+    return ss.generate_state(count, dtype=np.uint32).astype(np.int64)
+
+
+def spread_band(theta, n: int, seed: int = 0, count: int = BAND_SEEDS,
+                percentiles=BAND_PERCENTILES) -> tuple[np.ndarray, np.ndarray]:
+    """5th and 95th percentile of F over `count` other realisations of θ (spec §4)."""
+    theta = validate(theta)
+    n = validate_asperity_count(n)
+    seeds = band_seeds(seed, count)
+    laws = simulate_batch(np.repeat(theta[None], count, axis=0), jnp.full((count,), n), jnp.asarray(seeds),
+                          width=_bucket(n))
+    lo, hi = np.percentile(np.asarray(laws, dtype=np.float64), percentiles, axis=0)
+    return lo, hi
