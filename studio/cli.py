@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from studio import __version__
+from studio.errors import StudioError
 
 # (module, subcommands it registers) — modules are imported lazily so `--help` stays fast.
 _COMMAND_MODULES = (
@@ -19,10 +20,6 @@ _COMMAND_MODULES = (
     "studio.design.commands",   # design, bench
     "studio.gui.commands",      # gui
 )
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +48,7 @@ def main(argv=None) -> int:
         return 2
     try:
         return int(args.run(args) or 0)
-    except CliError as exc:
+    except StudioError as exc:
         print(f"friction-studio {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

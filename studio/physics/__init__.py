@@ -53,3 +53,4 @@ from studio.physics.theta import (  # noqa: F401
     validate,
     validate_asperity_count,
 )
+from studio.physics.layout import fabrication_layout, layout_for  # noqa: F401,E402

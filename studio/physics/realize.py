@@ -91,16 +91,24 @@ def _simulate_one(theta, n, seed, loads, iterations, dtype, width):
 
 
 @partial(jax.jit, static_argnames=("iterations", "dtype", "width"))
+def _simulate_batch_jit(theta, n, seed, iterations, dtype, width):
+    loads = jnp.asarray(_friction.LOAD_GRID_N)
+    fn = jax.vmap(_simulate_one, in_axes=(0, 0, 0, None, None, None, None))
+    return fn(theta, n, seed, loads, iterations, dtype, width)
+
+
 def simulate_batch(theta, n, seed, *, iterations=_friction.FAST_ITERATIONS, dtype=jnp.float32,
                    width: int = MAX_ASPERITIES):
     """Friction laws (batch, 128) [N] for designs θ (batch, 23), N (batch,), seeds (batch,).
 
     `width` is the padded asperity count (≥ max N of the batch): batches of small N
-    run faster with a smaller width and give identical results.
+    run faster with a smaller width and give identical results. Rows whose solver did
+    not converge in `iterations` steps are redone to convergence (friction.solve_with_fallback).
     """
-    loads = jnp.asarray(_friction.LOAD_GRID_N)
-    fn = jax.vmap(_simulate_one, in_axes=(0, 0, 0, None, None, None, None))
-    return fn(jnp.asarray(theta, jnp.float64), n, seed, loads, iterations, dtype, width)
+    args = (jnp.asarray(theta, jnp.float64), jnp.asarray(n), jnp.asarray(seed))
+    dtype = jnp.dtype(dtype)
+    return _friction.solve_with_fallback(
+        lambda th, nn, ss, it: _simulate_batch_jit(th, nn, ss, it, dtype, width), args, iterations, dtype)
 
 
 def simulate(theta, n: int, seed: int, *, dtype=jnp.float64) -> np.ndarray:

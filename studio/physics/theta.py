@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from studio.errors import StudioError
+
 import numpy as np
 
 N_COMPONENTS = 4
@@ -42,7 +44,7 @@ SD_R_IDX = W_IDX + 4
 E_STAR_IDX, TAU0_IDX, B_IDX = 20, 21, 22
 
 
-class ThetaError(ValueError):
+class ThetaError(StudioError, ValueError):
     """A θ vector that is malformed or outside the design box; the message names the entry."""
 
 

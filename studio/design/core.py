@@ -1,0 +1,183 @@
+"""What every design engine speaks: Target, Design, Progress, and the job protocol. No Qt.
+
+An engine is a generator function `engine(target, ..., control) -> Iterator[Progress]`.
+It yields a Progress at least once per generation (≲ 100 ms apart), checks
+`control` between yields, and returns (StopIteration.value) the final list of
+Designs, best first. The GUI drives it from a worker thread; the CLI drives it
+in the foreground. Nothing here imports Qt or torch.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from studio.errors import StudioError
+from studio.physics import (
+    LOAD_GRID_N,
+    Asperities,
+    hertz_valid,
+    realize,
+    simulate,
+    smape,
+    validate,
+    validate_asperity_count,
+)
+
+
+class TargetError(StudioError, ValueError):
+    """A target law that cannot be designed for (wrong length, NaN, negative, all masked)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A friction law to design for, on the 128-point load grid.
+
+    friction_N: (128,) target F [N] (extrapolated where mask is False, for the models' condition).
+    mask: (128,) True where the user specified the law; errors use only these points.
+    N: asperity count the designs must have. source/note: provenance for files.
+    """
+
+    friction_N: np.ndarray
+    N: int
+    mask: np.ndarray | None = None
+    source: str = "sketch"
+    note: str = ""
+
+    def __post_init__(self):
+        f = np.asarray(self.friction_N, dtype=np.float64)
+        if f.shape != LOAD_GRID_N.shape:
+            raise TargetError(f"target law needs {LOAD_GRID_N.size} values on the load grid, got shape {f.shape}")
+        bad = np.flatnonzero(~np.isfinite(f))
+        if bad.size:
+            raise TargetError(f"target law is not finite at load {LOAD_GRID_N[bad[0]]:g} N (grid point {bad[0] + 1})")
+        neg = np.flatnonzero(f <= 0)
+        if neg.size:
+            raise TargetError(f"target friction must be positive; it is {f[neg[0]]:g} N at load "
+                              f"{LOAD_GRID_N[neg[0]]:g} N (grid point {neg[0] + 1})")
+        mask = np.ones(f.shape, bool) if self.mask is None else np.asarray(self.mask, dtype=bool)
+        if mask.shape != f.shape:
+            raise TargetError(f"target mask has shape {mask.shape}, expected {f.shape}")
+        if not mask.any():
+            raise TargetError("target mask excludes every load: nothing to design for")
+        object.__setattr__(self, "friction_N", f)
+        object.__setattr__(self, "mask", mask)
+        object.__setattr__(self, "N", validate_asperity_count(self.N))
+
+    @property
+    def load_N(self) -> np.ndarray:
+        return LOAD_GRID_N
+
+    def error(self, law) -> float:
+        """Functional error [%]: sMAPE of a simulated law against this target on the masked points."""
+        return float(smape(np.asarray(law, dtype=np.float64), self.friction_N, mask=self.mask))
+
+
+@dataclass
+class Design:
+    """A design (θ, N, seed) with its realised asperities, simulated law and error."""
+
+    theta: np.ndarray
+    N: int
+    seed: int
+    method: str = ""
+    model: str = ""
+    elapsed_s: float = 0.0
+    error_percent: float | None = None
+    name: str = ""
+    asperities: Asperities | None = None
+    friction_N: np.ndarray | None = None
+    band_p05: np.ndarray | None = None
+    band_p95: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.theta = validate(self.theta)
+        self.N = validate_asperity_count(self.N)
+        self.seed = int(self.seed)
+
+    @classmethod
+    def evaluate(cls, theta, N: int, seed: int, target: Target | None = None, **kw) -> "Design":
+        """Realise and simulate with the exact (float64) model; score against `target` if given."""
+        d = cls(theta=theta, N=N, seed=seed, **kw)
+        d.asperities = realize(d.theta, d.N, d.seed)
+        d.friction_N = simulate(d.theta, d.N, d.seed)
+        if target is not None:
+            d.error_percent = target.error(d.friction_N)
+        return d
+
+    @property
+    def hertz_valid(self) -> bool:
+        a = self.asperities or realize(self.theta, self.N, self.seed)
+        return hertz_valid(a.height_mm, a.radius_mm, self.theta[20])
+
+    def residual_percent(self, target: Target) -> np.ndarray:
+        """Per-load relative residual (design − target)/target [%], NaN where the target is masked out."""
+        law = self.friction_N if self.friction_N is not None else simulate(self.theta, self.N, self.seed)
+        r = 100.0 * (law - target.friction_N) / target.friction_N
+        return np.where(target.mask, r, np.nan)
+
+
+@dataclass
+class Progress:
+    """One progress report of a running engine (plain data; the GUI turns it into a signal)."""
+
+    iteration: int
+    evaluations: int
+    best_error: float
+    best: Design | None
+    elapsed_s: float
+    fraction: float = 0.0  # 0..1 of the time/evaluation budget
+    message: str = ""
+
+
+class Cancelled(Exception):
+    """Raised inside an engine when its control was cancelled; engines let it propagate or return early."""
+
+
+@dataclass
+class JobControl:
+    """Pause/cancel handle shared between a running engine and whoever drives it (thread-safe)."""
+
+    _cancel: threading.Event = field(default_factory=threading.Event)
+    _running: threading.Event = field(default_factory=lambda: _set(threading.Event()))
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()  # wake a paused engine so it can see the cancel
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def checkpoint(self) -> None:
+        """Call between generations: blocks while paused, raises Cancelled if cancelled."""
+        self._running.wait()
+        if self._cancel.is_set():
+            raise Cancelled()
+
+
+def _set(event: threading.Event) -> threading.Event:
+    event.set()
+    return event
+
+
+class Clock:
+    """Elapsed time excluding paused periods is not needed; a plain monotonic stopwatch."""
+
+    def __init__(self):
+        self.t0 = time.perf_counter()
+
+    def __call__(self) -> float:
+        return time.perf_counter() - self.t0
