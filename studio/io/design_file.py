@@ -1,0 +1,437 @@
+"""HDF5 design files, format_version 1 (../shared/spec/design-file.md; documented in docs/design-file.md).
+
+Writing always produces the newest format, atomically (temporary file beside the
+target, then os.replace). Reading dispatches on the root attribute `format_version`
+through READERS: a future version 2 adds `@reader(2)` and keeps `@reader(1)`, whose
+result is the same in-memory DesignFile (that is the migration: old files are read
+into the current model, and written back as the newest version when saved).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+import studio
+from studio.design.core import Design, Target
+from studio.errors import StudioError
+from studio.io.atomic import atomic_write
+from studio.physics import (
+    LOAD_GRID_N,
+    MAX_ASPERITIES,
+    MIN_ASPERITIES,
+    THETA_NAMES,
+    THETA_SIZE,
+    THETA_UNITS,
+    Asperities,
+    hertz_valid,
+    realize,
+    simulate,
+)
+from studio.physics.layout import layout_for
+
+FORMAT = "friction-studio-design"
+FORMAT_VERSION = 1
+N_LOADS = LOAD_GRID_N.size
+THETA_UNIT = "per entry, see attribute units"
+
+
+class DesignFileError(StudioError, ValueError):
+    """A design file that cannot be written or read; names the file and the dataset/attribute at fault."""
+
+
+@dataclass
+class DesignFile:
+    """The contents of a design file: designs best first, the optional target, and provenance."""
+
+    designs: list[Design]
+    target: Target | None = None
+    best: str = ""
+    format_version: int = FORMAT_VERSION
+    created: str = ""
+    software_version: str = ""
+    layouts: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name → (x_mm, y_mm)
+    hertz_valid: dict[str, bool] = field(default_factory=dict)
+    path: str = ""
+
+    def design(self, name: str | None = None) -> Design:
+        """The named design, or the best one when `name` is None."""
+        wanted = self.best if name is None else name
+        for d in self.designs:
+            if d.name == wanted:
+                return d
+        if name is None and self.designs:
+            return self.designs[0]
+        raise DesignFileError(f"{self.path or 'design file'}: no design named {wanted!r}; it holds "
+                              + ", ".join(repr(d.name) for d in self.designs))
+
+
+# ----------------------------------------------------------------------------------------------- writing
+
+def write_design_file(path, designs, target: Target | None = None) -> Path:
+    """Write designs (best first) and the optional target to `path` (HDF5, format_version 1, atomic).
+
+    Designs without realised asperities or law are realised and simulated here
+    (float64). Each design gets a fabrication layout (studio.physics.layout).
+    """
+    import h5py
+
+    designs = list(designs)
+    path = Path(path)
+    _check_designs(designs, path)
+    with atomic_write(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            write_design_h5(f, designs, target)
+    return path
+
+
+def write_design_h5(f, designs, target: Target | None = None) -> None:
+    """Write into an open, empty h5py.File (or group); the path-level writer wraps this atomically."""
+    designs = list(designs)
+    _check_designs(designs, getattr(f, "filename", "design file"))
+    names = _unique_names(designs)
+    errors = {}
+    f.attrs["format"] = FORMAT
+    f.attrs["format_version"] = np.int64(FORMAT_VERSION)
+    f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    f.attrs["software_version"] = studio.__version__
+    if target is not None:
+        _write_target(f, target, designs)
+    group = f.create_group("designs")
+    for d, name in zip(designs, names):
+        errors[name] = _write_design(group, name, d, target)
+    scored = {n: e for n, e in errors.items() if e is not None and np.isfinite(e)}
+    f.attrs["best"] = min(scored, key=scored.get) if scored else names[0]
+    f.attrs["design_order"] = np.array(names, dtype=h5_str())
+
+
+def h5_str():
+    import h5py
+
+    return h5py.string_dtype("utf-8")
+
+
+def _check_designs(designs, where) -> None:
+    if not designs:
+        raise DesignFileError(f"{where}: nothing to write; a design file holds at least one design")
+    for i, d in enumerate(designs):
+        if not isinstance(d, Design):
+            raise DesignFileError(f"{where}: item {i} is a {type(d).__name__}, not a Design")
+
+
+def _unique_names(designs) -> list[str]:
+    names, seen = [], set()
+    for i, d in enumerate(designs):
+        base = (d.name or f"design_{i + 1}").replace("/", "_").strip() or f"design_{i + 1}"
+        if base in (".", ".."):
+            base = f"design_{i + 1}"
+        name, k = base, 2
+        while name in seen:
+            name, k = f"{base}_{k}", k + 1
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _dataset(group, name, data, unit, dtype=np.float64, **attrs):
+    ds = group.create_dataset(name, data=np.asarray(data, dtype=dtype))
+    ds.attrs["unit"] = unit
+    for key, value in attrs.items():
+        ds.attrs[key] = value
+    return ds
+
+
+def _write_target(f, target: Target, designs) -> None:
+    g = f.create_group("target")
+    _dataset(g, "load_N", LOAD_GRID_N, "N")
+    _dataset(g, "friction_N", target.friction_N, "N")
+    _dataset(g, "mask", target.mask, "-", dtype=bool)
+    g.attrs["source"] = str(target.source)
+    g.attrs["note"] = str(target.note)
+    g.attrs["N"] = np.int64(target.N)
+
+
+def _write_design(group, name: str, d: Design, target: Target | None) -> float | None:
+    """One /designs/<name> group; returns the design's functional error [%] (or None)."""
+    a = d.asperities if d.asperities is not None else realize(d.theta, d.N, d.seed)
+    law = d.friction_N if d.friction_N is not None else simulate(d.theta, d.N, d.seed)
+    law = np.asarray(law, dtype=np.float64)
+    E_star, tau0, B = (float(v) for v in d.theta[20:23])
+    x_mm, y_mm = layout_for(a, E_star)
+    g = group.create_group(name)
+    _dataset(g, "theta", d.theta, THETA_UNIT, names=np.array(THETA_NAMES, dtype=h5_str()),
+             units=np.array(THETA_UNITS, dtype=h5_str()))
+    ag = g.create_group("asperities")
+    _dataset(ag, "height_mm", a.height_mm, "mm")
+    _dataset(ag, "radius_mm", a.radius_mm, "mm")
+    _dataset(ag, "component", a.component, "-", dtype=np.int32)
+    _dataset(ag, "x_mm", x_mm, "mm")
+    _dataset(ag, "y_mm", y_mm, "mm")
+    cg = g.create_group("curve")
+    _dataset(cg, "load_N", LOAD_GRID_N, "N")
+    _dataset(cg, "friction_N", law, "N")
+    if d.band_p05 is not None and d.band_p95 is not None:
+        _dataset(cg, "band_p05", d.band_p05, "N")
+        _dataset(cg, "band_p95", d.band_p95, "N")
+    error = target.error(law) if target is not None else d.error_percent
+    g.attrs["N"] = np.int64(d.N)
+    g.attrs["seed"] = np.int64(d.seed)
+    g.attrs["E_star_MPa"] = E_star
+    g.attrs["tau0_MPa"] = tau0
+    g.attrs["B"] = B
+    g.attrs["method"] = str(d.method)
+    g.attrs["model"] = str(d.model)
+    if error is not None:
+        g.attrs["smape_percent"] = float(error)
+    g.attrs["hertz_valid"] = bool(hertz_valid(a.height_mm, a.radius_mm, E_star))
+    g.attrs["elapsed_s"] = float(d.elapsed_s)
+    return error
+
+
+# ----------------------------------------------------------------------------------------------- reading
+
+READERS: dict[int, Callable] = {}
+
+
+def reader(version: int):
+    """Register the reader of one format_version: fn(h5py.File, where: str) -> DesignFile."""
+    def register(fn):
+        READERS[version] = fn
+        return fn
+    return register
+
+
+def read_design_file(path) -> DesignFile:
+    """Read and validate a design file of any known format_version."""
+    import h5py
+
+    path = Path(path)
+    where = str(path)
+    if not path.exists():
+        raise DesignFileError(f"{where}: file not found")
+    if path.is_dir():
+        raise DesignFileError(f"{where}: is a folder, not a design file")
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except OSError as exc:
+        raise DesignFileError(f"{where}: cannot be read ({exc})") from None
+    if not is_hdf5:
+        raise DesignFileError(f"{where}: not an HDF5 file (a design file is HDF5, usually *.h5)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise DesignFileError(f"{where}: HDF5 file is damaged or truncated and cannot be opened ({_short(exc)})") \
+            from None
+    with f:
+        result = read_design_h5(f, where)
+    result.path = where
+    return result
+
+
+def read_design_h5(f, where: str = "design file") -> DesignFile:
+    """Read an open h5py.File: checks format and version, then hands over to that version's reader."""
+    try:
+        fmt = _text_attr(f, "format", where, "/")
+        if fmt != FORMAT:
+            raise DesignFileError(f"{where}: not a Friction Studio design file (root attribute format = {fmt!r}, "
+                                  f"expected {FORMAT!r})")
+        version = _int_attr(f, "format_version", where, "/")
+        if version not in READERS:
+            newest = max(READERS)
+            if version > newest:
+                raise DesignFileError(f"{where}: written in format_version {version} by a newer Friction Studio; "
+                                      f"this version reads format_version ≤ {newest}: please update")
+            raise DesignFileError(f"{where}: unknown format_version {version} (known: {sorted(READERS)})")
+        return READERS[version](f, where)
+    except DesignFileError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise DesignFileError(f"{where}: damaged or truncated file ({_short(exc)})") from None
+
+
+@reader(1)
+def _read_v1(f, where: str) -> DesignFile:
+    target = None
+    if "target" in f:
+        g = _group(f, "target", where)
+        _vector(g, "load_N", where, "/target/load_N", N_LOADS, "N", expect=LOAD_GRID_N)
+        friction = _vector(g, "friction_N", where, "/target/friction_N", N_LOADS, "N")
+        mask = _vector(g, "mask", where, "/target/mask", N_LOADS, "-", dtype=bool)
+        target_meta = (_text_attr(g, "source", where, "/target", default="file"),
+                       _text_attr(g, "note", where, "/target", default=""),
+                       _int_attr(g, "N", where, "/target", default=None))
+    designs_group = _group(f, "designs", where)
+    names = list(designs_group.keys())
+    if "design_order" in f.attrs:
+        order = [_decode(n) for n in np.asarray(f.attrs["design_order"]).ravel()]
+        names = [n for n in order if n in designs_group] + [n for n in names if n not in order]
+    if not names:
+        raise DesignFileError(f"{where}: /designs holds no design")
+    out = DesignFile(designs=[], format_version=1, created=_text_attr(f, "created", where, "/", default=""),
+                     software_version=_text_attr(f, "software_version", where, "/", default=""))
+    for name in names:
+        design, layout, valid = _read_design_v1(_group(designs_group, name, where, f"/designs/{name}"), name, where)
+        out.designs.append(design)
+        out.layouts[name] = layout
+        out.hertz_valid[name] = valid
+    best = _text_attr(f, "best", where, "/", default=names[0])
+    if best not in names:
+        raise DesignFileError(f"{where}: root attribute best = {best!r} names no design in /designs")
+    out.best = best
+    if target is None and "target" in f:
+        source, note, target_N = target_meta
+        N = target_N if target_N is not None else out.design(best).N
+        try:
+            target = Target(friction_N=friction, N=N, mask=mask, source=source, note=note)
+        except StudioError as exc:
+            raise DesignFileError(f"{where}: /target is not a valid target: {exc}") from None
+    out.target = target
+    return out
+
+
+def _read_design_v1(g, name, where):
+    at = f"/designs/{name}"
+    theta = _vector(g, "theta", where, f"{at}/theta", THETA_SIZE, None)
+    N = _int_attr(g, "N", where, at)
+    if not MIN_ASPERITIES <= N <= MAX_ASPERITIES:
+        raise DesignFileError(f"{where}: {at} attribute N = {N} is outside [{MIN_ASPERITIES}, {MAX_ASPERITIES}]")
+    asp = _group(g, "asperities", where, f"{at}/asperities")
+    height = _vector(asp, "height_mm", where, f"{at}/asperities/height_mm", N, "mm")
+    radius = _vector(asp, "radius_mm", where, f"{at}/asperities/radius_mm", N, "mm")
+    component = _vector(asp, "component", where, f"{at}/asperities/component", N, "-", dtype=np.int32)
+    x_mm = _vector(asp, "x_mm", where, f"{at}/asperities/x_mm", N, "mm")
+    y_mm = _vector(asp, "y_mm", where, f"{at}/asperities/y_mm", N, "mm")
+    if np.any(radius <= 0):
+        raise DesignFileError(f"{where}: {at}/asperities/radius_mm has a radius ≤ 0 at index "
+                              f"{int(np.flatnonzero(radius <= 0)[0])}")
+    curve = _group(g, "curve", where, f"{at}/curve")
+    _vector(curve, "load_N", where, f"{at}/curve/load_N", N_LOADS, "N", expect=LOAD_GRID_N)
+    friction = _vector(curve, "friction_N", where, f"{at}/curve/friction_N", N_LOADS, "N")
+    band = (None, None)
+    if "band_p05" in curve or "band_p95" in curve:
+        band = (_vector(curve, "band_p05", where, f"{at}/curve/band_p05", N_LOADS, "N"),
+                _vector(curve, "band_p95", where, f"{at}/curve/band_p95", N_LOADS, "N"))
+    seed = _int_attr(g, "seed", where, at)
+    error = _float_attr(g, "smape_percent", where, at, default=None)
+    try:
+        design = Design(theta=theta, N=N, seed=seed, method=_text_attr(g, "method", where, at, default=""),
+                        model=_text_attr(g, "model", where, at, default=""),
+                        elapsed_s=_float_attr(g, "elapsed_s", where, at, default=0.0),
+                        error_percent=error, name=name,
+                        asperities=Asperities(height, radius, component), friction_N=friction,
+                        band_p05=band[0], band_p95=band[1])
+    except StudioError as exc:
+        raise DesignFileError(f"{where}: {at}/theta: {exc}") from None
+    for attr, index in (("E_star_MPa", 20), ("tau0_MPa", 21), ("B", 22)):
+        value = _float_attr(g, attr, where, at, default=float(theta[index]))
+        if not np.isclose(value, theta[index], rtol=1e-12, atol=0):
+            raise DesignFileError(f"{where}: {at} attribute {attr} = {value:g} disagrees with theta[{index}] = "
+                                  f"{theta[index]:g}")
+    valid = bool(_attr(g, "hertz_valid", where, at, default=True))
+    return design, (x_mm, y_mm), valid
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+_MISSING = object()
+
+
+def _group(parent, name, where, at=None):
+    import h5py
+
+    at = at or f"/{name}"
+    if name not in parent:
+        raise DesignFileError(f"{where}: missing group {at}")
+    g = parent[name]
+    if not isinstance(g, h5py.Group):
+        raise DesignFileError(f"{where}: {at} is a dataset, expected a group")
+    return g
+
+
+def _vector(group, name, where, at, length, unit, *, dtype=np.float64, expect=None):
+    import h5py
+
+    if name not in group:
+        raise DesignFileError(f"{where}: missing dataset {at}")
+    ds = group[name]
+    if not isinstance(ds, h5py.Dataset):
+        raise DesignFileError(f"{where}: {at} is a group, expected a dataset")
+    if ds.shape != (length,):
+        raise DesignFileError(f"{where}: dataset {at} has shape {ds.shape}, expected ({length},)")
+    if unit is not None and "unit" in ds.attrs:
+        found = _decode(ds.attrs["unit"])
+        if found != unit:
+            raise DesignFileError(f"{where}: dataset {at} has unit {found!r}, expected {unit!r}")
+    raw = ds[()]
+    if dtype is bool:
+        if raw.dtype != np.bool_:
+            raise DesignFileError(f"{where}: dataset {at} holds {raw.dtype}, expected bool")
+        return np.asarray(raw, dtype=bool)
+    if not (np.issubdtype(raw.dtype, np.number)):
+        raise DesignFileError(f"{where}: dataset {at} holds {raw.dtype}, expected numbers")
+    values = np.asarray(raw, dtype=dtype)
+    if np.issubdtype(values.dtype, np.floating):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise DesignFileError(f"{where}: dataset {at} holds {values[bad[0]]} at index {int(bad[0])}; "
+                                  "every value must be a finite number")
+    if expect is not None and not np.allclose(values, expect, rtol=1e-12, atol=0):
+        raise DesignFileError(f"{where}: dataset {at} is not the model's 128-point load grid")
+    return values
+
+
+def _attr(obj, key, where, at, default=_MISSING):
+    if key not in obj.attrs:
+        if default is _MISSING:
+            raise DesignFileError(f"{where}: {at} lacks attribute {key}")
+        return default
+    return obj.attrs[key]
+
+
+def _text_attr(obj, key, where, at, default=_MISSING) -> str:
+    value = _attr(obj, key, where, at, default)
+    if value is default and default is not _MISSING:
+        return default
+    value = _decode(value)
+    if not isinstance(value, str):
+        raise DesignFileError(f"{where}: {at} attribute {key} is {value!r}, expected text")
+    return value
+
+
+def _int_attr(obj, key, where, at, default=_MISSING):
+    value = _attr(obj, key, where, at, default)
+    if value is default and default is not _MISSING:
+        return default
+    arr = np.asarray(value)
+    if arr.shape != () or not (np.issubdtype(arr.dtype, np.integer) or
+                                (np.issubdtype(arr.dtype, np.floating) and float(arr) == int(arr))):
+        raise DesignFileError(f"{where}: {at} attribute {key} is {value!r}, expected an integer")
+    return int(arr)
+
+
+def _float_attr(obj, key, where, at, default=_MISSING):
+    value = _attr(obj, key, where, at, default)
+    if value is default and default is not _MISSING:
+        return default
+    arr = np.asarray(value)
+    if arr.shape != () or not np.issubdtype(arr.dtype, np.number) or not np.isfinite(arr):
+        raise DesignFileError(f"{where}: {at} attribute {key} is {value!r}, expected a finite number")
+    return float(arr)
+
+
+def _decode(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "OSU":
+        return _decode(value[()])
+    if isinstance(value, np.str_):
+        return str(value)
+    return value
+
+
+def _short(exc, limit: int = 160) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
