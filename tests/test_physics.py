@@ -298,3 +298,12 @@ def test_smape_definition():
     assert smape(a, b) == pytest.approx(100 / 3 * (0 + 1 / 1.5 + 0))
     assert smape(a, b, mask=np.array([True, True, False])) == pytest.approx(100 / 2 * (1 / 1.5))
     assert smape(np.array([1.0]), np.array([-1.0])) == pytest.approx(200.0)
+
+
+def test_base_draws_do_not_depend_on_width():
+    """Padded batches draw `width` values; a design's asperities must not change with it."""
+    from studio.physics import base_draws
+    short = [np.asarray(x) for x in base_draws(77, 32)]
+    long = [np.asarray(x) for x in base_draws(77, 256)]
+    for s, l in zip(short, long):
+        np.testing.assert_array_equal(s, l[:32])

@@ -73,12 +73,15 @@ def realize(theta, n: int, seed: int) -> Asperities:
     """The asperities of design (θ, N, seed) as float64 numpy arrays."""
     theta = jnp.asarray(validate(theta))
     n = validate_asperity_count(n)
-    u, z_h, z_r = _draws_jit(int(seed))
-    h, r, k = asperities_from_draws(theta, u[:n], z_h[:n], z_r[:n])
-    return Asperities(np.asarray(h), np.asarray(r), np.asarray(k, dtype=np.int32))
+    h, r, k = _realize_jit(theta, int(seed), _bucket(n))
+    return Asperities(np.asarray(h)[:n], np.asarray(r)[:n], np.asarray(k, dtype=np.int32)[:n])
 
 
-_draws_jit = jax.jit(base_draws, static_argnames=("width",))
+@partial(jax.jit, static_argnames=("width",))
+def _realize_jit(theta, seed, width):
+    # Draws for `width` ≥ N asperities; the first N are the design's (the stream does not depend on width).
+    u, z_h, z_r = base_draws(seed, MAX_ASPERITIES)
+    return asperities_from_draws(theta, u[:width], z_h[:width], z_r[:width])
 
 
 def _simulate_one(theta, n, seed, loads, iterations, dtype, width):
