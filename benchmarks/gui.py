@@ -1,0 +1,205 @@
+"""GUI responsiveness: target change → candidates shown, and event-loop stalls under load.
+
+    .venv/bin/python benchmarks/gui.py [--changes 8] [--stall-seconds 10] [--jobs 3] [--N 64]
+
+Runs the real main window offscreen with the real engines and the shipped model (when
+present). Measures
+  * candidates latency: from a target edit (preset switch, as a handle-drag release would)
+    to the gallery showing the new candidates; includes the 120 ms debounce. Goal < 300 ms.
+  * longest event-loop stall while `--jobs` refinement jobs run: a 5 ms QTimer records
+    the gaps between its ticks; a gap over 50 ms is a stall the user would feel. Goal: none.
+  * session autosave time (JSON, in a worker).
+Prints one JSON line, then a short table. JIT compilation is warmed up first and reported.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import jax  # noqa: E402,F401  (before Qt)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+import studio.physics  # noqa: E402,F401
+import studio.gui  # noqa: E402,F401
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--changes", type=int, default=8, help="target edits to time")
+    ap.add_argument("--stall-seconds", type=float, default=10.0, help="how long to watch the event loop")
+    ap.add_argument("--jobs", type=int, default=3, help="refinement jobs running meanwhile")
+    ap.add_argument("--method", default="hybrid")
+    ap.add_argument("--N", type=int, default=64)
+    ap.add_argument("--K", type=int, default=16, help="candidates per target")
+    ap.add_argument("--no-freeze", action="store_true", help="diagnosis: skip run_gui's gc.freeze()")
+    ap.add_argument("--no-details", action="store_true",
+                    help="diagnosis: skip the selected design's band/layout worker between edits")
+    args = ap.parse_args(argv)
+
+    import tempfile
+
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from studio.gui.main_window import MainWindow, _environment_summary
+    from studio.gui.sketch import PRESETS, preset_sketch
+
+    app = QApplication.instance() or QApplication([])
+    tmp = tempfile.mkdtemp(prefix="gui-bench-")
+    t0 = time.perf_counter()
+    env = _environment_summary()  # loads the model the way the window does (in a worker there)
+    model_load_s = time.perf_counter() - t0
+    w = MainWindow(settings=QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat),
+                   session_path=os.path.join(tmp, "session.json"), load_model_info=False)
+    w._show_environment(env)
+    if args.no_details:
+        from studio.gui.inspector import compute_details
+        first = []
+
+        def once(design):  # the first (warm-up) selection only
+            if first:
+                raise RuntimeError("details skipped (--no-details)")
+            first.append(design)
+            return compute_details(design)
+        w.details_fn = once
+    w.resize(1600, 1000)
+    w.show()
+    if not args.no_freeze:
+        from studio.gui.app import settle_heap
+        settle_heap()  # as run_gui does after building the window
+    w.n_spin.setValue(args.N)
+    w.k_spin.setValue(args.K)
+
+    def wait_for(signal, timeout_ms=120_000):
+        loop = QEventLoop()
+        got = []
+        signal.connect(lambda *a: (got.append(a), loop.quit()))
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+        return got
+
+    # Warm-up: compile the engines' batch objective and the exact model for this N.
+    t0 = time.perf_counter()
+    w.apply_preset("power law")
+    wait_for(w.candidatesShown)
+    warmup_s = time.perf_counter() - t0
+    if not w.gallery.cards:
+        print(f"no candidates after warm-up: {w.banner.label.text()}", file=sys.stderr)
+        return 2
+    w.gallery.select(w.gallery.cards[0])
+    wait_for(w.detailsShown, 60_000)
+    warm_all_s = time.perf_counter() - t0
+
+    latencies, engine_s, gallery_s, before_s = [], [], [], []
+    for i in range(args.changes):
+        name = PRESETS[i % len(PRESETS)]
+        sketch = preset_sketch(name, mu=0.2 + 0.02 * i)
+        w.set_sketch(sketch, f"bench {i}")
+        got = wait_for(w.candidatesShown, 60_000)
+        if got:
+            latencies.append(w.last_candidates_latency_s)
+            engine_s.append(w.last_engine_s)
+            gallery_s.append(w.last_gallery_update_s)
+            before_s.append(w.last_wait_before_start_s)
+    lat = np.array(latencies) * 1000
+    engine_ms, gallery_ms = np.median(engine_s) * 1000, np.median(gallery_s) * 1000
+    before_ms = np.median(before_s) * 1000
+
+    # Stalls: a 5 ms timer on the GUI thread while refinement jobs run.
+    starts = [c.design for c in w.gallery.cards[: args.jobs]]
+    while len(starts) < args.jobs:
+        starts.append(starts[-1])
+    gaps, gap_at = [], []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+
+    def tick():
+        now = clock.nsecsElapsed()
+        gaps.append((now - last[0]) / 1e6)
+        gap_at.append(now / 1e9)
+        last[0] = now
+
+    import gc
+    gc_pauses = []  # (time since start [s], generation, duration [ms]) of slow garbage collections
+    gc_start = [0.0]
+
+    def on_gc(phase, info):
+        if phase == "start":
+            gc_start[0] = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - gc_start[0]) * 1000
+            if ms > 20:
+                gc_pauses.append([round(clock.nsecsElapsed() / 1e9, 2), info["generation"], round(ms, 1)])
+
+    gc.callbacks.append(on_gc)
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    jobs = [w.refine(d, method=args.method, budget_s=args.stall_seconds + 30) for d in starts]
+    timer.start()
+    loop = QEventLoop()
+    QTimer.singleShot(int(args.stall_seconds * 1000), loop.quit)
+    loop.exec()
+    timer.stop()
+    gc.callbacks.remove(on_gc)
+    progress_events = sum(j.last.iteration if j.last else 0 for j in jobs)
+    best = [j.best.error_percent for j in jobs if j.best is not None and j.best.error_percent is not None]
+    t0 = time.perf_counter()
+    w.close()
+    close_s = time.perf_counter() - t0
+    g = np.array(gaps[1:]) if len(gaps) > 1 else np.array([np.nan])
+    at = np.array(gap_at[1:]) if len(gap_at) > 1 else np.array([np.nan])
+    long_gaps = [[round(float(t), 2), round(float(x), 1)] for t, x in zip(at, g) if x > 50]
+
+    # Autosave (measured separately: the window is closed).
+    from studio.io.session import save_session
+    t0 = time.perf_counter()
+    save_session(os.path.join(tmp, "again.json"), w.session_state())
+    autosave_ms = (time.perf_counter() - t0) * 1000
+
+    result = {
+        "benchmark": "gui",
+        "device": env.get("device"), "model": env.get("model"), "N": args.N,
+        "model_load_s": round(model_load_s, 2), "first_candidates_s": round(warmup_s, 2),
+        "warmup_with_details_s": round(warm_all_s, 2),
+        "candidates_latency_ms": {"median": round(float(np.median(lat)), 1), "max": round(float(lat.max()), 1),
+                                  "count": int(lat.size), "K": w.K,
+                                  "engine_median_ms": round(float(engine_ms), 1),
+                                  "gallery_update_median_ms": round(float(gallery_ms), 1),
+                                  "debounce_ms": w._debounce.interval(),
+                                  "change_to_engine_start_median_ms": round(float(before_ms), 1)},
+        "goal_candidates_ms": 300,
+        "stall": {"jobs": args.jobs, "method": args.method, "seconds": args.stall_seconds,
+                  "max_gap_ms": round(float(np.nanmax(g)), 1), "p99_gap_ms": round(float(np.nanpercentile(g, 99)), 1),
+                  "gaps_over_50ms": int((g > 50).sum()), "ticks": int(g.size),
+                  "long_gaps_at_s_ms": long_gaps[:10], "gc_pauses_over_20ms": gc_pauses[:10],
+                  "job_iterations": int(progress_events), "best_smape_percent": [round(b, 2) for b in best]},
+        "goal_max_stall_ms": 50, "details_between_edits": not args.no_details,
+        "gc_freeze": not args.no_freeze,
+        "close_with_running_jobs_s": round(close_s, 2),
+        "session_save_ms": round(autosave_ms, 2),
+        "cpu_count": os.cpu_count(),
+    }
+    print(json.dumps(result))
+    print(f"{'measure':40s} {'value':>12s}  goal")
+    print(f"{'first candidates (incl. JIT)':40s} {warmup_s:10.2f} s")
+    print(f"{'candidates latency median / max':40s} {np.median(lat):6.0f}/{lat.max():.0f} ms  < 300 ms")
+    print(f"{'  change→engine start / engine / gallery':40s} {before_ms:4.0f}/{engine_ms:.0f}/{gallery_ms:.0f} ms")
+    print(f"{'longest event-loop gap, %d jobs' % args.jobs:40s} {np.nanmax(g):10.1f} ms  < 50 ms")
+    print(f"{'gaps > 50 ms / ticks':40s} {int((g > 50).sum()):>6d}/{g.size}")
+    print(f"{'close window with running jobs':40s} {close_s:10.2f} s")
+    print(f"{'session save':40s} {autosave_ms:10.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""The inspector of the selected design: law with band and residual, mixture pdfs, asperities, layout.
+
+Everything drawn here was computed elsewhere: the design's law and asperities come with
+the Design, the spread band and the fabrication layout with contact radii at every grid
+load come from a `DesignDetails` computed in a worker (`compute_details`). The only
+arithmetic on the GUI thread is evaluating the Gaussian pdfs of θ for display.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from studio.design.core import Design, Target
+from studio.gui.plots import (BAND_BRUSH, COMPONENT_COLORS, DESIGN_COLOR, DESIGN_PEN, PIN_COLORS, TARGET_PEN,
+                              HoverReadout, labelled_plot)
+from studio.physics import LOAD_GRID_N, THETA_NAMES, normalise_weights
+
+N_COMPONENTS = 4
+MAX_PINS = len(PIN_COLORS)
+
+
+@dataclass
+class DesignDetails:
+    """What the inspector needs beyond the Design: band over seeds, layout, contact radii per load."""
+
+    band_p05: np.ndarray
+    band_p95: np.ndarray
+    x_mm: np.ndarray
+    y_mm: np.ndarray
+    contact_radius_mm: np.ndarray  # (128, N): Hertz contact radius of each asperity at each grid load
+    hertz_valid: bool
+
+
+def compute_details(design: Design) -> DesignDetails:
+    """Band, layout and contact radii of a design (runs in a worker: JAX, ~10 ms warm, seconds cold)."""
+    from studio.physics import hertz_valid, indentation_mm, realize, spread_band
+    from studio.physics.layout import fabrication_layout
+
+    a = design.asperities if design.asperities is not None else realize(design.theta, design.N, design.seed)
+    e_star = float(design.theta[THETA_NAMES.index("E_star")])
+    if design.band_p05 is not None and design.band_p95 is not None:
+        lo, hi = np.asarray(design.band_p05), np.asarray(design.band_p95)
+    else:
+        lo, hi = spread_band(design.theta, design.N, design.seed)
+    d = indentation_mm(a.height_mm, a.radius_mm, e_star, LOAD_GRID_N)
+    radii = np.sqrt(np.asarray(a.radius_mm)[None, :] * d)
+    x = getattr(a, "x_mm", None)
+    y = getattr(a, "y_mm", None)
+    if x is None or y is None:
+        x, y = fabrication_layout(radii[-1])
+    return DesignDetails(lo, hi, np.asarray(x), np.asarray(y), radii,
+                         bool(hertz_valid(a.height_mm, a.radius_mm, e_star)))
+
+
+def mixture_pdfs(theta: np.ndarray, values: np.ndarray, which: str) -> np.ndarray:
+    """(4, len(values)) weighted Gaussian pdfs of height ('h') or radius ('R') per component [1/mm]."""
+    t = np.asarray(theta, dtype=np.float64)
+    w = np.asarray(normalise_weights(t[[0, 5, 10, 15]]))
+    mean_i, sd_i = (1, 2) if which == "h" else (3, 4)
+    out = np.zeros((N_COMPONENTS, values.size))
+    for k in range(N_COMPONENTS):
+        mu, sd = t[5 * k + mean_i], max(t[5 * k + sd_i], 1e-3)
+        out[k] = w[k] * np.exp(-0.5 * ((values - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
+    return out
+
+
+class Inspector(QWidget):
+    loadIndexChanged = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.design: Design | None = None
+        self.target: Target | None = None
+        self.details: DesignDetails | None = None
+        self.pinned: list[Design] = []
+
+        # Law + residual.
+        self.law_view = pg.GraphicsLayoutWidget()
+        self.law_plot = labelled_plot(self.law_view.addPlot(row=0, col=0), ("Normal load P", "N"),
+                                      ("Friction force F", "N"), "Friction law of the selected design")
+        self.law_plot.addLegend(offset=(8, 4), labelTextSize="9pt")  # top left: laws rise to the right
+        self.resid_plot = labelled_plot(self.law_view.addPlot(row=1, col=0), ("Normal load P", "N"),
+                                        ("Residual", "%"))
+        self.resid_plot.setXLink(self.law_plot)
+        self.law_view.ci.layout.setRowStretchFactor(0, 3)
+        self.law_view.ci.layout.setRowStretchFactor(1, 1)
+        self.band_lo = pg.PlotDataItem(pen=pg.mkPen(None))
+        self.band_hi = pg.PlotDataItem(pen=pg.mkPen(None))
+        self.band = pg.FillBetweenItem(self.band_lo, self.band_hi, brush=BAND_BRUSH)
+        self.law_plot.addItem(self.band)
+        # A FillBetweenItem cannot be a legend sample (pyqtgraph crashes painting it): use a wide pen.
+        self._band_sample = pg.PlotDataItem(pen=pg.mkPen((213, 94, 0, 70), width=9))
+        self.law_plot.legend.addItem(self._band_sample, "band p5–p95 (other moulds)")
+        self.target_curve = self.law_plot.plot(pen=TARGET_PEN, name="target")
+        self.design_curve = self.law_plot.plot(pen=DESIGN_PEN, name="design")
+        self.pin_curves = [self.law_plot.plot(pen=pg.mkPen(c, width=1.5, style=Qt.DashLine)) for c in PIN_COLORS]
+        self.resid_zero = pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#999"))
+        self.resid_plot.addItem(self.resid_zero)
+        self.resid_curve = self.resid_plot.plot(pen=pg.mkPen(DESIGN_COLOR, width=1.5))
+        self.law_readout = HoverReadout(self.law_plot, "P = {x:.2f} N   F = {y:.3f} N")
+        self.resid_readout = HoverReadout(self.resid_plot, "P = {x:.2f} N   {y:+.1f} %")
+
+        # Mixture pdfs.
+        self.mix_view = pg.GraphicsLayoutWidget()
+        self.h_plot = labelled_plot(self.mix_view.addPlot(row=0, col=0), ("Summit height h", "mm"),
+                                    ("pdf", "1/mm"), "Height distribution")
+        self.r_plot = labelled_plot(self.mix_view.addPlot(row=1, col=0), ("Tip radius R", "mm"),
+                                    ("pdf", "1/mm"), "Radius distribution")
+        self.h_plot.addLegend(offset=(-4, 4), labelTextSize="8pt", verSpacing=-6)
+        self.h_curves = [self.h_plot.plot(pen=pg.mkPen(c, width=2), name=f"component {k + 1}")
+                         for k, c in enumerate(COMPONENT_COLORS)]
+        self.r_curves = [self.r_plot.plot(pen=pg.mkPen(c, width=2)) for c in COMPONENT_COLORS]
+        self.h_total = self.h_plot.plot(pen=pg.mkPen("#1a1a1a", width=1.5, style=Qt.DashLine), name="total")
+        self.r_total = self.r_plot.plot(pen=pg.mkPen("#1a1a1a", width=1.5, style=Qt.DashLine))
+        self.h_readout = HoverReadout(self.h_plot, "h = {x:.3f} mm")
+        self.r_readout = HoverReadout(self.r_plot, "R = {x:.2f} mm")
+
+        # Asperities scatter + layout.
+        self.asp_view = pg.GraphicsLayoutWidget()
+        self.scatter_plot = labelled_plot(self.asp_view.addPlot(row=0, col=0), ("Summit height h", "mm"),
+                                          ("Tip radius R", "mm"), "Asperities")
+        self.scatter = pg.ScatterPlotItem(size=6, pen=pg.mkPen(None))
+        self.scatter_plot.addItem(self.scatter)
+        self.scatter_readout = HoverReadout(self.scatter_plot, "h = {x:.3f} mm  R = {y:.2f} mm")
+        self.layout_plot = labelled_plot(self.asp_view.addPlot(row=1, col=0), ("x", "mm"), ("y", "mm"),
+                                         "Layout: contact discs")
+        self.layout_plot.setAspectLocked(True)
+        self.centres = pg.ScatterPlotItem(size=3, brush=pg.mkBrush("#555"), pen=pg.mkPen(None))
+        self.discs = pg.ScatterPlotItem(pxMode=False, pen=pg.mkPen("#333", width=0.5))
+        self.layout_plot.addItem(self.discs)
+        self.layout_plot.addItem(self.centres)
+        self.layout_readout = HoverReadout(self.layout_plot, "x = {x:.2f} mm  y = {y:.2f} mm")
+
+        self.load_slider = QSlider(Qt.Horizontal)
+        self.load_slider.setRange(0, LOAD_GRID_N.size - 1)
+        self.load_slider.setValue(LOAD_GRID_N.size - 1)
+        self.load_slider.setToolTip("Load at which the contact discs of the layout are drawn")
+        self.load_label = QLabel()
+        self.load_slider.valueChanged.connect(self._load_changed)
+        self.summary = QLabel("Select a design card to inspect it.")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.hertz_label = QLabel()
+        self.hertz_label.setStyleSheet("color: #a33; font-weight: bold;")
+        self.hertz_label.hide()
+
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.mix_view, 0, 0)
+        grid.addWidget(self.asp_view, 0, 1)
+        slider_row = QHBoxLayout()
+        slider_row.addWidget(QLabel("Layout load"))
+        slider_row.addWidget(self.load_slider, 1)
+        slider_row.addWidget(self.load_label)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.summary)
+        box.addWidget(self.hertz_label)
+        box.addWidget(self.law_view, 5)
+        box.addLayout(grid, 5)
+        box.addLayout(slider_row)
+        self._load_changed(self.load_slider.value())
+
+    # --- updates ---------------------------------------------------------------
+    def set_target(self, target: Target | None) -> None:
+        self.target = target
+        if target is None:
+            self.target_curve.setData([], [])
+        else:
+            self.target_curve.setData(LOAD_GRID_N, target.friction_N)
+        self._update_residual()
+
+    def set_design(self, design: Design | None, details: DesignDetails | None = None) -> None:
+        """Show a design (its law updates live while a job runs: same items, new data)."""
+        self.design = design
+        self.details = details
+        if design is None:
+            for item in (self.design_curve, self.band_lo, self.band_hi, self.resid_curve, self.scatter,
+                         self.discs, self.centres, *self.h_curves, *self.r_curves, self.h_total, self.r_total):
+                item.setData([], [])
+            self.summary.setText("Select a design card to inspect it.")
+            self.hertz_label.hide()
+            return
+        if design.friction_N is not None:
+            self.design_curve.setData(LOAD_GRID_N, design.friction_N)
+        err = "–" if design.error_percent is None else f"{design.error_percent:.2f} %"
+        self.summary.setText(f"<b>{design.name or 'design'}</b> · {design.method or '?'} · N = {design.N} · "
+                             f"seed {design.seed} · sMAPE {err} · E* {design.theta[20]:.2f} MPa · "
+                             f"τ0 {design.theta[21]:.3f} MPa · B {design.theta[22]:.3f}")
+        self._update_residual()
+        self._update_mixture()
+        self._update_asperities()
+        self.set_details(details)
+
+    def set_details(self, details: DesignDetails | None) -> None:
+        self.details = details
+        if details is None:
+            self.band_lo.setData([], [])
+            self.band_hi.setData([], [])
+            self.discs.setData([], [])
+            self.centres.setData([], [])
+            self.hertz_label.hide()
+            return
+        self.band_lo.setData(LOAD_GRID_N, details.band_p05)
+        self.band_hi.setData(LOAD_GRID_N, details.band_p95)
+        self.hertz_label.setText("⚠ Outside small-strain Hertz validity: some contact at 10 N has d/R > 0.25."
+                                 " Predicted friction is less reliable.")
+        self.hertz_label.setVisible(not details.hertz_valid)
+        self.centres.setData(details.x_mm, details.y_mm)
+        self._update_discs()
+
+    def set_pinned(self, designs: list[Design]) -> None:
+        self.pinned = list(designs)[:MAX_PINS]
+        for i, curve in enumerate(self.pin_curves):
+            if i < len(self.pinned) and self.pinned[i].friction_N is not None:
+                curve.setData(LOAD_GRID_N, self.pinned[i].friction_N)
+            else:
+                curve.setData([], [])
+
+    def _update_residual(self) -> None:
+        d, t = self.design, self.target
+        if d is None or t is None or d.friction_N is None:
+            self.resid_curve.setData([], [])
+            return
+        r = 100.0 * (d.friction_N - t.friction_N) / t.friction_N
+        self.resid_curve.setData(LOAD_GRID_N, np.where(t.mask, r, np.nan), connect="finite")
+
+    def _update_mixture(self) -> None:
+        t = self.design.theta
+        h = np.linspace(-0.2, 1.4, 240)
+        r = np.linspace(0.0, 5.0, 240)
+        ph, pr = mixture_pdfs(t, h, "h"), mixture_pdfs(t, r, "R")
+        for k in range(N_COMPONENTS):
+            self.h_curves[k].setData(h, ph[k])
+            self.r_curves[k].setData(r, pr[k])
+        self.h_total.setData(h, ph.sum(0))
+        self.r_total.setData(r, pr.sum(0))
+
+    def _update_asperities(self) -> None:
+        a = self.design.asperities
+        if a is None:
+            self.scatter.setData([], [])
+            return
+        comp = np.asarray(a.component, dtype=int)
+        brushes = [pg.mkBrush(COMPONENT_COLORS[int(c) % 4]) for c in comp]
+        self.scatter.setData(np.asarray(a.height_mm), np.asarray(a.radius_mm), brush=brushes)
+
+    def _load_changed(self, index: int) -> None:
+        self.load_label.setText(f"{LOAD_GRID_N[index]:5.2f} N")
+        self._update_discs()
+        self.loadIndexChanged.emit(index)
+
+    def _update_discs(self) -> None:
+        det, d = self.details, self.design
+        if det is None or d is None or d.asperities is None or det.x_mm.size != det.contact_radius_mm.shape[1]:
+            self.discs.setData([], [])
+            return
+        a = det.contact_radius_mm[self.load_slider.value()]
+        comp = np.asarray(d.asperities.component, dtype=int)
+        touching = a > 0
+        brushes = [pg.mkBrush(COMPONENT_COLORS[int(c) % 4]) for c in comp[touching]]
+        self.discs.setData(det.x_mm[touching], det.y_mm[touching], size=2 * a[touching], brush=brushes)

@@ -1,0 +1,208 @@
+"""The target editor: draw F(P) with the mouse, click points, drag handles; μ = F/P view.
+
+Draw mode: press-drag paints a stroke; on release it becomes a TargetSketch (sorted by
+load, smoothed, resampled to the grid, made non-decreasing if asked) with ~8 handles.
+Points mode: each click adds a point; the target goes through the clicked points.
+In either mode a drag that starts on a handle moves that handle instead.
+`sketchEdited(old, new)` fires once per finished gesture (never during a drag), so the
+window can push an undo step and regenerate candidates.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from studio.gui.plots import TARGET_PEN, UNMEASURED_BRUSH, HoverReadout, labelled_plot
+from studio.gui.sketch import SketchError, TargetSketch, stroke_to_sketch
+from studio.physics import LOAD_GRID_N, MAX_LOAD_N
+
+HANDLE_PICK_PX = 12
+
+
+class _EditorViewBox(pg.ViewBox):
+    """Routes left-button gestures to the editor; everything else keeps pyqtgraph's pan/zoom."""
+
+    def __init__(self, editor: "TargetEditor"):
+        super().__init__()
+        self._editor = editor
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() == Qt.LeftButton and self._editor._drag_event(ev, self.mapToView(ev.pos())):
+            ev.accept()
+            return
+        super().mouseDragEvent(ev, axis)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.LeftButton and self._editor._click_event(self.mapToView(ev.pos())):
+            ev.accept()
+            return
+        super().mouseClickEvent(ev)
+
+
+class TargetEditor(QWidget):
+    sketchEdited = Signal(object)          # one tuple (old TargetSketch | None, new TargetSketch)
+    message = Signal(str)                  # a user-facing problem (shown in the banner)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.sketch: TargetSketch | None = None
+        self.mode = "draw"          # "draw" | "points"
+        self.mu_view = False        # show μ = F/P instead of F
+        self.monotone = True
+        self._stroke: list[tuple[float, float]] = []
+        self._points: list[tuple[float, float]] = []
+        self._drag_handle: int | None = None
+        self._drag_sketch: TargetSketch | None = None
+
+        self.view = pg.PlotWidget(viewBox=_EditorViewBox(self))
+        self.plot = self.view.getPlotItem()
+        labelled_plot(self.plot, ("Normal load P", "N"), ("Friction force F", "N"), "Target")
+        self.plot.setXRange(0, MAX_LOAD_N, padding=0.02)
+        self.plot.setYRange(0, 4, padding=0.02)
+        self.plot.vb.setLimits(xMin=-0.5, xMax=MAX_LOAD_N + 0.5)
+        self.shade_low = pg.LinearRegionItem((0, 0), movable=False, brush=UNMEASURED_BRUSH, pen=pg.mkPen(None))
+        self.shade_high = pg.LinearRegionItem((MAX_LOAD_N, MAX_LOAD_N), movable=False, brush=UNMEASURED_BRUSH,
+                                              pen=pg.mkPen(None))
+        for region in (self.shade_low, self.shade_high):
+            region.setZValue(-10)
+            region.setToolTip("Not specified by the target: extrapolated, excluded from errors")
+            self.plot.addItem(region)
+        self.curve = pg.PlotDataItem(pen=TARGET_PEN, name="target")
+        self.stroke_curve = pg.PlotDataItem(pen=pg.mkPen("#888", width=2, style=Qt.DashLine))
+        self.points_item = pg.ScatterPlotItem(size=8, brush=pg.mkBrush("#888"), pen=pg.mkPen("#444"))
+        self.handles = pg.ScatterPlotItem(size=13, brush=pg.mkBrush("#ffffff"), pen=pg.mkPen("#1a1a1a", width=2),
+                                          symbol="o")
+        self.handles.setZValue(20)
+        for item in (self.curve, self.stroke_curve, self.points_item, self.handles):
+            self.plot.addItem(item)
+        self.readout = HoverReadout(self.plot, "P = {x:.2f} N   F = {y:.3f} N")
+        self.view.setToolTip("Draw mode: press and drag to paint a friction law F(P).\n"
+                             "Points mode: click to add points.\nDrag a white handle to reshape the law.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+
+    # --- public ---------------------------------------------------------------
+    def set_sketch(self, sketch: TargetSketch | None) -> None:
+        """Show a sketch (no signal: used by undo/redo and file loading)."""
+        self.sketch = sketch
+        self._stroke.clear()
+        self.stroke_curve.setData([], [])
+        self._refresh()
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        if mode != "points":
+            self._points.clear()
+            self.points_item.setData([], [])
+
+    def set_mu_view(self, on: bool) -> None:
+        self.mu_view = bool(on)
+        self.plot.setLabel("left", "Friction coefficient μ = F/P" if on else "Friction force F",
+                           units=None if on else "N")
+        self.readout.fmt = "P = {x:.2f} N   μ = {y:.3f}" if on else "P = {x:.2f} N   F = {y:.3f} N"
+        self._refresh()
+        self.plot.enableAutoRange(axis="y")
+
+    # --- coordinates ----------------------------------------------------------
+    def _to_display(self, p, f):
+        p = np.asarray(p, float)
+        f = np.asarray(f, float)
+        return (p, f / np.maximum(p, 1e-9)) if self.mu_view else (p, f)
+
+    def _to_friction(self, p: float, y: float) -> float:
+        return y * p if self.mu_view else y
+
+    def _refresh(self) -> None:
+        s = self.sketch
+        if s is None:
+            for item in (self.curve, self.handles):
+                item.setData([], [])
+            self.shade_low.setRegion((0, 0))
+            self.shade_high.setRegion((MAX_LOAD_N, MAX_LOAD_N))
+            return
+        self.curve.setData(*self._to_display(LOAD_GRID_N, s.law_N))
+        self.handles.setData(*self._to_display(s.handle_load_N, s.handle_friction_N))
+        covered = np.flatnonzero(s.mask)
+        lo, hi = LOAD_GRID_N[covered[0]], LOAD_GRID_N[covered[-1]]
+        self.shade_low.setRegion((0, lo) if covered[0] > 0 else (0, 0))
+        self.shade_high.setRegion((hi, MAX_LOAD_N) if covered[-1] < LOAD_GRID_N.size - 1 else (MAX_LOAD_N,) * 2)
+
+    def _handle_at(self, pos: QPointF) -> int | None:
+        if self.sketch is None:
+            return None
+        px, py = self.plot.vb.viewPixelSize()
+        hp, hf = self._to_display(self.sketch.handle_load_N, self.sketch.handle_friction_N)
+        d = np.hypot((hp - pos.x()) / px, (hf - pos.y()) / py)
+        i = int(np.argmin(d))
+        return i if d[i] <= HANDLE_PICK_PX else None
+
+    # --- gestures (called by the view box) --------------------------------------
+    def _drag_event(self, ev, pos: QPointF) -> bool:
+        if ev.isStart():
+            self._drag_handle = self._handle_at(self.plot.vb.mapToView(ev.buttonDownPos()))
+            self._drag_sketch = self.sketch
+            if self._drag_handle is None and self.mode != "draw":
+                return False  # plain pan in points mode
+            if self._drag_handle is None:
+                start = self.plot.vb.mapToView(ev.buttonDownPos())
+                self._stroke = [(start.x(), start.y())]
+        if self._drag_handle is not None:
+            i = self._drag_handle
+            self.sketch = self._drag_sketch.with_handle(i, self._to_friction(
+                float(self._drag_sketch.handle_load_N[i]), pos.y()))
+            self._refresh()
+            if ev.isFinish():
+                old, new = self._drag_sketch, self.sketch
+                self._drag_handle = self._drag_sketch = None
+                self.sketchEdited.emit((old, new))
+            return True
+        if self.mode != "draw":
+            return False
+        self._stroke.append((pos.x(), pos.y()))
+        arr = np.asarray(self._stroke)
+        self.stroke_curve.setData(arr[:, 0], arr[:, 1])
+        if ev.isFinish():
+            self._finish_stroke()
+        return True
+
+    def _finish_stroke(self) -> None:
+        arr = np.asarray(self._stroke, dtype=float)
+        self._stroke.clear()
+        self.stroke_curve.setData([], [])
+        p = arr[:, 0]
+        f = np.array([self._to_friction(pi, yi) for pi, yi in arr])
+        try:
+            new = stroke_to_sketch(p, f, monotone=self.monotone, source="sketch")
+        except SketchError as exc:
+            self.message.emit(f"Drawing ignored: {exc}")
+            return
+        old = self.sketch
+        self.sketch = new
+        self._refresh()
+        self.sketchEdited.emit((old, new))
+
+    def _click_event(self, pos: QPointF) -> bool:
+        if self.mode != "points":
+            return False
+        self._points.append((pos.x(), self._to_friction(pos.x(), pos.y())))
+        pts = np.asarray(self._points)
+        self.points_item.setData(*self._to_display(pts[:, 0], pts[:, 1]))
+        if len(self._points) >= 2:
+            try:
+                new = stroke_to_sketch(pts[:, 0], pts[:, 1], monotone=self.monotone, smooth=False,
+                                       source="sketch", handles=min(8, len(self._points)))
+            except SketchError as exc:
+                self.message.emit(f"Point ignored: {exc}")
+                return True
+            old = self.sketch
+            self.sketch = new
+            self._refresh()
+            self.sketchEdited.emit((old, new))
+        return True
+
+    def clear_points(self) -> None:
+        self._points.clear()
+        self.points_item.setData([], [])

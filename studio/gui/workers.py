@@ -1,0 +1,201 @@
+"""Background work for the GUI: engine generators and one-shot calls run off the GUI thread.
+
+The pattern is superqt's GeneratorWorker, written small: a design engine is a generator
+that yields `Progress` and returns its designs; `EngineJob` drives it in its own QThread,
+turns every yield into a Qt signal (delivered on the GUI thread), and stops between
+yields when its `JobControl` is paused or cancelled. `call_in_thread` runs a plain
+function on the global thread pool and hands the result (or the error) back as a signal.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any, Callable, Iterator
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
+
+from studio.design.core import Cancelled, JobControl
+
+log = logging.getLogger("studio.gui")
+
+
+class _GeneratorRunner(QObject):
+    """Lives in the job's thread; runs the generator to its end and reports through signals."""
+
+    progress = Signal(object)   # studio.design.core.Progress
+    finished = Signal(object)   # list[Design], best first
+    failed = Signal(str)        # one-line message
+    cancelled = Signal()
+    done = Signal()             # always emitted last
+
+    def __init__(self, make_generator: Callable[[JobControl], Iterator], control: JobControl):
+        super().__init__()
+        self._make_generator = make_generator
+        self._control = control
+
+    @Slot()
+    def run(self) -> None:
+        gen = None
+        try:
+            self._control.checkpoint()
+            gen = self._make_generator(self._control)
+            while True:
+                try:
+                    item = next(gen)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                self.progress.emit(item)
+                self._control.checkpoint()  # the engine checks too; this catches engines that forget
+        except Cancelled:
+            self.cancelled.emit()
+        except Exception as exc:  # a failing engine must not take the GUI down: report it
+            log.error("job failed:\n%s", traceback.format_exc())
+            self.failed.emit(f"{type(exc).__name__}: {exc}" if not _is_user_error(exc) else str(exc))
+        else:
+            if self._control.cancelled:
+                self.cancelled.emit()
+            else:
+                self.finished.emit(list(result or []))
+        finally:
+            if gen is not None:
+                gen.close()
+            self.done.emit()
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    from studio.errors import StudioError
+    return isinstance(exc, StudioError)
+
+
+class EngineJob(QObject):
+    """One running engine in its own thread: pausable, cancellable, joinable.
+
+    Signals arrive on the thread that created the job (the GUI thread).
+    `state` is one of "running", "paused", "finished", "cancelled", "failed".
+    """
+
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    ended = Signal()  # after any of finished/failed/cancelled; the thread is stopping
+
+    def __init__(self, make_generator: Callable[[JobControl], Iterator], name: str = "", parent=None):
+        super().__init__(parent)
+        self.name = name
+        self.control = JobControl()
+        self.state = "running"
+        self.started_at = time.perf_counter()
+        self.error = ""
+        self._thread = QThread()
+        self._thread.setObjectName(f"job:{name}")
+        self._runner = _GeneratorRunner(make_generator, self.control)
+        self._runner.moveToThread(self._thread)
+        self._thread.started.connect(self._runner.run)
+        self._runner.progress.connect(self.progress)
+        self._runner.finished.connect(self._on_finished)
+        self._runner.failed.connect(self._on_failed)
+        self._runner.cancelled.connect(self._on_cancelled)
+        # Direct: quit from the worker thread itself, so a GUI thread blocked in wait() is not deadlocked.
+        self._runner.done.connect(self._thread.quit, Qt.DirectConnection)
+        self._thread.finished.connect(self._thread_finished)  # queued to this (GUI) thread
+
+    def start(self) -> "EngineJob":
+        _live_jobs.add(self)  # a QThread destroyed while running aborts the process: hold it until it ends
+        self._thread.start()
+        return self
+
+    def _thread_finished(self) -> None:
+        self._thread.wait()  # `finished` is emitted just before the thread really ends
+        _live_jobs.discard(self)
+        self.ended.emit()
+
+    # --- control (GUI thread) -------------------------------------------------
+    def pause(self) -> None:
+        if self.state == "running":
+            self.control.pause()
+            self.state = "paused"
+
+    def resume(self) -> None:
+        if self.state == "paused":
+            self.control.resume()
+            self.state = "running"
+
+    def cancel(self) -> None:
+        if self.state in ("running", "paused"):
+            self.control.cancel()
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("running", "paused")
+
+    def is_thread_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def wait(self, timeout_ms: int = 10_000) -> bool:
+        """Block until the thread has ended (used on close and in tests)."""
+        return self._thread.wait(timeout_ms)
+
+    # --- results -------------------------------------------------------------
+    def _on_finished(self, designs) -> None:
+        self.state = "finished"
+        self.finished.emit(designs)
+
+    def _on_failed(self, message: str) -> None:
+        self.state = "failed"
+        self.error = message
+        self.failed.emit(message)
+
+    def _on_cancelled(self) -> None:
+        self.state = "cancelled"
+        self.cancelled.emit()
+
+
+_live_jobs: set[EngineJob] = set()
+
+
+class _CallSignals(QObject):
+    result = Signal(object)
+    error = Signal(str)
+
+
+class _CallRunnable(QRunnable):
+    def __init__(self, fn: Callable[..., Any], args, kwargs, signals: _CallSignals):
+        super().__init__()
+        self.setAutoDelete(True)
+        self._fn, self._args, self._kwargs, self._signals = fn, args, kwargs, signals
+
+    def run(self) -> None:
+        try:
+            value = self._fn(*self._args, **self._kwargs)
+        except Exception as exc:
+            if not _is_user_error(exc):
+                log.error("background call failed:\n%s", traceback.format_exc())
+            self._signals.error.emit(str(exc) if _is_user_error(exc) else f"{type(exc).__name__}: {exc}")
+        else:
+            self._signals.result.emit((value,))  # boxed: PySide6 mis-counts references of a bare None
+
+
+_live_calls: set[_CallSignals] = set()
+
+
+def call_in_thread(fn: Callable[..., Any], *args, on_result: Callable[[Any], None] | None = None,
+                   on_error: Callable[[str], None] | None = None, **kwargs) -> _CallSignals:
+    """Run fn(*args, **kwargs) on the global thread pool; callbacks run on the GUI thread."""
+    signals = _CallSignals()
+    _live_calls.add(signals)
+    if on_result is not None:
+        signals.result.connect(lambda box: on_result(box[0]))
+    if on_error is not None:
+        signals.error.connect(on_error)
+    signals.result.connect(lambda _v, s=signals: _live_calls.discard(s))
+    signals.error.connect(lambda _m, s=signals: _live_calls.discard(s))
+    QThreadPool.globalInstance().start(_CallRunnable(fn, args, kwargs, signals))
+    return signals
+
+
+def wait_for_calls(timeout_ms: int = 10_000) -> bool:
+    """Wait for every call_in_thread to finish (on close, so no thread outlives the window)."""
+    return QThreadPool.globalInstance().waitForDone(timeout_ms)
