@@ -42,8 +42,8 @@ DETAILS_DEBOUNCE_MS = 200  # band + layout of the selected card wait until the s
 AUTOSAVE_INTERVAL_MS = 30_000
 REFINE_METHODS = ("hybrid", "cmaes", "vae_cmaes")
 MAX_RECENT = 8
-_START_OPTION_NAMES = ("start", "start_design", "initial")  # engine keywords that take a Design to refine
-_COUNT_OPTION_NAMES = ("k", "count", "n_candidates", "candidates")
+_START_OPTION = "start"  # the engine keyword that takes a Design to refine (studio.design.engines)
+_COUNT_OPTION = "k"  # the engine keyword for the number of candidates
 
 
 def default_engines() -> dict:
@@ -63,10 +63,8 @@ def engine_generator(engine, target: Target, *, seed: int, time_budget_s: float,
     name = start_option(engine)
     if start is not None and name is not None:
         kw[name] = start
-    if count is not None:
-        names = [n for n in _COUNT_OPTION_NAMES if n in params]
-        if names:
-            kw[names[0]] = count
+    if count is not None and _COUNT_OPTION in params:
+        kw[_COUNT_OPTION] = count
     if takes_any:
         kw.update({k: v for k, v in (models or {}).items() if v is not None})
     return engine(target, seed=seed, time_budget_s=time_budget_s, control=control, **kw)
@@ -78,7 +76,7 @@ def start_option(engine) -> str | None:
         params = inspect.signature(engine).parameters
     except (TypeError, ValueError):
         return None
-    return next((n for n in _START_OPTION_NAMES if n in params), None)
+    return _START_OPTION if _START_OPTION in params else None
 
 
 class ChangeCommand(QUndoCommand):

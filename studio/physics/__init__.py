@@ -30,6 +30,7 @@ from studio.physics.realize import (  # noqa: F401
     Asperities,
     asperities_from_draws,
     base_draws,
+    bucket_width,
     realize,
     simulate,
     simulate_batch,

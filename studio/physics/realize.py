@@ -73,7 +73,7 @@ def realize(theta, n: int, seed: int) -> Asperities:
     """The asperities of design (θ, N, seed) as float64 numpy arrays."""
     theta = jnp.asarray(validate(theta))
     n = validate_asperity_count(n)
-    h, r, k = _realize_jit(theta, int(seed), _bucket(n))
+    h, r, k = _realize_jit(theta, int(seed), bucket_width(n))
     return Asperities(np.asarray(h)[:n], np.asarray(r)[:n], np.asarray(k, dtype=np.int32)[:n])
 
 
@@ -120,11 +120,11 @@ def simulate(theta, n: int, seed: int, *, dtype=jnp.float64) -> np.ndarray:
     n = validate_asperity_count(n)
     iterations = _friction.REFERENCE_ITERATIONS if jnp.dtype(dtype) == jnp.float64 else _friction.FAST_ITERATIONS
     out = simulate_batch(theta[None], jnp.asarray([n]), jnp.asarray([int(seed)]), iterations=iterations,
-                         dtype=jnp.dtype(dtype), width=_bucket(n))
+                         dtype=jnp.dtype(dtype), width=bucket_width(n))
     return np.asarray(out[0], dtype=np.float64)
 
 
-def _bucket(n: int) -> int:
+def bucket_width(n: int) -> int:
     """Padded width for N: the next multiple of 32, so few shapes are compiled."""
     return int(min(MAX_ASPERITIES, -(-n // 32) * 32))
 
@@ -146,6 +146,6 @@ def spread_band(theta, n: int, seed: int = 0, count: int = BAND_SEEDS,
     n = validate_asperity_count(n)
     seeds = band_seeds(seed, count)
     laws = simulate_batch(np.repeat(theta[None], count, axis=0), jnp.full((count,), n), jnp.asarray(seeds),
-                          width=_bucket(n))
+                          width=bucket_width(n))
     lo, hi = np.percentile(np.asarray(laws, dtype=np.float64), percentiles, axis=0)
     return lo, hi

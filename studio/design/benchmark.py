@@ -1,0 +1,182 @@
+"""The inverse-design benchmark: every engine under the same budget on the fixed target set.
+
+Used by benchmarks/design.py (the full run) and `friction-studio bench` (a brief one). Per engine:
+mean / median / p95 functional sMAPE [%] of the best design on the simulated targets, the time
+[s] at which the Progress stream first reported ≤ 2 %, 1 %, 0.5 % (median over the targets that
+reached it, and how many did), and for the analytic laws the error and where each is out of reach.
+JIT compilation is done once per engine and asperity bucket before the timed runs (a warm-up
+run per shape), so the times are search times, not compile times.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from studio.design.core import Target
+from studio.errors import StudioError
+from studio.physics import summary
+from studio.physics import bucket_width
+
+DEFAULT_SET = Path(__file__).resolve().parents[2] / "resources" / "benchmarks" / "design-targets.json"
+THRESHOLDS_PERCENT = (2.0, 1.0, 0.5)
+
+
+class BenchmarkError(StudioError):
+    """A benchmark set or selection that cannot be used (missing file, unknown target or engine)."""
+
+
+def load_targets(path=None) -> list[dict]:
+    """The benchmark targets (list of dicts with name, kind, N, friction_N, ...) from the JSON set."""
+    path = Path(path or DEFAULT_SET)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise BenchmarkError(f"{path}: cannot read the benchmark set ({exc.strerror}); "
+                             "re-create it with benchmarks/make_benchmark_set.py") from None
+    except json.JSONDecodeError as exc:
+        raise BenchmarkError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    if data.get("format") != "friction-studio-benchmark-targets":
+        raise BenchmarkError(f"{path}: not a friction-studio benchmark set (format {data.get('format')!r})")
+    return data["targets"]
+
+
+def select(targets: list[dict], spec: str | None) -> list[dict]:
+    """Targets by spec: None/'all', 'simulated', 'analytic', 'A:B' (index slice), or comma-separated names."""
+    if not spec or spec == "all":
+        return targets
+    if spec in ("simulated", "analytic"):
+        return [t for t in targets if t["kind"] == spec]
+    if ":" in spec:
+        a, b = spec.split(":", 1)
+        return targets[int(a) if a else None:int(b) if b else None]
+    by_name = {t["name"]: t for t in targets}
+    out = []
+    for name in spec.split(","):
+        if name not in by_name:
+            raise BenchmarkError(f"benchmark target {name!r} does not exist; names look like "
+                                 f"{', '.join(list(by_name)[:3])} ...")
+        out.append(by_name[name])
+    return out
+
+
+def run_one(engine_name: str, target: dict, budget_s: float, seed: int = 0) -> dict:
+    """One engine on one target: best error, times to thresholds, final message."""
+    from studio.design.engines import ENGINES
+
+    t = Target(np.asarray(target["friction_N"], dtype=np.float64), int(target["N"]), source=f"bench:{target['name']}")
+    reached = {thr: None for thr in THRESHOLDS_PERCENT}
+    gen = ENGINES[engine_name](t, seed=seed, time_budget_s=budget_s)
+    t0 = time.perf_counter()
+    last = None
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            designs = stop.value
+            break
+        last = p
+        for thr in THRESHOLDS_PERCENT:
+            if reached[thr] is None and np.isfinite(p.best_error) and p.best_error <= thr:
+                reached[thr] = p.elapsed_s
+    wall = time.perf_counter() - t0
+    best = designs[0]
+    return {"target": target["name"], "kind": target["kind"], "N": int(target["N"]), "engine": engine_name,
+            "smape_percent": float(best.error_percent), "wall_s": wall, "evaluations": last.evaluations if last else 0,
+            "time_to_percent": {str(k): v for k, v in reached.items()}, "message": last.message if last else ""}
+
+
+def warm_up(engine_names, targets, log: Callable[[str], None] = lambda s: None) -> None:
+    """Compile every (engine, asperity bucket) once with a tiny budget, outside the timed runs."""
+    done = set()
+    for name in engine_names:
+        for target in targets:
+            key = (name, bucket_width(int(target["N"])))
+            if key in done:
+                continue
+            done.add(key)
+            t0 = time.perf_counter()
+            run_one(name, target, budget_s=0.01, seed=12345)
+            log(f"warm-up {name} width {key[1]}: {time.perf_counter() - t0:.1f} s")
+
+
+def run_benchmark(targets: list[dict], engine_names, budget_s: float = 5.0, seed: int = 0,
+                  log: Callable[[str], None] = lambda s: None) -> dict:
+    """Every engine on every target under `budget_s`; returns per-run rows and per-engine summaries."""
+    from studio.design.engines import ENGINES
+
+    for name in engine_names:
+        if name not in ENGINES:
+            raise BenchmarkError(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}")
+    warm_up(engine_names, targets, log)
+    rows = []
+    for target in targets:
+        for name in engine_names:
+            row = run_one(name, target, budget_s, seed)
+            rows.append(row)
+            log(f"{target['name']:>16} N={row['N']:<4d} {name:<11} {row['smape_percent']:8.3f} %  "
+                f"{row['wall_s']:.1f} s")
+    return {"budget_s": budget_s, "seed": seed, "engines": list(engine_names), "rows": rows,
+            "summary": summarise(rows, engine_names)}
+
+
+def write_json(path, result: dict) -> None:
+    """Write the benchmark result atomically (temporary file in the same folder, then rename)."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(result, fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def summarise(rows: list[dict], engine_names) -> dict:
+    out = {}
+    for name in engine_names:
+        sim = [r for r in rows if r["engine"] == name and r["kind"] == "simulated"]
+        ana = [r for r in rows if r["engine"] == name and r["kind"] == "analytic"]
+        entry: dict = {}
+        if sim:
+            entry["simulated"] = summary([r["smape_percent"] for r in sim])
+            for thr in THRESHOLDS_PERCENT:
+                times = [r["time_to_percent"][str(thr)] for r in sim if r["time_to_percent"][str(thr)] is not None]
+                entry[f"reached_{thr:g}"] = len(times)
+                entry[f"median_time_to_{thr:g}_s"] = float(np.median(times)) if times else None
+        if ana:
+            entry["analytic"] = {r["target"]: {"smape_percent": r["smape_percent"], "reach": r["message"]}
+                                 for r in ana}
+        out[name] = entry
+    return out
+
+
+def table(result: dict) -> str:
+    """A short text table of the summary."""
+    lines = [f"budget {result['budget_s']:g} s per target; sMAPE [%] of the best design on simulated targets",
+             f"{'engine':<11} {'n':>3} {'mean':>7} {'median':>7} {'p95':>7}   "
+             + "  ".join(f"t≤{thr:g}% (n)" for thr in THRESHOLDS_PERCENT)]
+    for name, entry in result["summary"].items():
+        sim = entry.get("simulated")
+        if sim:
+            times = "  ".join(
+                (f"{entry[f'median_time_to_{thr:g}_s']:5.2f}s ({entry[f'reached_{thr:g}']:>2})"
+                 if entry[f"median_time_to_{thr:g}_s"] is not None else f"{'-':>6} ({0:>2})")
+                for thr in THRESHOLDS_PERCENT)
+            lines.append(f"{name:<11} {sim['count']:>3} {sim['mean']:7.3f} {sim['median']:7.3f} "
+                         f"{sim['p95']:7.3f}   {times}")
+    analytic = [(name, t, v) for name, e in result["summary"].items() for t, v in e.get("analytic", {}).items()]
+    if analytic:
+        lines.append("analytic laws (sMAPE [%], where out of reach):")
+        for name, t, v in analytic:
+            reach = v["reach"].split("; ")[-1]
+            lines.append(f"  {name:<11} {t:<18} {v['smape_percent']:7.3f}  {reach}")
+    return "\n".join(lines)

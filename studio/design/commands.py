@@ -1,0 +1,85 @@
+"""`friction-studio design` and `friction-studio bench` (spec: design-file.md, "Command line").
+
+    friction-studio design TARGET.csv --asperities N --out OUT.h5
+                    [--time-budget SECONDS] [--method NAME] [--candidates K] [--seed S]
+    friction-studio bench [--targets SPEC] [--engines a,b] [--budget SECONDS] [--json OUT.json]
+
+`design` prints exactly one JSON line on stdout (best, smape_percent, elapsed_s, ...); progress
+goes to stderr with --progress. Errors are StudioErrors, printed as one line by studio/cli.py.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("design", help="design asperity arrays for a friction curve (CSV) → HDF5 design file",
+                              description="Design asperity arrays whose friction law follows TARGET.csv.")
+    p.add_argument("target", metavar="TARGET.csv", help="friction curve: normal load, friction force (units in header)")
+    p.add_argument("--asperities", "-N", type=int, required=True, help="asperity count N (16..256)")
+    p.add_argument("--out", "-o", required=True, metavar="OUT.h5", help="design file to write (HDF5)")
+    p.add_argument("--time-budget", type=float, default=5.0, metavar="SECONDS",
+                   help="search time in seconds (default 5; JIT compilation on first use comes on top)")
+    p.add_argument("--method", default="hybrid", help="candidates, vae_cmaes, cmaes or hybrid (default hybrid)")
+    p.add_argument("--candidates", type=int, default=None, metavar="K",
+                   help="designs to keep (default 16 for the candidates method, 4 otherwise)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="job seed (default 0)")
+    p.add_argument("--progress", action="store_true", help="print progress to stderr")
+    p.set_defaults(run=design_command)
+
+    b = subparsers.add_parser("bench", help="benchmark the design engines on the fixed target set (brief by default)")
+    b.add_argument("--targets", default="sim-00,sim-20,sim-39,linear-mu0.5-N32",
+                   help="'all', 'simulated', 'analytic', an index slice 'A:B' or comma-separated names")
+    b.add_argument("--engines", default="cmaes,hybrid", help="comma-separated engine names")
+    b.add_argument("--budget", type=float, default=1.0, help="seconds per engine and target (default 1)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", metavar="OUT.json", help="also write the full result here")
+    b.set_defaults(run=bench_command)
+
+
+def design_command(args) -> int:
+    from studio.design.engines import ENGINES, run
+    from studio.errors import StudioError
+    from studio.io import read_target_csv, write_design_file
+
+    if args.method not in ENGINES:
+        raise StudioError(f"--method {args.method!r} is not a design method; choose one of {', '.join(ENGINES)}")
+    if args.time_budget <= 0:
+        raise StudioError(f"--time-budget must be positive, got {args.time_budget:g} s")
+    if args.candidates is not None and args.candidates < 1:
+        raise StudioError(f"--candidates must be at least 1, got {args.candidates}")
+    target = read_target_csv(args.target).to_target(args.asperities)
+    kw = {"seed": args.seed, "time_budget_s": args.time_budget}
+    if args.candidates is not None:
+        kw["k" if args.method == "candidates" else "keep"] = args.candidates
+    last = []
+
+    def on_progress(p):
+        last[:] = [p]
+        if args.progress:
+            print(f"{p.elapsed_s:6.2f} s  best {p.best_error:8.3f} %  {p.message}", file=sys.stderr)
+
+    designs = run(args.method, target, on_progress=on_progress, **kw)
+    write_design_file(args.out, designs, target)
+    best = designs[0]
+    print(json.dumps({"best": best.name, "smape_percent": round(float(best.error_percent), 6),
+                      "elapsed_s": round(float(best.elapsed_s), 3), "method": args.method, "N": target.N,
+                      "seed": best.seed, "designs": len(designs), "out": args.out,
+                      "message": last[0].message if last else ""}))
+    return 0
+
+
+def bench_command(args) -> int:
+    from studio.design.benchmark import load_targets, run_benchmark, select, table
+
+    targets = select(load_targets(), args.targets)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    result = run_benchmark(targets, engines, budget_s=args.budget, seed=args.seed,
+                           log=lambda s: print(s, file=sys.stderr))
+    if args.json:
+        from studio.design.benchmark import write_json
+        write_json(args.json, result)
+    print(json.dumps({"budget_s": result["budget_s"], "summary": result["summary"]}))
+    print(table(result))
+    return 0

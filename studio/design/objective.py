@@ -1,0 +1,130 @@
+"""The design objective on the masked load grid: fast batch ranking and a differentiable residual.
+
+Three views of one quantity (how far a design's law is from the target):
+  * `BatchObjective.errors` — masked sMAPE [%] of a population in float32 (studio.physics.simulate_batch),
+    for ranking CMA-ES populations and model proposals. Fixed shapes: the population is padded to
+    `batch` rows and N is bucketed to a multiple of 32, so each (batch, width) compiles once per process.
+  * `polish` — Levenberg–Marquardt on the log residual log F(θ) − log F_target over the masked loads,
+    through the differentiable float64 model, with the realisation seed (base draws) held fixed. The
+    mixture weights only move asperities between components (a step function), so they are held too.
+    For small residuals |log(a/b)| ≈ the sMAPE term, so this least-squares problem tracks the metric.
+  * the reported error: always the exact float64 sMAPE (Design.evaluate / Target.error).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from studio.design.core import Target
+from studio.physics import THETA_LOWER, THETA_SIZE, THETA_UPPER, simulate_batch, smape
+from studio.physics.friction import REFERENCE_ITERATIONS
+from studio.physics import bucket_width  # the physics' own N → padded width rule
+from studio.physics.theta import W_IDX
+
+_LOWER = jnp.asarray(THETA_LOWER)
+_SPAN = jnp.asarray(THETA_UPPER - THETA_LOWER)
+
+# θ entries the gradient polish moves: everything but the mixture weights (no gradient through them).
+CONTINUOUS_IDX = np.array(sorted(set(range(THETA_SIZE)) - set(W_IDX.tolist())))
+
+
+@jax.jit
+def _masked_errors(laws, target_N, mask):
+    return smape(laws.astype(jnp.float64), target_N[None, :], mask=mask[None, :])
+
+
+def _batch_errors(theta, n, seeds, target_N, mask, *, width):
+    # simulate_batch is called outside jit: its fast path redoes unconverged rows on the host.
+    laws = simulate_batch(theta, n, seeds, width=width)  # float32 fast path
+    return _masked_errors(laws, target_N, mask)
+
+
+def _log_residual(free_unit, fixed_unit, n, seed, log_target, mask, width):
+    # Traceable: at REFERENCE_ITERATIONS simulate_batch has no host-side fallback.
+    x = fixed_unit.at[CONTINUOUS_IDX].set(free_unit)
+    theta = _LOWER + x * _SPAN
+    law = simulate_batch(theta[None], n[None], seed[None], iterations=REFERENCE_ITERATIONS, dtype=jnp.float64,
+                         width=width)[0]
+    return jnp.where(mask, jnp.log(law) - log_target, 0.0)
+
+
+_residual = jax.jit(_log_residual, static_argnames=("width",))
+_jacobian = jax.jit(jax.jacfwd(_log_residual), static_argnames=("width",))
+
+
+class BatchObjective:
+    """Masked float32 sMAPE [%] of populations of unit-box designs for one target and asperity count."""
+
+    def __init__(self, target: Target, batch: int = 16):
+        self.target = target
+        self.batch = int(batch)
+        self.width = bucket_width(target.N)
+        self._target_N = jnp.asarray(target.friction_N)
+        self._mask = jnp.asarray(target.mask)
+        self._n = jnp.full((self.batch,), target.N)
+        self.evaluations = 0
+
+    def errors(self, unit: np.ndarray, seeds) -> np.ndarray:
+        """Errors [%] of designs θ = from_unit(unit) (P, 23) realised with `seeds` (P,) or one int seed."""
+        unit = np.clip(np.asarray(unit, dtype=np.float64).reshape(-1, THETA_SIZE), 0.0, 1.0)
+        p = unit.shape[0]
+        seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (p,))
+        out = np.empty(p)
+        for start in range(0, p, self.batch):
+            chunk = unit[start:start + self.batch]
+            k = chunk.shape[0]
+            pad = self.batch - k
+            theta = np.asarray(THETA_LOWER + chunk * (THETA_UPPER - THETA_LOWER))
+            s = seeds[start:start + self.batch]
+            if pad:
+                theta = np.concatenate([theta, np.repeat(theta[-1:], pad, axis=0)])
+                s = np.concatenate([s, np.repeat(s[-1:], pad)])
+            err = _batch_errors(jnp.asarray(theta), self._n, jnp.asarray(s), self._target_N, self._mask,
+                                width=self.width)
+            out[start:start + k] = np.asarray(err)[:k]
+        self.evaluations += p
+        return np.where(np.isfinite(out), out, 200.0)
+
+
+def polish(target: Target, unit: np.ndarray, seed: int, *, max_steps: int = 40, chunk: int = 5):
+    """Bounded least squares (scipy's trust-region reflective) on the continuous θ entries, seed fixed.
+
+    A generator: runs `chunk` function evaluations at a time and yields (unit θ, cost, evaluations)
+    after each chunk, so the caller can check its job control and clock in between; stops after
+    `max_steps` trust-region steps or on convergence and returns the unit θ reached.
+    cost = ½ Σ (log F − log F_target)² over the masked loads.
+    """
+    from scipy.optimize import least_squares
+
+    width = bucket_width(target.N)
+    fixed = jnp.asarray(np.clip(np.asarray(unit, dtype=np.float64), 0.0, 1.0))
+    args = (fixed, jnp.asarray(target.N), jnp.asarray(int(seed)), jnp.asarray(np.log(target.friction_N)),
+            jnp.asarray(target.mask))
+
+    def residual(free):
+        r = np.asarray(_residual(jnp.asarray(free), *args, width=width))
+        return np.where(np.isfinite(r), r, 1e3)
+
+    def jacobian(free):
+        J = np.asarray(_jacobian(jnp.asarray(free), *args, width=width))
+        return np.where(np.isfinite(J), J, 0.0)
+
+    x = np.asarray(fixed)[CONTINUOUS_IDX]
+    evaluations = steps = 0  # laws simulated (a Jacobian counts one per entry); trust-region steps taken
+    while steps < max_steps:
+        res = least_squares(residual, x, jac=jacobian, bounds=(0.0, 1.0), method="trf", x_scale="jac",
+                            max_nfev=min(chunk, max_steps - steps))
+        steps += res.nfev
+        evaluations += res.nfev + res.njev * len(CONTINUOUS_IDX)
+        x = np.clip(res.x, 0.0, 1.0)
+        yield _full(fixed, x), float(res.cost), evaluations
+        if res.status > 0:  # converged (ftol / xtol / gtol)
+            break
+    return _full(fixed, x)
+
+
+def _full(fixed, free) -> np.ndarray:
+    out = np.array(fixed, dtype=np.float64)
+    out[CONTINUOUS_IDX] = free
+    return out

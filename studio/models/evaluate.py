@@ -1,0 +1,195 @@
+"""Held-out evaluation of a generator beside two baselines (an MLP regressor, nearest-neighbour lookup).
+
+Every candidate θ is realised with a fixed design seed (DESIGN_SEED, never the target's own seed:
+an unseen target has none). Best-of-K ranks the K candidates by their float32 law and reports the
+winner's error from the exact float64 simulation.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import jax.numpy as jnp
+import torch
+
+from studio.models.dataset import Examples
+from studio.physics import canonical, parameter_error, simulate, simulate_batch, smape, summary, to_unit
+from studio.physics import bucket_width
+
+DESIGN_SEED = 0
+
+
+def simulate_fast(theta, n_asperities, seed: int = DESIGN_SEED) -> np.ndarray:
+    """float32 laws (B, 128) of designs θ (B, 23) with N (B,) at one design seed (for ranking)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    n = np.broadcast_to(np.asarray(n_asperities, dtype=np.int32), (len(theta),))
+    width = bucket_width(int(n.max()))
+    return np.asarray(simulate_batch(theta, jnp.asarray(n), jnp.full((len(theta),), seed), width=width),
+                      dtype=np.float64)
+
+
+def best_of(candidates, law_N, n_asperities: int, seed: int = DESIGN_SEED):
+    """Rank K candidate designs (K, 23) for one target law by their float32 functional sMAPE.
+
+    Returns (order best first, errors [%] in that order).
+    """
+    laws = simulate_fast(candidates, np.full(len(candidates), n_asperities), seed)
+    err = smape(laws, np.asarray(law_N, dtype=np.float64)[None, :])
+    order = np.argsort(err, kind="stable")
+    return order, err[order]
+
+
+def exact_error(theta, n_asperities: int, law_N, seed: int = DESIGN_SEED) -> float:
+    """Functional sMAPE [%] of one design against a law, float64 simulation."""
+    return float(smape(simulate(theta, int(n_asperities), seed), np.asarray(law_N, dtype=np.float64)))
+
+
+def adjusted_r2(pred_theta, true_theta, predictors: int) -> float:
+    """Adjusted R² of θ predictions in the unit box (canonical order), averaged over the 23 entries."""
+    p = np.clip(to_unit(canonical(pred_theta)), 0, 1)
+    t = np.clip(to_unit(canonical(true_theta)), 0, 1)
+    ss_res = ((p - t) ** 2).sum(0)
+    ss_tot = ((t - t.mean(0)) ** 2).sum(0)
+    r2 = 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0)
+    n = len(t)
+    if n <= predictors + 1:
+        return float("nan")  # adjusted R² needs more targets than predictors
+    adj = 1.0 - (1.0 - r2) * (n - 1) / (n - predictors - 1)
+    return float(np.mean(adj))
+
+
+def diversity(candidates) -> float:
+    """Mean pairwise Euclidean distance of candidates (K, 23) in the unit box, canonical order."""
+    u = to_unit(canonical(candidates))
+    d = np.sqrt(((u[:, None, :] - u[None, :, :]) ** 2).sum(-1))
+    k = len(u)
+    return float(d.sum() / (k * (k - 1))) if k > 1 else 0.0
+
+
+class NearestNeighbour:
+    """Baseline: the training design whose law is closest (mean |Δ log F|) to the target; K nearest for best-of-K."""
+
+    def __init__(self, train: Examples, max_samples: int = 200_000):
+        n = min(len(train), max_samples)
+        self.log_law = torch.log(train.friction_N[:n].clamp(min=1e-12))
+        self.theta = train.theta[:n]
+
+    def sample(self, law_N, N, k: int = 16, seed: int = 0) -> np.ndarray:
+        q = torch.log(torch.as_tensor(np.asarray(law_N, dtype=np.float32)).clamp(min=1e-12))[None]
+        dist = torch.cdist(q, self.log_law, p=1)[0]
+        idx = torch.topk(dist, int(k), largest=False).indices.numpy()
+        return self.theta[idx]
+
+
+def evaluate_generators(generators: dict, test: Examples, *, k: int = 16, log=print) -> dict:
+    """Metrics of each generator (name → object with sample(law, N, k, seed)) on the test targets."""
+    results = {}
+    laws = test.friction_N.numpy().astype(np.float64)
+    for n in sorted({bucket_width(int(n)) for n in test.n_asperities}):  # compile each padded width before timing
+        simulate_fast(np.repeat(test.theta[:1], k, axis=0), np.full(k, n))
+        exact_error(test.theta[0], n, laws[0])
+    for name, gen in generators.items():
+        t0 = time.time()
+        single_err, best_err, best_err_fast, div, latency = [], [], [], [], []
+        one, best, shown = [], [], []
+        for i in range(len(test)):
+            n = int(test.n_asperities[i])
+            tl = time.perf_counter()
+            cands = gen.sample(laws[i], n, k, seed=i)
+            order, err = best_of(cands, laws[i], n)
+            latency.append(time.perf_counter() - tl)
+            one.append(cands[0])
+            if i < 6:
+                shown.append(cands)
+            best.append(cands[order[0]])
+            best_err_fast.append(err[0])
+            single_err.append(exact_error(cands[0], n, laws[i]))
+            best_err.append(exact_error(cands[order[0]], n, laws[i]))
+            div.append(diversity(cands))
+        one, best = np.array(one), np.array(best)
+        results[name] = {
+            "parameter_smape_one_sample": summary(parameter_error(one, test.theta)),
+            "adjusted_r2_one_sample": adjusted_r2(one, test.theta, predictors=129),
+            "functional_smape_one_sample": summary(single_err),
+            f"functional_smape_best_of_{k}": summary(best_err),
+            f"functional_smape_best_of_{k}_float32_rank": summary(best_err_fast),
+            f"diversity_of_{k}_unit_box": float(np.mean(div)),
+            f"latency_{k}_candidates_ms": {"median": 1e3 * float(np.median(latency[1:] or latency)),
+                                          "p95": 1e3 * float(np.percentile(latency[1:] or latency, 95))},
+            "wall_s": round(time.time() - t0, 1),
+            "_examples": {"best": best[:6].tolist(), "one": one[:6].tolist(), "candidates": shown},
+        }
+        r = results[name]
+        log(f"{name:>8}: param sMAPE med {r['parameter_smape_one_sample']['median']:.2f} %, "
+            f"functional one-sample mean {r['functional_smape_one_sample']['mean']:.2f} % / "
+            f"best-of-{k} median {r[f'functional_smape_best_of_{k}']['median']:.2f} % "
+            f"p95 {r[f'functional_smape_best_of_{k}']['p95']:.2f} % "
+            f"({r['wall_s']:.0f}s)")
+    return results
+
+
+def table(results: dict, k: int = 16) -> str:
+    head = (f"{'method':>10} | {'param sMAPE med':>15} | {'adj R2':>6} | {'1-sample mean':>13} | "
+            f"{'1-sample med':>12} | {f'best-{k} med':>11} | {f'best-{k} p95':>11} | {f'best-{k} mean':>12} | "
+            f"{'diversity':>9} | {'latency ms':>10}")
+    lines = [head, "-" * len(head)]
+    for name, r in results.items():
+        b = r[f"functional_smape_best_of_{k}"]
+        lines.append(f"{name:>10} | {r['parameter_smape_one_sample']['median']:>15.2f} | "
+                     f"{r['adjusted_r2_one_sample']:>6.3f} | {r['functional_smape_one_sample']['mean']:>13.2f} | "
+                     f"{r['functional_smape_one_sample']['median']:>12.2f} | {b['median']:>11.2f} | "
+                     f"{b['p95']:>11.2f} | {b['mean']:>12.2f} | {r[f'diversity_of_{k}_unit_box']:>9.3f} | "
+                     f"{r[f'latency_{k}_candidates_ms']['median']:>10.1f}")
+    return "\n".join(lines)
+
+
+def figure(path, results: dict, test: Examples, n_examples: int = 6) -> bool:
+    """PNG of example targets with each method's best-of-K design (needs matplotlib; False without it)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    from studio.physics import LOAD_GRID_N
+
+    n_examples = min(n_examples, len(test))
+    fig, axes = plt.subplots(2, (n_examples + 1) // 2, figsize=(4 * ((n_examples + 1) // 2), 7), squeeze=False)
+    for i, ax in enumerate(axes.flat[:n_examples]):
+        n = int(test.n_asperities[i])
+        first = next(iter(results))
+        cand_laws = simulate_fast(results[first]["_examples"]["candidates"][i], np.full(
+            len(results[first]["_examples"]["candidates"][i]), n))
+        for j, law in enumerate(cand_laws):
+            ax.plot(LOAD_GRID_N, law, "-", color="0.8", lw=0.8,
+                    label=f"{first}: {len(cand_laws)} candidates" if j == 0 else None)
+        ax.plot(LOAD_GRID_N, test.friction_N[i].numpy(), "k-", lw=2.5, label="target")
+        for name, r in results.items():
+            theta = np.array(r["_examples"]["best"][i])
+            law = simulate(theta, n, DESIGN_SEED)
+            e = float(smape(law, test.friction_N[i].numpy().astype(np.float64)))
+            ax.plot(LOAD_GRID_N, law, "--", lw=1.2, label=f"{name} best of {len(cand_laws)} ({e:.1f} %)")
+        ax.set_title(f"test target {i} (N = {n})", fontsize=9)
+        ax.set_xlabel("normal load P [N]")
+        ax.set_ylabel("friction F [N]")
+        ax.legend(fontsize=7)
+    for ax in axes.flat[n_examples:]:
+        ax.axis("off")
+    fig.tight_layout()
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(path)
+    return True
+
+
+def write_json(path, payload: dict) -> None:
+    from studio.models.store import _atomic_write
+
+    clean = {k: ({m: {kk: vv for kk, vv in r.items() if not kk.startswith("_")} for m, r in v.items()}
+                 if k == "results" else v) for k, v in payload.items()}
+    _atomic_write(Path(path), (json.dumps(clean, indent=2) + "\n").encode())

@@ -1,0 +1,77 @@
+"""`friction-studio design` and `bench`: one JSON line, a valid design file, one-line errors naming file and line."""
+import json
+
+import numpy as np
+import pytest
+
+from studio.cli import main
+from studio.physics import LOAD_GRID_N, THETA_SIZE, from_unit, simulate
+
+N = 32
+
+
+@pytest.fixture(scope="module")
+def target_csv(tmp_path_factory):
+    law = simulate(from_unit(np.random.default_rng(42).random(THETA_SIZE)), N, 5)
+    path = tmp_path_factory.mktemp("design") / "measured.csv"
+    rows = [f"{p * 1000:.6g},{f:.9g}" for p, f in zip(LOAD_GRID_N[4::6], law[4::6])]  # loads in mN, 0.39..9.8 N
+    path.write_text("load (mN),friction (N)\n" + "\n".join(rows) + "\n")
+    return path, law
+
+
+def _one_json_line(out: str) -> dict:
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, out
+    return json.loads(lines[0])
+
+
+def test_design_command_writes_a_design_file_and_one_json_line(target_csv, tmp_path, capsys):
+    from studio.io import read_design_file
+
+    csv, law = target_csv
+    out = tmp_path / "designs.h5"
+    rc = main(["design", str(csv), "--asperities", str(N), "--out", str(out), "--time-budget", "1.5",
+               "--method", "cmaes", "--candidates", "3", "--seed", "4"])
+    assert rc == 0
+    result = _one_json_line(capsys.readouterr().out)
+    for key in ("best", "smape_percent", "elapsed_s"):
+        assert key in result
+    assert result["smape_percent"] < 20.0
+
+    f = read_design_file(out)
+    assert 1 <= len(f.designs) <= 3
+    best = f.design()
+    assert best.name == result["best"] == f.best
+    assert best.N == N and best.method == "cmaes"
+    # the file's error is the target's sMAPE of the design re-simulated from (θ, N, seed)
+    assert f.target is not None and f.target.mask.sum() < 128  # loads outside 0.39..9.8 N are masked out
+    resimulated = f.target.error(simulate(best.theta, best.N, best.seed))
+    assert resimulated == pytest.approx(result["smape_percent"], abs=1e-5)
+
+
+def test_design_command_rejects_a_malformed_csv_naming_file_and_line(tmp_path, capsys):
+    bad = tmp_path / "broken.csv"
+    bad.write_text("load (N),friction (N)\n1,0.5\n2,abc\n3,1.4\n")
+    rc = main(["design", str(bad), "--asperities", str(N), "--out", str(tmp_path / "x.h5"), "--time-budget", "1"])
+    captured = capsys.readouterr()
+    assert rc != 0 and captured.out == ""
+    err = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(err) == 1
+    assert "broken.csv" in err[0] and "line 3" in err[0]
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_design_command_rejects_an_unknown_method(target_csv, tmp_path, capsys):
+    rc = main(["design", str(target_csv[0]), "--asperities", str(N), "--out", str(tmp_path / "x.h5"),
+               "--method", "annealing"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "annealing" in err and "hybrid" in err
+
+
+def test_bench_command_prints_a_json_summary_and_a_table(capsys):
+    rc = main(["bench", "--targets", "sim-00", "--engines", "cmaes", "--budget", "0.3"])
+    assert rc == 0
+    out = capsys.readouterr().out.splitlines()
+    summary = json.loads(out[0])
+    assert summary["summary"]["cmaes"]["simulated"]["count"] == 1
+    assert any(line.startswith("cmaes") for line in out[1:])
