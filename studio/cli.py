@@ -46,6 +46,8 @@ def main(argv=None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    from studio.physics import enable_compilation_cache
+    enable_compilation_cache()
     try:
         return int(args.run(args) or 0)
     except StudioError as exc:

@@ -18,6 +18,7 @@ from studio.physics.friction import (  # noqa: F401
     MAX_LOAD_N,
     N_LOADS,
     contact_radius_mm,
+    enable_compilation_cache,
     friction_law,
     friction_law_batch,
     hertz_strain,

@@ -277,3 +277,27 @@ def single_sphere_friction(load_N, radius_mm, E_star_MPa, tau0_MPa, B):
     """Closed form for one asperity: F = τ0 π (3 P R / (4 E*))^{2/3} + B P."""
     load_N = np.asarray(load_N, dtype=np.float64)
     return tau0_MPa * np.pi * (3.0 * load_N * radius_mm / (4.0 * E_star_MPa)) ** (2.0 / 3.0) + B * load_N
+
+
+def enable_compilation_cache(path: str | None = None) -> str | None:
+    """Keep compiled XLA programs on disk so the next start skips most compiling.
+
+    The first design of a session otherwise pays several seconds of compilation per padded
+    width. Path: `path`, else $FRICTION_STUDIO_JAX_CACHE, else $XDG_CACHE_HOME (or ~/.cache)
+    /friction-studio/jax. FRICTION_STUDIO_JAX_CACHE=0 disables it. Returns the folder or None.
+    """
+    import os
+
+    path = path or os.environ.get("FRICTION_STUDIO_JAX_CACHE")
+    if path == "0":
+        return None
+    if not path:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = os.path.join(base, "friction-studio", "jax")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None  # a read-only home: run without the cache
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    return path
