@@ -23,6 +23,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.physics import LOAD_GRID_N, MAX_ASPERITIES, MIN_ASPERITIES, THETA_LOWER, THETA_NAMES, THETA_SIZE, THETA_UPPER
+from studio.io.atomic import sha256_file  # noqa: F401  (re-exported: store.sha256_file)
 
 FORMAT_NAME = "friction-studio-training-data"
 FORMAT_VERSION = 1
@@ -88,14 +89,6 @@ def shard_bytes(arrays: dict, *, first_index: int, dataset_seed: int, compressio
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_atomic(path: str, data: bytes) -> None:
