@@ -2,6 +2,7 @@
 # Friction Studio quick start: set up a virtual environment, then open the studio or run the tests.
 #   bash packaging/quickstart.sh run     # set up, open the studio on the shipped model and example target
 #   bash packaging/quickstart.sh test    # set up, run the whole test suite (what CI runs)
+#   bash packaging/quickstart.sh setup   # set up only (used by packaging/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-run}"
@@ -28,6 +29,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 case "$what" in
+    setup)
+        ;;
     run)
         exec .venv/bin/friction-studio gui "$@"
         ;;
@@ -37,7 +40,7 @@ case "$what" in
         exec .venv/bin/python -m pytest -q "$@"
         ;;
     *)
-        echo "usage: bash packaging/quickstart.sh run|test [args]" >&2
+        echo "usage: bash packaging/quickstart.sh run|test|setup [args]" >&2
         exit 2
         ;;
 esac
