@@ -3,13 +3,17 @@
     load_generator(path=None) -> ConditionalGenerator (cvae, mlp) | ThetaDecoder (vae)
     load_vae(path=None) -> ThetaDecoder
     ModelError (a StudioError) for a missing, corrupt or mismatched model file
+
+Names other than ModelError load lazily, so importing the package (the CLI does, for
+`--help`) does not import torch.
 """
 from studio.models.errors import ModelError  # noqa: F401
-from studio.models.store import (  # noqa: F401
-    DEFAULT_CVAE,
-    DEFAULT_VAE,
-    ConditionalGenerator,
-    ThetaDecoder,
-    load_generator,
-    load_vae,
-)
+
+_FROM_STORE = ("DEFAULT_CVAE", "DEFAULT_VAE", "ConditionalGenerator", "ThetaDecoder", "load_generator", "load_vae")
+
+
+def __getattr__(name):
+    if name in _FROM_STORE:
+        from studio.models import store
+        return getattr(store, name)
+    raise AttributeError(f"module 'studio.models' has no attribute {name!r}")

@@ -188,8 +188,8 @@ def figure(path, results: dict, test: Examples, n_examples: int = 6) -> bool:
 
 
 def write_json(path, payload: dict) -> None:
-    from studio.models.store import _atomic_write
+    from studio.io.atomic import atomic_write_bytes
 
     clean = {k: ({m: {kk: vv for kk, vv in r.items() if not kk.startswith("_")} for m, r in v.items()}
                  if k == "results" else v) for k, v in payload.items()}
-    _atomic_write(Path(path), (json.dumps(clean, indent=2) + "\n").encode())
+    atomic_write_bytes(Path(path), (json.dumps(clean, indent=2) + "\n").encode())

@@ -40,11 +40,13 @@ from studio.physics.realize import (  # noqa: F401
 from studio.physics.theta import (  # noqa: F401
     MAX_ASPERITIES,
     MIN_ASPERITIES,
+    MU_H_IDX,
     THETA_LOWER,
     THETA_NAMES,
     THETA_SIZE,
     THETA_UNITS,
     THETA_UPPER,
+    W_IDX,
     Material,
     ThetaError,
     canonical,

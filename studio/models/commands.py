@@ -1,0 +1,148 @@
+"""`friction-studio train` and `friction-studio evaluate`."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a CVAE, VAE or MLP on a dataset")
+    p.add_argument("--model", choices=("cvae", "vae", "mlp"), default="cvae")
+    p.add_argument("--config", choices=("paper", "compact"), default="compact")
+    p.add_argument("--data", required=True, help="dataset directory (studio/data format, with manifest.json)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--minutes", type=float, default=None, help="wall-clock budget; the LR schedule fits it")
+    p.add_argument("--out", default=None, help="models/NAME: writes NAME.safetensors, NAME.card.json, "
+                                               "NAME.checkpoint.pt (default models/<model>-<config>)")
+    p.add_argument("--resume", action="store_true", help="continue from NAME.checkpoint.pt")
+    p.add_argument("--init", default=None, help="start from the weights of this saved model (same config), "
+                                                "with a fresh schedule")
+    p.add_argument("--batch-size", type=int, default=512, help="per process")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--kl-weight", type=float, default=0.01)
+    p.add_argument("--law-features", choices=("log", "shape+scale"), default="log")
+    p.add_argument("--max-samples", type=int, default=None, help="use at most this many training samples")
+    p.add_argument("--patience", type=int, default=4)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores / processes)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=run_train)
+
+    e = subparsers.add_parser("evaluate", help="evaluate a model on the held-out test split beside baselines")
+    e.add_argument("--model", required=True, help="NAME.safetensors (with NAME.card.json beside it)")
+    e.add_argument("--data", required=True, help="dataset directory")
+    e.add_argument("--targets", type=int, default=500)
+    e.add_argument("--k", type=int, default=16, help="candidates per target for best-of-K")
+    e.add_argument("--mlp", default="models/mlp-compact.safetensors", help="MLP baseline ('' to skip)")
+    e.add_argument("--neighbours-from", type=int, default=200_000, help="training samples searched by the "
+                                                                       "nearest-neighbour baseline")
+    e.add_argument("--json", default=None, help="write the results here (default NAME.eval.json)")
+    e.add_argument("--figure", default=None, help="PNG of example targets (default NAME.eval.png)")
+    e.add_argument("--update-card", action="store_true", help="store the figures in the model's card")
+    e.set_defaults(run=run_evaluate)
+
+
+def _hardware() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"CPU {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads " \
+           f"{torch.get_num_threads()}"
+
+
+def run_train(args) -> int:
+    import torch
+
+    from studio.models.dataset import manifest_hash, read_split
+    from studio.models.errors import ModelError
+    from studio.models.networks import preset
+    from studio.models.store import read_card
+    from studio.models.training import TrainOptions, train
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // world))
+    try:
+        config = preset(args.model, args.config)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
+    config.law_features = args.law_features
+    out = Path(args.out or f"models/{args.model}-{args.config}")
+    t0 = time.time()
+    train_data = read_split(args.data, "train", max_samples=args.max_samples)
+    val_data = read_split(args.data, "validation", max_samples=20_000)
+    card = {
+        "data": {"dir": str(args.data), "manifest_sha256": manifest_hash(args.data), "train_samples": len(train_data),
+                 "val_samples": len(val_data)},
+        "training": {"command": "friction-studio " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+                     "hardware": _hardware(), "processes": world, "torch": torch.__version__},
+        "normalisation": {
+            "theta": "canonical order (mu_h descending, weights normalised), scaled to [0, 1] of the box "
+                     "(studio.physics.to_unit)",
+            "condition": ("standardised log F per load point" if config.law_features == "log" else
+                          "F / F(10 N) per load point plus log F(10 N), standardised") +
+                         "; N mapped to [-1, 1] over [16, 256]",
+        },
+        "design_seed": 0,
+    }
+    opts = TrainOptions(epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
+                        kl_weight=args.kl_weight, patience=args.patience, seed=args.seed)
+    print(f"data loaded in {time.time() - t0:.0f}s", flush=True)
+    if args.init:
+        card["training"]["initialised_from"] = {"model": args.init, "card": read_card(args.init)}
+    train(config, train_data, val_data, opts, out=out, resume=args.resume, card=card,
+          log=lambda *a: print(*a, flush=True), init_from=args.init)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"wrote {out}.safetensors and {out}.card.json", flush=True)
+    return 0
+
+
+def run_evaluate(args) -> int:
+    import torch
+
+    from studio.models.dataset import read_split
+    from studio.models.errors import ModelError
+    from studio.models.evaluate import NearestNeighbour, evaluate_generators, figure, table, write_json
+    from studio.io.atomic import atomic_write_bytes
+    from studio.models.store import load_generator, paths, read_card
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    gen = load_generator(args.model)
+    if not hasattr(gen, "sample") or getattr(gen, "kind", "") == "vae":
+        raise ModelError(f"{args.model}: evaluate needs a conditional model (cvae or mlp), not {gen.kind}")
+    test = read_split(args.data, "test", max_samples=args.targets)
+    generators = {gen.kind: gen}
+    if args.mlp and Path(args.mlp).resolve() != Path(args.model).resolve():
+        if Path(args.mlp).is_file():
+            generators["mlp"] = load_generator(args.mlp)
+        else:
+            print(f"note: no MLP baseline at {args.mlp}; skipped", flush=True)
+    train = read_split(args.data, "train", max_samples=args.neighbours_from)
+    generators["nearest"] = NearestNeighbour(train, args.neighbours_from)
+    print(f"evaluating on {len(test)} test targets of {args.data}, best of {args.k}, design seed 0", flush=True)
+    results = evaluate_generators(generators, test, k=args.k, log=lambda *a: print(*a, flush=True))
+    print(table(results, args.k))
+    weights, card_path = paths(args.model)
+    stem = str(weights)[: -len(".safetensors")]
+    json_path = Path(args.json or stem + ".eval.json")
+    payload = {"model": str(args.model), "data": str(args.data), "targets": len(test), "k": args.k,
+               "design_seed": 0, "command": "friction-studio " + " ".join(sys.argv[1:]), "results": results}
+    write_json(json_path, payload)
+    fig_path = Path(args.figure or stem + ".eval.png")
+    if figure(fig_path, results, test):
+        print(f"wrote {json_path} and {fig_path}")
+    else:
+        print(f"wrote {json_path} (no figure: matplotlib is not installed)")
+    if args.update_card:
+        card = read_card(args.model)
+        card["evaluation"] = {"data": str(args.data), "targets": len(test), "k": args.k, "design_seed": 0,
+                              "command": payload["command"],
+                              "results": {m: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
+                                          for m, r in results.items()}}
+        atomic_write_bytes(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+        print(f"updated {card_path}")
+    return 0
