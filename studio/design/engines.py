@@ -325,6 +325,19 @@ def _polish(job: _Job, unit: np.ndarray, realisation_seed: int, *, until: float,
     job.offer(best, realisation_seed, err)
 
 
+def _restart_until_over(job: _Job, keep: int, run: Callable[[int], Iterator[Progress]]):
+    """Run `run(0)`, `run(1)`, … (each a search from a fresh start) until the budget is spent; return the best."""
+    restart = 0
+    while True:
+        yield from run(restart)
+        restart += 1
+        if job.over():
+            break
+    designs, final = job.finish(keep)
+    yield final
+    return designs
+
+
 def _offer_start(job: _Job, start: Design) -> None:
     """Put the design a job was asked to refine into its archive, scored like any other."""
     unit = to_unit(start.theta)
@@ -347,20 +360,15 @@ def cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
                max_evaluations=max_evaluations)
     if start is not None:
         _offer_start(job, start)
-    restart = 0
-    while True:
+    def run(restart):
         if restart == 0 and start is not None:
             x0, rs, sigma = to_unit(start.theta), start.seed, min(sigma0, 0.1)
         else:
             x0 = job.rng.random(THETA_SIZE) if restart else np.full(THETA_SIZE, 0.5)
             rs, sigma = job.realisation_seeds[restart % len(job.realisation_seeds)], sigma0
-        yield from _cma(job, x0, sigma, rs, until=1.0, phase=f"CMA-ES in θ (run {restart + 1})")
-        restart += 1
-        if job.over():
-            break
-    designs, final = job.finish(keep)
-    yield final
-    return designs
+        return _cma(job, x0, sigma, rs, until=1.0, phase=f"CMA-ES in θ (run {restart + 1})")
+
+    return (yield from _restart_until_over(job, keep, run))
 
 
 def vae_cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
@@ -382,18 +390,13 @@ def vae_cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, cont
         return np.clip(to_unit(_as_numpy(vae.decode(np.asarray(z, dtype=np.float32))).reshape(-1, THETA_SIZE)),
                        0.0, 1.0)
 
-    restart = 0
-    while True:
+    def run(restart):
         z0 = np.zeros(dim) if restart == 0 else job.rng.standard_normal(dim) * 0.5
         rs = job.realisation_seeds[restart % len(job.realisation_seeds)]
-        yield from _cma(job, z0, sigma0, rs, until=1.0, decode=decode, bounds=None,
-                        phase=f"CMA-ES in the VAE latent (run {restart + 1})")
-        restart += 1
-        if job.over():
-            break
-    designs, final = job.finish(keep)
-    yield final
-    return designs
+        return _cma(job, z0, sigma0, rs, until=1.0, decode=decode, bounds=None,
+                    phase=f"CMA-ES in the VAE latent (run {restart + 1})")
+
+    return (yield from _restart_until_over(job, keep, run))
 
 
 def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
