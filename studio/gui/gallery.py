@@ -155,7 +155,7 @@ QLabel#cardInfo { color: #555; }
 class Gallery(QWidget):
     """Cards best first. Live cards (running jobs) sit on top; candidates and results below."""
 
-    selectionChanged = Signal()              # read .selected (no None through signals: PySide6 refcount bug)
+    selectionChanged = Signal()              # read .selected
     pinsChanged = Signal(list)               # list[Design]
     refineRequested = Signal(object)         # Design
 
