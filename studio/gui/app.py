@@ -22,11 +22,15 @@ def _import_numerics() -> None:
 def settle_heap() -> None:
     """Move everything allocated so far (torch, JAX, Qt wrappers: ~10^6 objects) out of the cyclic
     garbage collector's sight, so its full collections, which hold the GIL, stay short while the
-    window runs (measured in benchmarks/gui.py: `gc_pauses_over_20ms`)."""
+    window runs (measured in benchmarks/gui.py: `gc_pauses_over_20ms`). Full collections are
+    also made rarer (threshold2 10 → 100): refinement jobs create many short-lived arrays whose
+    cyclic garbage is small, while each full pass over the heap stalled the event loop ~55 ms."""
     import gc
 
     gc.collect()
     gc.freeze()
+    gen0, gen1, _ = gc.get_threshold()
+    gc.set_threshold(gen0, gen1, 100)
 
 
 def run_gui(*, demo: bool = False, screenshot: str | None = None, target_csv: str | None = None,
