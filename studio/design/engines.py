@@ -217,25 +217,16 @@ def _shipped(kind: str):
         return _MODELS[kind]
 
 
-def _load_generator(options: dict, job_messages: list[str]):
-    """The CVAE proposal model: options['generator'], else studio.models' shipped one, else None (with a message)."""
-    if options.get("generator") is not None:
-        return options["generator"]
+def _load_model(kind: str, options: dict, job_messages: list[str]):
+    """options[kind] ("generator": the CVAE, "vae"), else studio.models' shipped one, else None with a message."""
+    if options.get(kind) is not None:
+        return options[kind]
     try:
-        return _shipped("generator")
+        return _shipped(kind)
     except _NoModel as exc:
-        job_messages.append(f"CVAE unavailable ({exc}); searching the θ box instead")
-        return None
-
-
-def _load_vae(options: dict, job_messages: list[str]):
-    """The unconditional VAE: options['vae'], else studio.models' shipped one, else None (with a message)."""
-    if options.get("vae") is not None:
-        return options["vae"]
-    try:
-        return _shipped("vae")
-    except _NoModel as exc:
-        job_messages.append(f"VAE unavailable ({exc}); running CMA-ES in the θ box instead")
+        fallback = ("CVAE", "searching the θ box instead") if kind == "generator" \
+            else ("VAE", "running CMA-ES in the θ box instead")
+        job_messages.append(f"{fallback[0]} unavailable ({exc}); {fallback[1]}")
         return None
 
 
@@ -376,7 +367,7 @@ def vae_cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, cont
               **options) -> Iterator[Progress]:
     """CMA-ES over the unconditional VAE's latent space (the published baseline), decoding each population."""
     messages: list[str] = []
-    vae = _load_vae(options, messages)
+    vae = _load_model("vae", options, messages)
     if vae is None:
         designs = yield from _with_messages(
             cmaes(target, seed=seed, time_budget_s=time_budget_s, control=control, max_evaluations=max_evaluations,
@@ -408,7 +399,7 @@ def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, con
     Without a model the proposals are a scrambled-Sobol screen of the θ box, 16× larger.
     """
     messages: list[str] = []
-    generator = _load_generator(options, messages)
+    generator = _load_model("generator", options, messages)
     job = _Job(target, "candidates", seed=seed, time_budget_s=time_budget_s, control=control,
                max_evaluations=max_evaluations, model=_model_name(generator, "cvae") if generator else "")
     job.messages.extend(messages)
@@ -445,7 +436,7 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
     With `start` (a design to refine), that design is polished first, under its own seed.
     """
     messages: list[str] = []
-    generator = _load_generator(options, messages)
+    generator = _load_model("generator", options, messages)
     job = _Job(target, "hybrid", seed=seed, time_budget_s=time_budget_s, control=control,
                max_evaluations=max_evaluations, model=_model_name(generator, "cvae") if generator else "")
     job.messages.extend(messages)
