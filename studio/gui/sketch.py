@@ -15,6 +15,7 @@ from scipy.interpolate import PchipInterpolator
 
 from studio.design.core import Target
 from studio.errors import StudioError
+from studio.io.csv_target import resample_to_grid
 from studio.physics import LOAD_GRID_N, MAX_LOAD_N
 
 DEFAULT_HANDLES = 8
@@ -128,6 +129,8 @@ def stroke_to_sketch(load_N, friction_N, *, monotone=True, smooth=True, source="
                      handles: int = DEFAULT_HANDLES) -> TargetSketch:
     """A freehand stroke (or clicked points) → target: sort by load, smooth, resample, extend.
 
+    Resampling and the extension beyond the stroke are studio.io's (the same as a CSV target).
+
     Points outside 0–10 N load are dropped; friction below zero is clipped. The grid range
     between the smallest and largest stroke load is marked specified.
     """
@@ -149,10 +152,10 @@ def stroke_to_sketch(load_N, friction_N, *, monotone=True, smooth=True, source="
     mask = (LOAD_GRID_N >= up[0] - 1e-12) & (LOAD_GRID_N <= up[-1] + 1e-12)
     if not mask.any():  # a very short stroke between two grid points: take the nearest one
         mask[np.argmin(np.abs(LOAD_GRID_N - up.mean()))] = True
-    law = np.interp(LOAD_GRID_N, up, uf)
     if monotone:
-        law = np.maximum.accumulate(np.where(mask, law, 0.0))
-        law = np.where(mask, law, np.interp(LOAD_GRID_N, up, uf))
+        uf = np.maximum.accumulate(uf)
+    # Outside the stroke the law is extended exactly as for a CSV target (for the models' condition).
+    law = resample_to_grid(up, uf, LOAD_GRID_N, mask, [])
     return TargetSketch.from_law(law, mask, source=source, monotone=monotone, handles=handles)
 
 

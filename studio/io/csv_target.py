@@ -208,7 +208,7 @@ def parse_target_text(text: str, name: str = "pasted text", *, column=None,
     if not mask.any():
         raise CsvError(f"{name}: loads span {load[0]:g}–{load[-1]:g} N, which covers none of the model's "
                        f"load grid ({grid[0]:g}–{grid[-1]:g} N); convert the units or add points in that range")
-    friction_grid = _resample(load, friction, grid, mask, notes)
+    friction_grid = resample_to_grid(load, friction, grid, mask, notes)
     if not np.all(np.isfinite(friction_grid)) or np.any(friction_grid <= 0):
         raise CsvError(f"{name}: the curve cannot be extended over the load grid as a positive finite law "
                        f"(values too large or small); check the units")
@@ -463,8 +463,9 @@ def _check_values(load, friction, lines, name, load_name, friction_name):
                        "model's friction is positive at every load > 0")
 
 
-def _resample(load, friction, grid, mask, notes) -> np.ndarray:
-    """Linear inside the measured range; power law through each end point outside it (module docstring)."""
+def resample_to_grid(load, friction, grid, mask, notes) -> np.ndarray:
+    """Sorted points → the grid: linear inside the measured range (mask), a power law through each
+    end point outside it (module docstring). The one rule for CSV targets and drawn strokes."""
     out = np.empty(grid.shape)
     out[mask] = np.interp(grid[mask], load, friction)
     below = grid < load[0]
