@@ -9,7 +9,6 @@ in the foreground. Nothing here imports Qt or torch.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,13 +170,3 @@ class JobControl:
 def _set(event: threading.Event) -> threading.Event:
     event.set()
     return event
-
-
-class Clock:
-    """Elapsed time excluding paused periods is not needed; a plain monotonic stopwatch."""
-
-    def __init__(self):
-        self.t0 = time.perf_counter()
-
-    def __call__(self) -> float:
-        return time.perf_counter() - self.t0

@@ -3,7 +3,7 @@
 Public API (import from here):
     theta schema ....... THETA_NAMES, THETA_UNITS, THETA_LOWER, THETA_UPPER, THETA_SIZE,
                          MIN_ASPERITIES, MAX_ASPERITIES, validate, validate_asperity_count,
-                         canonical, to_unit, from_unit, normalise_weights, ThetaError, describe
+                         canonical, to_unit, from_unit, normalise_weights, ThetaError
     realisation ........ Asperities, realize(theta, N, seed), base_draws, asperities_from_draws
     friction law ....... LOAD_GRID_N (128,), friction_law(h, R, E*, tau0, B), friction_law_batch,
                          simulate(theta, N, seed), simulate_batch(theta, N, seeds)
@@ -47,10 +47,8 @@ from studio.physics.theta import (  # noqa: F401
     THETA_UNITS,
     THETA_UPPER,
     W_IDX,
-    Material,
     ThetaError,
     canonical,
-    describe,
     from_unit,
     normalise_weights,
     to_unit,

@@ -178,7 +178,7 @@ def _friction_law_batch_jit(height_mm, radius_mm, mask, E_star, tau0, B, loads, 
     return fn(height_mm, radius_mm, mask, E_star, tau0, B, loads, iterations)
 
 
-def solve_with_fallback(batch_fn, args, iterations, dtype=None):
+def solve_with_fallback(batch_fn, args, iterations):
     """Run `batch_fn(*args, iterations)` → (laws, converged), then redo the rows that did not
     converge with more steps (twice as many, then REFERENCE_ITERATIONS), padded to a multiple
     of 64 rows so few shapes compile.
@@ -210,7 +210,7 @@ def friction_law_batch(height_mm, radius_mm, mask, E_star, tau0, B, loads=None, 
     """
     loads = jnp.asarray(LOAD_GRID_N if loads is None else loads, dtype=jnp.asarray(height_mm).dtype)
     args = tuple(jnp.asarray(x) for x in (height_mm, radius_mm, mask, E_star, tau0, B))
-    return solve_with_fallback(lambda *a: _friction_law_batch_jit(*a[:6], loads, a[6]), args, iterations, None)
+    return solve_with_fallback(lambda *a: _friction_law_batch_jit(*a[:6], loads, a[6]), args, iterations)
 
 
 @partial(jax.jit, static_argnames=("iterations",))

@@ -111,7 +111,7 @@ def simulate_batch(theta, n, seed, *, iterations=_friction.FAST_ITERATIONS, dtyp
     args = (jnp.asarray(theta, jnp.float64), jnp.asarray(n), jnp.asarray(seed))
     dtype = jnp.dtype(dtype)
     return _friction.solve_with_fallback(
-        lambda th, nn, ss, it: _simulate_batch_jit(th, nn, ss, it, dtype, width), args, iterations, dtype)
+        lambda th, nn, ss, it: _simulate_batch_jit(th, nn, ss, it, dtype, width), args, iterations)
 
 
 def simulate(theta, n: int, seed: int, *, dtype=jnp.float64) -> np.ndarray:

@@ -5,8 +5,6 @@ This module is the single home of the θ layout and its box. Everything else
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from studio.errors import StudioError
 
 import numpy as np
@@ -111,28 +109,3 @@ def validate_asperity_count(n) -> int:
     if not MIN_ASPERITIES <= n <= MAX_ASPERITIES:
         raise ThetaError(f"asperity count N = {n} is outside [{MIN_ASPERITIES}, {MAX_ASPERITIES}]")
     return n
-
-
-@dataclass(frozen=True)
-class Material:
-    """Interface material: effective modulus [MPa], shear strength [MPa], pressure coefficient [-]."""
-
-    E_star_MPa: float
-    tau0_MPa: float
-    B: float
-
-    @classmethod
-    def from_theta(cls, theta) -> "Material":
-        t = np.asarray(theta, dtype=np.float64)
-        return cls(float(t[E_STAR_IDX]), float(t[TAU0_IDX]), float(t[B_IDX]))
-
-
-def describe(theta) -> str:
-    """A short human-readable summary of a θ, one component per line."""
-    t = canonical(validate(theta))
-    lines = []
-    for k in range(N_COMPONENTS):
-        w, mh, sh, mr, sr = t[5 * k: 5 * k + 5]
-        lines.append(f"component {k + 1}: w={w:.3f}  h={mh:.3f}±{sh:.3f} mm  R={mr:.3f}±{sr:.3f} mm")
-    lines.append(f"E*={t[20]:.3f} MPa  tau0={t[21]:.3f} MPa  B={t[22]:.3f}")
-    return "\n".join(lines)
