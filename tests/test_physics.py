@@ -146,15 +146,16 @@ def test_fast_batch_agrees_with_reference_on_random_designs():
 
 
 def test_slow_rows_are_redone_until_converged():
-    """A lone summit above a tight cluster needs more than the fast path's steps; the batch redoes it."""
+    """A lone summit above a tight cluster: given too few secant steps the row reports itself
+    unconverged, and the batch redoes it with more until it matches the reference."""
     h = np.concatenate([[0.0], -0.39 + 0.007 * np.random.default_rng(0).standard_normal(255)])
     r = np.full(256, 1.0)
     args = (jnp.asarray(h[None], jnp.float32), jnp.asarray(r[None], jnp.float32), jnp.ones((1, 256), bool),
             jnp.asarray([8.0], jnp.float32), jnp.asarray([0.1], jnp.float32), jnp.asarray([0.05], jnp.float32))
     loads = jnp.asarray(LOAD_GRID_N, jnp.float32)
-    _, converged = friction_module._friction_law_batch_jit(*args, loads, 2)
+    _, converged = friction_module._friction_law_batch_jit(*args, loads, 0)
     assert not bool(converged[0])
-    fixed = np.asarray(friction_law_batch(*args, iterations=2))[0]
+    fixed = np.asarray(friction_law_batch(*args, iterations=0))[0]
     ref = np.asarray(friction_law(h, r, 8.0, 0.1, 0.05))
     np.testing.assert_allclose(fixed, ref, rtol=1e-4)
 

@@ -6,10 +6,11 @@ forces in N (MPa · mm² = N, so no conversion factors appear).
 Solver. For each load P_j we need the flat position g_j with Σ_i c_i d_i^{3/2} = P_j,
 c_i = 4/3 E* sqrt(R_i), d_i = max(0, h_i − g). We solve φ(g) = P(g)^{2/3} = P_j^{2/3}
 instead: φ is the 3/2-norm of the vector (c_i^{2/3} d_i), hence convex, decreasing and
-nearly linear in g (exactly linear for one asperity). Secant steps on a convex
-decreasing function started from two points left of the root climb monotonically to it
-with no overshoot. The start is a guaranteed lower bound built from a few height
-thresholds (see _lower_bound_start), with no sort.
+nearly linear in g (exactly linear for one asperity). One pass evaluates φ at sorted sample
+points (the asperity heights themselves, i.e. the contact onsets, plus a few depths), which
+brackets every load between two samples by binary search; a few bracketed secant steps
+(Anderson–Björck) then converge superlinearly inside the bracket, and a last pass gives the
+contact area. See _solve.
 
 Gradients. The solver runs under stop_gradient; custom JVPs then give g the
 implicit-function derivative −(∂P/∂x)/(∂P/∂g) of the load balance P(g) = P_j, and the
@@ -33,15 +34,19 @@ N_LOADS = 128
 MAX_LOAD_N = 10.0
 LOAD_GRID_N = MAX_LOAD_N * np.arange(1, N_LOADS + 1, dtype=np.float64) / N_LOADS
 
-# Secant steps on φ after the lower-bound start. Measured (tests/test_physics.py,
-# benchmarks/forward.py): 7 reach float32 round-off on random designs of the box, 40 leave
-# float64 converged to ~1e-15.
-FAST_ITERATIONS = 7
+# Bracketed secant (Anderson–Björck) steps on φ after the sampled start. Measured
+# (tests/test_physics.py, benchmarks/forward.py): 3 steps reach float32 round-off for
+# ≥ 96 % of random designs of the box when every asperity height is a sample (N ≤ 119), one
+# more is taken when only a sample of the heights is (N > 119); 40 leave float64 at ~1e-15.
+FAST_ITERATIONS = 3
 REFERENCE_ITERATIONS = 40
 _PAD_DEPTH_MM = 1.0e3  # padded asperities sit this far below the summit with zero stiffness
-START_THRESHOLDS = 16
-START_SAMPLE = 32
-CONVERGENCE_TOL = {"float32": 1e-5, "float64": 1e-12}
+START_THRESHOLDS = 8   # geometric depths below the summit among the sample points
+SAMPLE_POINTS = 128    # flat positions of the sample pass: thresholds, the summit, asperity heights
+# A row is converged when the free last step is below this fraction of |g|. Measured on 4096
+# random designs per N (16–256): rows passing at 1e-4 after ≥ 3 steps were within 5e-6 of
+# float64, 1.8e-5 after 2; failing rows are redone with more steps (solve_with_fallback).
+CONVERGENCE_TOL = {"float32": 1e-4, "float64": 1e-12}
 
 
 def _sqrt_nonneg(d):
@@ -53,76 +58,101 @@ def _indentation(h, g):
     return jnp.maximum(h[None, :] - g[:, None], 0.0)
 
 
-def _lower_bound_start(h, c, loads):
-    """g0_j ≤ g_j for every load, with no sort.
+def _load_pass(h, c, R, g):
+    """P(g) = Σ c d^{3/2} at each flat position, written (c·d)·sqrt(d): see _solve on why."""
+    d = _indentation(h, g)
+    return jnp.sum(c[None, :] * d * jnp.sqrt(d), axis=-1)
 
-    For any threshold t: g ≤ t ⇒ every asperity with h_i ≥ t has d_i ≥ t − g, so
-    P(g) ≥ C(t) (t − g)^{3/2}, C(t) = Σ_{h_i ≥ t} c_i; hence t − (P_j/C(t))^{2/3} ≤ g_j.
-    Thresholds: depths spaced geometrically below the summit (h = 0) down to where the
-    top asperity alone would carry the largest load, plus the heights of a sample of the
-    asperities themselves (the first START_SAMPLE; realisations are in random order), which
-    put thresholds at the edges of tight clusters where φ has its sharpest kinks.
-    """
+
+def _area_pass(h, c, R, g):
+    """Σ R d at each flat position (max(·, 0) is a no-op that keeps XLA from rewriting it as a dot)."""
+    d = _indentation(h, g)
+    return jnp.sum(jnp.maximum(R[None, :] * d, 0.0), axis=-1)
+
+
+def _two_thirds_power(x):
+    return x ** (2.0 / 3.0)
+
+
+def _chord(a, fa, b, fb):
+    """Root of the chord through (a, fa) and (b, fb), kept between them; b when the chord is flat."""
+    den = fb - fa
+    ok = den != 0
+    x = b - fb * (b - a) / jnp.where(ok, den, 1.0)
+    return jnp.where(ok, jnp.clip(x, jnp.minimum(a, b), jnp.maximum(a, b)), b)
+
+
+def _sample_points(h, c, loads):
+    """Sorted flat positions (descending) whose φ brackets every load: START_THRESHOLDS depths
+    spaced geometrically below the summit down to where the top asperity alone would carry the
+    largest load (so φ there ≥ every target), the summit itself (φ = 0), and the heights of the
+    first asperities (realisations are in random order, so a random sample; all of them when
+    N ≤ SAMPLE_POINTS − START_THRESHOLDS − 1), which are the kinks of φ. Also the sample count K."""
+    dtype = h.dtype
     c_top = jnp.max(jnp.where(h == 0, c, 0.0))
-    depth = (loads[-1] / c_top) ** (2.0 / 3.0)
-    t = -depth * jnp.geomspace(1.0, 1e-4, START_THRESHOLDS - 1, dtype=h.dtype)
-    t = jnp.concatenate([t, jnp.zeros((1,), h.dtype), h[:START_SAMPLE]])
-    cum = jnp.sum(jnp.where(h[None, :] >= t[:, None], c[None, :], 0.0), axis=-1)
-    inv = cum ** (-2.0 / 3.0)
-    return jnp.max(t[None, :] - (loads ** (2.0 / 3.0))[:, None] * inv[None, :], axis=-1)
+    depth = (jnp.max(loads) / c_top) ** (2.0 / 3.0)
+    k = min(h.shape[0], max(loads.shape[0], SAMPLE_POINTS) - START_THRESHOLDS - 1)
+    t = jnp.concatenate([-depth * jnp.geomspace(1.0, 1e-3, START_THRESHOLDS, dtype=dtype),
+                         jnp.zeros((1,), dtype), h[:k]])
+    return jnp.flip(jnp.sort(t)), k
 
 
 def _solve(h, c, R, loads, iterations):
     """Flat positions g (M,) with P(g) = loads, and the real contact area Σ R_i d_i [mm²] there.
 
-    h is shifted so max(h) = 0. Secant on φ = P^{2/3} from two lower bounds of the root
-    (the start and a point below it): on a convex decreasing φ every secant iterate stays
-    left of the root and the steps shrink, so each step is bounded by the previous one,
-    which also guards against round-off once converged.
+    h is shifted so max(h) = 0. Works on φ = P^{2/3} (convex, decreasing, nearly linear).
+    1. Sample pass: φ at sorted sample points t (_sample_points); φ(t) is then ascending, so
+       a binary search brackets each load between consecutive samples, and when every height
+       is a sample the bracket lies between two consecutive contact onsets, where the contact
+       set is fixed and φ is smooth.
+    2. `iterations` bracketed secant steps (Anderson–Björck's modified regula falsi, superlinear
+       and never leaving the bracket), one more when only part of the heights were sampled.
+    3. Area pass at the chord root of the final bracket (a free last step).
 
-    Every pass over (loads × asperities) runs in the body of one loop, the same body each
-    time: term = sqrt(w² d² (k1 d + k0)) summed over asperities, which is P = Σ c d^{3/2}
-    with (w, k1, k0) = (c, 1, 0) and the area Σ R d with (R, 0, 1) in the last pass.
-    XLA on CPU compiles this one fused loop far better than separate reductions of the
-    same arithmetic (measured in benchmarks/forward.py's history, docs/physics.md).
+    Every pass is one reduction over (points × asperities) in the body of one loop whose value
+    is carried to the next iteration. Measured on XLA-CPU (docs/physics.md): a reduction fused
+    into the element-wise code that consumes it, or one written Σ w·x (rewritten as a dot),
+    runs 10–20× slower than a reduction kept on its own; carrying it as loop state keeps it so.
     """
     dtype = h.dtype
-    a = loads ** (2.0 / 3.0)
-    g_hi = _lower_bound_start(h, c, loads)
-    g_lo = g_hi - (1e-5 + 1e-3 * jnp.abs(g_hi))  # near-tangent first secant: a Newton step
-    c2, R2 = c * c, R * R
-    last = iterations + 1
+    m = loads.shape[0]
+    t, k = _sample_points(h, c, loads)
+    width = max(m, t.shape[0])
+    if t.shape[0] < width:
+        t = jnp.concatenate([t, jnp.full((width - t.shape[0],), t[-1], dtype)])
+    y = _two_thirds_power(jnp.concatenate([loads, jnp.full((width - m,), loads[-1], dtype)]))
+    steps = iterations + (1 if k < h.shape[0] else 0)
+    last = steps + 1
 
-    def body(i, state):
-        g0, phi0, g1, area, last_step = state
-        is_area = i == last
-        g_eval = jnp.where(i == 0, g_lo, g1)
-        w2 = jnp.where(is_area, R2, c2)
-        k1 = jnp.where(is_area, 0.0, 1.0).astype(dtype)
-        k0 = (1 - k1).astype(dtype)
-        d = _indentation(h, g_eval)
-        value = jnp.sum(jnp.sqrt(w2[None, :] * d * d * (k1 * d + k0)), axis=-1)
-        phi1 = value ** (2.0 / 3.0)
-        dphi = phi1 - phi0
-        ok = (dphi < 0) & (g1 > g0)
-        step = jnp.where(ok, -(phi1 - a) * (g1 - g0) / jnp.where(ok, dphi, -1.0), 0.0)
-        limit = jnp.where(i == 1, jnp.inf, g1 - g0)
-        g_next = g1 + jnp.clip(step, 0.0, limit)
-        first = i == 0
-        secant = (i > 0) & ~is_area
-        return (jnp.where(first, g_lo, jnp.where(secant, g1, g0)),
-                jnp.where(first | secant, phi1, phi0),
-                jnp.where(secant, g_next, g1),
-                jnp.where(is_area, value, area),
-                jnp.where(secant, g_next - g1, last_step))
+    def bracket(value, state):
+        phi = _two_thirds_power(value)
+        j = jnp.clip(jnp.searchsorted(phi, y, side="right"), 1, width - 1)
+        return t[j], phi[j] - y, t[j - 1], phi[j - 1] - y, state[4]
 
-    init = (g_lo, jnp.zeros_like(a), g_hi, jnp.zeros_like(a), jnp.full_like(a, jnp.inf))
-    _, _, g, area, last_step = jax.lax.fori_loop(0, last + 1, body, init)
-    # Converged when the last secant step was tiny relative to the depth below the summit;
-    # the secant's superlinear order makes the remaining error far smaller than that step.
+    def update(value, state):
+        a, fa, b, fb, x = state
+        fx = _two_thirds_power(value) - y
+        same = (fx < 0) == (fb < 0)
+        scale = 1.0 - fx / jnp.where(fb == 0, -1.0, fb)
+        scale = jnp.where(scale > 0, scale, 0.5)
+        return jnp.where(same, a, b), jnp.where(same, fa * scale, fb), x, fx, x
+
+    def body(i, carry):
+        state, value = carry[:5], carry[5]
+        state = jax.lax.cond(i == 1, bracket,
+                             lambda v, s: jax.lax.cond(i > 1, update, lambda v2, s2: s2, v, s), value, state)
+        a, fa, b, fb, _ = state
+        x = jnp.where(i == 0, t, _chord(a, fa, b, fb))
+        value = jax.lax.cond(i == last, _area_pass, _load_pass, h, c, R, x)
+        return (a, fa, b, fb, x, value)
+
+    z = jnp.zeros_like(y)
+    _, _, b, _, g, area = jax.lax.fori_loop(0, last + 1, body, (z, z, z, z, z, z))
+    # Converged when the free last step (chord root − last evaluated point) is tiny relative to
+    # the depth below the summit; the method's superlinear order leaves far less error than that.
     tol = CONVERGENCE_TOL[jnp.dtype(dtype).name]
-    converged = jnp.all(jnp.abs(last_step) <= tol * jnp.abs(g))
-    return g, area, converged
+    converged = jnp.all(jnp.abs(g - b)[:m] <= tol * jnp.abs(g[:m]))
+    return g[:m], area[:m], converged
 
 
 @jax.custom_jvp
