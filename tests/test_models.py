@@ -235,6 +235,23 @@ def test_cli_train_then_evaluate(dataset_dir, tmp_path):
 
 
 @pytest.mark.slow
+def test_cli_fine_tune_keeps_the_tuned_sampling_temperature(dataset_dir, tmp_path):
+    base = [sys.executable, "-m", "studio.cli", "train", "--model", "cvae", "--config", "compact", "--data",
+            str(dataset_dir), "--epochs", "1", "--batch-size", "64", "--threads", "1"]
+    r = _cli(base + ["--out", str(tmp_path / "start")])
+    assert r.returncode == 0, r.stderr
+    card_path = tmp_path / "start.card.json"
+    card = json.loads(card_path.read_text())
+    card["sampling"] = {"temperature": 0.37, "chosen_on": "test"}
+    card_path.write_text(json.dumps(card))
+    r = _cli(base + ["--out", str(tmp_path / "tuned"), "--init", str(tmp_path / "start.safetensors")])
+    assert r.returncode == 0, r.stderr
+    tuned = json.loads((tmp_path / "tuned.card.json").read_text())
+    assert tuned["sampling"]["temperature"] == 0.37 and "start.safetensors" in tuned["sampling"]["note"]
+    assert load_generator(str(tmp_path / "tuned.safetensors"), device="cpu").temperature == 0.37
+
+
+@pytest.mark.slow
 def test_torchrun_two_processes(dataset_dir, tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     out = tmp_path / "ddp"

@@ -93,7 +93,11 @@ def run_train(args) -> int:
                         kl_weight=args.kl_weight, patience=args.patience, seed=args.seed)
     print(f"data loaded in {time.time() - t0:.0f}s", flush=True)
     if args.init:
-        card["training"]["initialised_from"] = {"model": args.init, "card": read_card(args.init)}
+        start_card = read_card(args.init)
+        card["training"]["initialised_from"] = {"model": args.init, "card": start_card}
+        if "sampling" in start_card:  # the sampling temperature was tuned for the starting weights
+            card["sampling"] = dict(start_card["sampling"],
+                                    note=f"carried over from {args.init}; re-tune on validation targets")
     train(config, train_data, val_data, opts, out=out, resume=args.resume, card=card,
           log=lambda *a: print(*a, flush=True), init_from=args.init)
     if int(os.environ.get("RANK", "0")) == 0:
