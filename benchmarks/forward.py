@@ -1,6 +1,7 @@
 """Forward-model throughput: the shipped solver against a naive bisection baseline, same run.
 
     python benchmarks/forward.py [--batch 1024] [--repeats 5] [--json OUT.json]
+    python benchmarks/forward.py --steps-sweep 4096     # steps the solver needs, per N
 
 Prints one JSON object and a short table. Curves/s are for float32 batches of
 random designs from the θ box (realisation included): best wall time and least
@@ -80,7 +81,12 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--json", help="also write the JSON here")
+    ap.add_argument("--steps-sweep", type=int, default=0, metavar="DESIGNS",
+                    help="instead: for DESIGNS random designs per N, the share of rows the fast path calls "
+                         "converged and the error vs float64 after 1–5 secant steps (no fallback)")
     args = ap.parse_args(argv)
+    if args.steps_sweep:
+        return steps_sweep(args.steps_sweep)
 
     rng = np.random.default_rng(0)
     theta = jnp.asarray(from_unit(rng.random((args.batch, 23))))
@@ -141,6 +147,34 @@ def main(argv=None):
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=1)
     return result
+
+
+def steps_sweep(designs: int) -> list:
+    """How many secant steps the fast path needs: converged share and error per step count."""
+    from studio.physics.realize import _simulate_batch_jit
+
+    rng = np.random.default_rng(1)
+    theta = jnp.asarray(from_unit(rng.random((designs, 23))))
+    seeds = jnp.asarray(rng.integers(0, 2**31, designs))
+    rows = []
+    print("iterations = FAST_ITERATIONS-style argument; the solver adds one step when N > 119 (sampled onsets)")
+    print(f"{'N':>5} {'its':>5} {'converged':>9} {'max err':>9} {'p99 err':>9} {'max err converged':>18}")
+    for n in (16, 64, 128, 256):
+        ns = jnp.full((designs,), n)
+        ref = np.asarray(_simulate_batch_jit(theta, ns, seeds, friction.REFERENCE_ITERATIONS, jnp.float64, n)[0])
+        for steps in range(1, 6):
+            laws, conv = _simulate_batch_jit(theta, ns, seeds, steps, jnp.float32, n)
+            err = np.max(np.abs(np.asarray(laws) / ref - 1), axis=1)
+            conv = np.asarray(conv)
+            row = {"N": n, "iterations": steps, "converged": float(conv.mean()), "max_err": float(err.max()),
+                   "p99_err": float(np.quantile(err, 0.99)),
+                   "max_err_converged": float(err[conv].max()) if conv.any() else None}
+            rows.append(row)
+            mc = f"{row['max_err_converged']:.2e}" if conv.any() else "-"
+            print(f"{n:>5} {steps:>5} {row['converged']:>9.3f} {row['max_err']:>9.2e} {row['p99_err']:>9.2e} {mc:>18}")
+    print(json.dumps({"benchmark": "forward-steps", "designs": designs, "tol": friction.CONVERGENCE_TOL["float32"],
+                      "rows": rows}))
+    return rows
 
 
 if __name__ == "__main__":
