@@ -201,6 +201,13 @@ def test_evaluation_reports_method_metrics(examples):
     assert "best-4 med" in table(results, 4)
     order, err = best_of(train_set.theta[:4], test.friction_N[0].numpy(), int(test.n_asperities[0]))
     assert np.all(np.diff(err) >= 0)
+    # one design seed per candidate: the same θ realised twice ranks as two different designs
+    twice = np.repeat(train_set.theta[:1], 2, axis=0)
+    _, same = best_of(twice, test.friction_N[0].numpy(), 32)
+    _, distinct = best_of(twice, test.friction_N[0].numpy(), 32, np.array([0, 1]))
+    assert same[0] == same[1] and distinct[0] != distinct[1]
+    for r in results.values():
+        assert r["functional_smape_best_of_4_distinct_seeds"]["count"] == len(test)
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +238,8 @@ def test_cli_train_then_evaluate(dataset_dir, tmp_path):
               "--figure", str(tmp_path / "e.png")])
     assert r.returncode == 0, r.stderr
     results = json.loads((tmp_path / "e.json").read_text())["results"]
-    assert set(results) == {"cvae", "nearest"}
+    assert set(results) == {"cvae", "nearest", "true-theta"}
+    assert results["true-theta"]["parameter_smape_one_sample"]["median"] == 0.0
 
 
 @pytest.mark.slow

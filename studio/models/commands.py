@@ -110,7 +110,7 @@ def run_evaluate(args) -> int:
 
     from studio.models.dataset import read_split
     from studio.models.errors import ModelError
-    from studio.models.evaluate import NearestNeighbour, evaluate_generators, figure, table, write_json
+    from studio.models.evaluate import NearestNeighbour, TrueTheta, evaluate_generators, figure, table, write_json
     from studio.io.atomic import atomic_write_bytes
     from studio.models.store import load_generator, paths, read_card
 
@@ -127,6 +127,7 @@ def run_evaluate(args) -> int:
             print(f"note: no MLP baseline at {args.mlp}; skipped", flush=True)
     train = read_split(args.data, "train", max_samples=args.neighbours_from)
     generators["nearest"] = NearestNeighbour(train, args.neighbours_from)
+    generators["true-theta"] = TrueTheta(test)  # the realisation floor, for scale
     print(f"evaluating on {len(test)} test targets of {args.data}, best of {args.k}, design seed 0", flush=True)
     results = evaluate_generators(generators, test, k=args.k, log=lambda *a: print(*a, flush=True))
     print(table(results, args.k))
