@@ -94,7 +94,16 @@ def _sample_points(h, c, loads):
     k = min(h.shape[0], max(loads.shape[0], SAMPLE_POINTS) - START_THRESHOLDS - 1)
     t = jnp.concatenate([-depth * jnp.geomspace(1.0, 1e-3, START_THRESHOLDS, dtype=dtype),
                          jnp.zeros((1,), dtype), h[:k]])
-    return jnp.flip(jnp.sort(t)), k
+    return _sort_descending_nonpositive(t), k
+
+
+def _sort_descending_nonpositive(t):
+    """t (all ≤ 0) sorted descending, as integers: the bit patterns of the non-negative floats −t
+    order like the floats, and XLA-CPU sorts integers ~4× faster than floats (1.6 vs 6.6 ms for
+    1024 × 73, measured), which made the float sort a quarter of the solver's time at N = 64."""
+    itype = jnp.int64 if t.dtype == jnp.float64 else jnp.int32
+    keys = jax.lax.bitcast_convert_type(-t + 0.0, itype)  # + 0.0 turns −0.0 into +0.0
+    return -jax.lax.bitcast_convert_type(jnp.sort(keys), t.dtype)
 
 
 def _solve(h, c, R, loads, iterations):
@@ -139,8 +148,9 @@ def _solve(h, c, R, loads, iterations):
 
     def body(i, carry):
         state, value = carry[:5], carry[5]
-        state = jax.lax.cond(i == 1, bracket,
-                             lambda v, s: jax.lax.cond(i > 1, update, lambda v2, s2: s2, v, s), value, state)
+        # i = 0 updates from the zero start (harmless: its x is the samples, and i = 1 replaces
+        # the state with the bracket); one cond instead of two nested ones.
+        state = jax.lax.cond(i == 1, bracket, update, value, state)
         a, fa, b, fb, _ = state
         x = jnp.where(i == 0, t, _chord(a, fa, b, fb))
         value = jax.lax.cond(i == last, _area_pass, _load_pass, h, c, R, x)
