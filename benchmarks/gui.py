@@ -40,11 +40,18 @@ def main(argv=None) -> int:
     ap.add_argument("--N", type=int, default=64)
     ap.add_argument("--K", type=int, default=16, help="candidates per target")
     ap.add_argument("--no-freeze", action="store_true", help="diagnosis: skip run_gui's gc.freeze()")
+    ap.add_argument("--compile-cache", default=None,
+                    help="persistent XLA cache folder, as `friction-studio gui` uses (default: the app's own); "
+                         "0 = none, i.e. a first session that compiles everything while the jobs run")
     ap.add_argument("--no-details", action="store_true",
                     help="diagnosis: skip the selected design's band/layout worker between edits")
     args = ap.parse_args(argv)
 
     import tempfile
+
+    from studio.physics import enable_compilation_cache
+
+    cache_dir = enable_compilation_cache(args.compile_cache)  # as studio.cli does for the app
 
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -187,7 +194,7 @@ def main(argv=None) -> int:
         "gc_freeze": not args.no_freeze,
         "close_with_running_jobs_s": round(close_s, 2),
         "session_save_ms": round(autosave_ms, 2),
-        "cpu_count": os.cpu_count(),
+        "compile_cache": cache_dir, "cpu_count": os.cpu_count(),
     }
     print(json.dumps(result))
     print(f"{'measure':40s} {'value':>12s}  goal")

@@ -62,7 +62,7 @@ class BatchObjective:
         self.width = bucket_width(target.N)
         self._target_N = jnp.asarray(target.friction_N)
         self._mask = jnp.asarray(target.mask)
-        self._n = jnp.full((self.batch,), target.N)
+        self._n = np.full((self.batch,), target.N)  # NumPy: no eager JAX op (a compile) in a job thread
         self.evaluations = 0
 
     def errors(self, unit: np.ndarray, seeds) -> np.ndarray:

@@ -229,17 +229,23 @@ def solve_with_fallback(batch_fn, args, iterations):
     """
     laws, converged = batch_fn(*args, iterations)
     rows = np.arange(len(laws))
+    merged = None
+    # The row selection and the merge run in NumPy: eager JAX indexing compiles a new program
+    # for every count of unconverged rows, and eager dispatch in job threads showed up in the
+    # stack dumps of GUI event-loop stalls (benchmarks/gui.py with faulthandler).
     while iterations < REFERENCE_ITERATIONS:
         bad = rows[np.flatnonzero(~np.asarray(converged))]
         if bad.size == 0:
             break
+        if merged is None:
+            merged = np.array(laws)
         iterations = min(REFERENCE_ITERATIONS, 2 * iterations + 2)
         padded = np.resize(bad, -(-bad.size // 64) * 64)  # pad by repeating bad rows
-        sub = [x[padded] if getattr(x, "ndim", 0) >= 1 else x for x in args]
+        sub = [jnp.asarray(np.asarray(x)[padded]) if getattr(x, "ndim", 0) >= 1 else x for x in args]
         redo, converged = batch_fn(*sub, iterations)
-        laws = laws.at[bad].set(redo[: bad.size])
-        converged, rows = converged[: bad.size], bad
-    return laws
+        merged[bad] = np.asarray(redo)[: bad.size]
+        converged, rows = np.asarray(converged)[: bad.size], bad
+    return laws if merged is None else jnp.asarray(merged)
 
 
 def friction_law_batch(height_mm, radius_mm, mask, E_star, tau0, B, loads=None, *, iterations=FAST_ITERATIONS):
