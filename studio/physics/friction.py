@@ -70,10 +70,6 @@ def _area_pass(h, c, R, g):
     return jnp.sum(jnp.maximum(R[None, :] * d, 0.0), axis=-1)
 
 
-def _two_thirds_power(x):
-    return x ** (2.0 / 3.0)
-
-
 def _chord(a, fa, b, fb):
     """Root of the chord through (a, fa) and (b, fb), kept between them; b when the chord is flat."""
     den = fb - fa
@@ -129,18 +125,18 @@ def _solve(h, c, R, loads, iterations):
     width = max(m, t.shape[0])
     if t.shape[0] < width:
         t = jnp.concatenate([t, jnp.full((width - t.shape[0],), t[-1], dtype)])
-    y = _two_thirds_power(jnp.concatenate([loads, jnp.full((width - m,), loads[-1], dtype)]))
+    y = jnp.concatenate([loads, jnp.full((width - m,), loads[-1], dtype)]) ** (2.0 / 3.0)
     steps = iterations + (1 if k < h.shape[0] else 0)
     last = steps + 1
 
     def bracket(value, state):
-        phi = _two_thirds_power(value)
+        phi = value ** (2.0 / 3.0)
         j = jnp.clip(jnp.searchsorted(phi, y, side="right"), 1, width - 1)
         return t[j], phi[j] - y, t[j - 1], phi[j - 1] - y, state[4]
 
     def update(value, state):
         a, fa, b, fb, x = state
-        fx = _two_thirds_power(value) - y
+        fx = value ** (2.0 / 3.0) - y
         same = (fx < 0) == (fb < 0)
         scale = 1.0 - fx / jnp.where(fb == 0, -1.0, fb)
         scale = jnp.where(scale > 0, scale, 0.5)
