@@ -5,6 +5,7 @@ and every window is closed with its jobs' threads joined.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -255,6 +256,36 @@ def test_closing_the_window_stops_running_jobs(qtbot, tmp_path, slot_exceptions)
     assert all(j.job.control.cancelled for j in jobs)
 
 
+def test_refinement_jobs_run_in_worker_processes_that_closing_ends(qtbot, window):
+    """The real engines' jobs run in worker processes (studio.design.processes): progress, pause,
+    resume and results reach the window as from a thread, and closing ends every worker."""
+    from studio.design.processes import EngineProcessPool
+
+    w = window
+    w.N = 16
+    w.n_spin.setValue(16)
+    set_target(qtbot, w)
+    w.engine_pool = EngineProcessPool(spare=1)
+    jobs = [w.refine(w.gallery.cards[0].design, method="cmaes", budget_s=60) for _ in range(2)]
+    qtbot.waitUntil(lambda: all(j.last is not None for j in jobs), timeout=60_000)
+    processes = [wk.process for wk in w.engine_pool._busy]
+    assert len(processes) == 2 and all(p.is_alive() for p in processes)
+    assert all(p.pid != os.getpid() for p in processes)
+    jobs[0].job.pause()
+    qtbot.wait(400)
+    paused_at = jobs[0].last.evaluations
+    qtbot.wait(600)
+    assert jobs[0].last.evaluations <= paused_at + 16 * 2  # at most the generations already on their way
+    jobs[0].job.resume()
+    qtbot.waitUntil(lambda: jobs[0].last.evaluations > paused_at + 16 * 2, timeout=20_000)
+    assert jobs[0].best is not None and np.isfinite(jobs[0].best.error_percent)
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < 5
+    assert all(not j.job.is_thread_running() for j in jobs)
+    assert not any(p.is_alive() for p in processes)
+
+
 # --------------------------------------------------------------------------- files and session
 def test_export_then_reopen_gives_the_same_designs(qtbot, window, tmp_path):
     w = window
@@ -266,7 +297,8 @@ def test_export_then_reopen_gives_the_same_designs(qtbot, window, tmp_path):
     w.gallery.clear()
     w.open_design_file(path)
     qtbot.waitUntil(lambda: getattr(w, "opened", None) is not None, timeout=30_000)
-    reopened = {c.design.name: c.design for c in w.gallery.cards}
+    # The file's designs come back as results; opening also sets its target, which brings candidates.
+    reopened = {c.design.name: c.design for c in w.gallery.cards if c.is_result}
     assert set(reopened) == {d.name for d in designs}
     for d in designs:
         r = reopened[d.name]

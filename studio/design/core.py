@@ -19,7 +19,9 @@ from studio.physics import (
     Asperities,
     hertz_valid,
     realize,
+    realize_many,
     simulate,
+    simulate_many,
     smape,
     validate,
     validate_asperity_count,
@@ -105,6 +107,21 @@ class Design:
         if target is not None:
             d.error_percent = target.error(d.friction_N)
         return d
+
+    @classmethod
+    def evaluate_many(cls, thetas, N: int, seeds, target: Target | None = None, **kw) -> list["Design"]:
+        """`evaluate` for several designs of one N at once (one compiled call, not one per design)."""
+        designs = [cls(theta=t, N=N, seed=s, **kw) for t, s in zip(thetas, seeds)]
+        if not designs:
+            return []
+        theta = np.stack([d.theta for d in designs])
+        seed = np.array([d.seed for d in designs])
+        laws = simulate_many(theta, designs[0].N, seed)
+        for d, asp, law in zip(designs, realize_many(theta, designs[0].N, seed), laws):
+            d.asperities, d.friction_N = asp, law
+            if target is not None:
+                d.error_percent = target.error(law)
+        return designs
 
     @property
     def hertz_valid(self) -> bool:

@@ -52,7 +52,7 @@ class _Job:
     """Clock (paused time excluded), budget, best-so-far archive and throttled Progress for one engine run."""
 
     def __init__(self, target: Target, method: str, *, seed: int, time_budget_s: float, control: JobControl | None,
-                 max_evaluations: int | None, model: str = ""):
+                 max_evaluations: int | None, model: str = "", batch: int = POPULATION):
         self.target = target
         self.method = method
         self.model = model
@@ -60,7 +60,7 @@ class _Job:
         self.time_budget_s = float(time_budget_s)
         self.max_evaluations = None if max_evaluations is None else int(max_evaluations)
         self.control = control
-        self.objective = BatchObjective(target, batch=POPULATION)
+        self.objective = BatchObjective(target, batch=batch)
         self.extra_evaluations = 0
         self.iteration = 0
         self.messages: list[str] = []
@@ -111,6 +111,13 @@ class _Job:
         self._archive.sort(key=lambda e: e[0])
         del self._archive[256:]
 
+    def offer_many(self, units: np.ndarray, seed: int, errors: np.ndarray) -> None:
+        """`offer` for a population under one realisation seed (one sort, not one per design)."""
+        units = np.clip(np.asarray(units, dtype=np.float64), 0.0, 1.0)
+        self._archive.extend((float(e), int(seed), u) for u, e in zip(units, errors))
+        self._archive.sort(key=lambda e: e[0])
+        del self._archive[256:]
+
     @property
     def best(self) -> tuple[float, int, np.ndarray]:
         return self._archive[0]
@@ -144,12 +151,19 @@ class _Job:
         """Exact designs for the best `keep` distinct archive entries, best first, and the final Progress."""
         # Diverse first (on the float32 ranking), with spares in case the exact errors reorder them.
         chosen: list[tuple[int, np.ndarray]] = []
+        chosen_canon = np.empty((0, THETA_SIZE))
         for _, seed, unit in self._archive:
             if len(chosen) >= max(keep, 1) + 2:
                 break
-            if not any(_distance(u, unit) < DUPLICATE_DISTANCE for _, u in chosen):
-                chosen.append((seed, unit))
-        designs = sorted((self._design(unit, seed) for seed, unit in chosen), key=lambda d: d.error_percent)
+            canon = _canonical_unit(unit)
+            if chosen_canon.shape[0] and \
+                    np.sqrt(np.mean((chosen_canon - canon) ** 2, axis=1)).min() < DUPLICATE_DISTANCE:
+                continue
+            chosen.append((seed, unit))
+            chosen_canon = np.vstack([chosen_canon, canon])
+        designs = Design.evaluate_many([from_unit(u) for _, u in chosen], self.target.N, [s for s, _ in chosen],
+                                       self.target, method=self.method, model=self.model, elapsed_s=self.elapsed_s)
+        designs = sorted(designs, key=lambda d: d.error_percent)
         designs = designs[:max(keep, 1)]
         for i, d in enumerate(designs):
             d.name = f"{self.method}-{i + 1}"
@@ -161,11 +175,14 @@ class _Job:
         return designs, final
 
 
+def _canonical_unit(unit: np.ndarray) -> np.ndarray:
+    """A unit-box design with its components in canonical order (equal designs → equal vectors)."""
+    return to_unit(canonical(from_unit(unit)))
+
+
 def _distance(unit_a: np.ndarray, unit_b: np.ndarray) -> float:
     """RMS distance in the unit box between two designs in canonical order."""
-    a = to_unit(canonical(from_unit(unit_a)))
-    b = to_unit(canonical(from_unit(unit_b)))
-    return float(np.sqrt(np.mean((a - b) ** 2)))
+    return float(np.sqrt(np.mean((_canonical_unit(unit_a) - _canonical_unit(unit_b)) ** 2)))
 
 
 def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_REACH_PERCENT) -> str:
@@ -400,18 +417,18 @@ def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, con
     """
     messages: list[str] = []
     generator = _load_model("generator", options, messages)
-    job = _Job(target, "candidates", seed=seed, time_budget_s=time_budget_s, control=control,
-               max_evaluations=max_evaluations, model=_model_name(generator, "cvae") if generator else "")
-    job.messages.extend(messages)
     k = max(1, int(k))
     count = k * max(1, int(oversample))
+    # One compiled call ranks all proposals under a seed (padded to a multiple of the population).
+    job = _Job(target, "candidates", seed=seed, time_budget_s=time_budget_s, control=control,
+               max_evaluations=max_evaluations, model=_model_name(generator, "cvae") if generator else "",
+               batch=-(-min(count, 256) // POPULATION) * POPULATION)
+    job.messages.extend(messages)
     units = _sample_units(generator, target, count, job.seed) if generator is not None \
         else _box_screen(count * 16, job.seed)
     for i, rs in enumerate(job.realisation_seeds[:4]):
         job.checkpoint()
-        err = job.objective.errors(units, rs)
-        for u, e in zip(units, err):
-            job.offer(u, rs, e)
+        job.offer_many(units, rs, job.objective.errors(units, rs))
         job.iteration += 1
         p = job.progress("ranking proposals", force=i == 0)
         if p is not None:
@@ -500,6 +517,23 @@ def _with_messages(engine: Iterator[Progress], messages: list[str], method: str)
         d.method = method
         d.name = d.name.replace("cmaes", method, 1) if d.name.startswith("cmaes") else d.name
     return designs
+
+
+def warm_up(target: Target, unit: np.ndarray | None = None, seed: int = 0) -> None:
+    """Trace and compile what a refinement job runs for the target's asperity bucket.
+
+    Each program (population ranking, polish residual and Jacobian, per bucket width) compiles
+    once per process, and the first job would otherwise do it: seconds of tracing that compete
+    with the GUI thread for the GIL. The studio calls this in the background when an asperity
+    count first gets candidates. It ranks one design and takes one polish step from `unit`
+    (default: the centre of the box): the same code paths as the engines.
+    """
+    start = np.full(THETA_SIZE, 0.5) if unit is None else np.clip(np.asarray(unit, dtype=np.float64), 0.0, 1.0)
+    BatchObjective(target, batch=POPULATION).errors(start[None], seed)
+    gen = polish(target, start, seed, max_steps=1, chunk=1)
+    for _ in gen:
+        break
+    gen.close()
 
 
 ENGINES: dict[str, Callable[..., Iterator[Progress]]] = {

@@ -128,3 +128,4 @@ def _full(fixed, free) -> np.ndarray:
     out = np.array(fixed, dtype=np.float64)
     out[CONTINUOUS_IDX] = free
     return out
+

@@ -44,6 +44,7 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, target_csv: st
     import pyqtgraph as pg
 
     from studio.gui.main_window import EXAMPLE_TARGET, MainWindow
+    from studio.gui.workers import favour_gui_thread
 
     pg.setConfigOptions(mouseRateLimit=-1)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -65,6 +66,7 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, target_csv: st
         window.banner.show_message(f"The last session did not end cleanly. Restore it from {session}?", "info",
                                    action="Restore", callback=lambda: window.restore_session(session))
     settle_heap()
+    favour_gui_thread()
     csv = target_csv or (str(EXAMPLE_TARGET) if EXAMPLE_TARGET.is_file() else None)
     if csv:
         window.import_csv(csv)

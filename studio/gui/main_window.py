@@ -29,7 +29,7 @@ from studio.gui.jobs import JobsTable, RefinementJob
 from studio.gui.sketch import PRESETS, TargetSketch, preset_sketch
 from studio.gui.target_editor import TargetEditor
 from studio.gui.workers import EngineJob, call_in_thread, wait_for_calls
-from studio.physics import LOAD_GRID_N, MAX_ASPERITIES, MIN_ASPERITIES
+from studio.physics import LOAD_GRID_N, MAX_ASPERITIES, MIN_ASPERITIES, bucket_width
 
 log = logging.getLogger("studio.gui")
 
@@ -40,6 +40,7 @@ MODEL_CARD = REPO_ROOT / "models" / "cvae-compact.card.json"
 CANDIDATE_DEBOUNCE_MS = 120
 DETAILS_DEBOUNCE_MS = 200  # band + layout of the selected card wait until the selection settles
 AUTOSAVE_INTERVAL_MS = 30_000
+JOB_WORKERS = 1  # idle worker processes kept ready for refinement jobs (more start when needed)
 REFINE_METHODS = ("hybrid", "cmaes", "vae_cmaes")
 MAX_RECENT = 8
 _START_OPTION = "start"  # the engine keyword that takes a Design to refine (studio.design.engines)
@@ -165,10 +166,17 @@ class MainWindow(QMainWindow):
 
     def __init__(self, engines: dict | None = None, settings: QSettings | None = None,
                  session_path: str | Path | None = None, refine_budget_s: float = 30.0,
-                 candidate_budget_s: float = 2.0, load_model_info: bool = True, details_fn=compute_details):
+                 candidate_budget_s: float = 2.0, load_model_info: bool = True, details_fn=compute_details,
+                 process_jobs: bool = True):
         super().__init__()
         self._engines = engines
         self.details_fn = details_fn  # band + layout of a design (worker); tests may pass a quick stand-in
+        # Refinement jobs of the real engines run in worker processes (studio.design.processes), so
+        # their Python work never holds this process's GIL; other engines (tests) run in threads.
+        self.engine_pool = None
+        if engines is None and process_jobs:
+            from studio.design.processes import EngineProcessPool
+            self.engine_pool = EngineProcessPool(spare=JOB_WORKERS)
         self.settings = settings or QSettings("FrictionStudio", "Friction Studio")
         self.session_path = Path(session_path) if session_path else None
         self.candidate_budget_s = candidate_budget_s
@@ -204,7 +212,8 @@ class MainWindow(QMainWindow):
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(CANDIDATE_DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._run_candidates)
+        self._debounce.timeout.connect(self._debounce_ended)
+        self._candidates_pending = False
         self._details_timer = QTimer(self)
         self._details_timer.setSingleShot(True)
         self._details_timer.setInterval(DETAILS_DEBOUNCE_MS)
@@ -498,13 +507,28 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ candidates
     def request_candidates(self) -> None:
-        """Regenerate candidates soon (debounced): many quick edits cause one run."""
+        """Regenerate candidates, debounced on the leading and trailing edge.
+
+        An edit after a quiet spell starts the candidates at once (a preset, an N change, a handle
+        released: no waiting); edits that follow within CANDIDATE_DEBOUNCE_MS of the last one are
+        merged into one more run when they stop (a freehand drag, a spin box held down)."""
         if self._closing:
             return
         if not self._change_time:
             self._change_time = time.perf_counter()
         self._details_timer.stop()
-        self._debounce.start()
+        if self._debounce.isActive():
+            self._candidates_pending = True  # the trailing run, when the edits stop
+            self._debounce.start()
+            return
+        self._candidates_pending = False
+        self._debounce.start()  # the quiet spell this run opens
+        self._run_candidates()
+
+    def _debounce_ended(self) -> None:
+        if self._candidates_pending:
+            self._candidates_pending = False
+            self._run_candidates()
 
     def new_candidates(self) -> None:
         self.candidate_seed += 1
@@ -558,11 +582,24 @@ class MainWindow(QMainWindow):
         self.last_candidates_latency_s = now - self._pending_change_time
         self._shown_generation = generation
         best = min((d.error_percent for d in designs if d.error_percent is not None), default=None)
+        self._warm_refinement(target)
         self._timing(f"{len(designs)} candidates in {1000 * (now - self._candidate_started):.0f} ms"
                      + (f", best sMAPE {best:.2f} %" if best is not None else ""))
         self.statusBar().clearMessage()
         self._autosave_soon.start()
         self.candidatesShown.emit(generation)
+
+    def _warm_refinement(self, target: Target) -> None:
+        """Have idle job workers ready, with the refinement programs for this asperity bucket compiled,
+        so a refinement starts at once. Asked for when candidates are shown: the workers are
+        separate processes below even the candidate engine's priority, so this costs the GUI thread
+        nothing and the next candidates little."""
+        if self.engine_pool is None or self._closing:
+            return
+        try:
+            self.engine_pool.prestart(target=target)
+        except (StudioError, OSError) as exc:  # jobs then start their own worker, or fail with a message
+            log.info("could not prepare job workers: %s", exc)
 
     def _candidates_failed(self, generation: int, message: str) -> None:
         if generation == self._candidate_generation:
@@ -597,7 +634,7 @@ class MainWindow(QMainWindow):
 
     def _compute_selected_details(self) -> None:
         card = self.gallery.selected
-        if card is None or card.live or self._closing or self._debounce.isActive():
+        if card is None or card.live or self._closing or self._candidates_pending:
             return  # a new target is coming: its candidates will be selected instead
         d = card.design
         if self._cached_details(d) is not None:
@@ -642,9 +679,15 @@ class MainWindow(QMainWindow):
         seed = next(self._seed_counter)
         models = dict(self.models)
         from_design = design is not None and start_option(engine) is not None
-        engine_job = EngineJob(lambda control: engine_generator(engine, target, seed=seed, time_budget_s=budget,
-                                                                control=control, start=design, models=models),
-                               name=method)
+        if self.engine_pool is not None:
+            pool, options = self.engine_pool, {"seed": seed, "time_budget_s": budget}
+            if from_design:
+                options["start"] = design
+            engine_job = EngineJob(lambda control: pool.run(method, target, control=control, **options), name=method)
+        else:
+            engine_job = EngineJob(lambda control: engine_generator(engine, target, seed=seed, time_budget_s=budget,
+                                                                    control=control, start=design, models=models),
+                                   name=method)
         name = f"{method} #{len(self.jobs) + 1}" + (f" from {design.name}" if from_design else " (new search)")
         if design is not None and not from_design:
             log.info("engine %r takes no start design: %s searches for the target from scratch", method, name)
@@ -1050,10 +1093,15 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ closing
     def stop_all_jobs(self, timeout_ms: int = 15_000) -> bool:
-        """Cancel every job and wait for their threads; True when all have stopped."""
+        """Cancel every job, end the job worker processes and wait for the threads; True when all have stopped."""
         jobs = [j.job for j in self.jobs] + ([self.candidate_job] if self.candidate_job else [])
         for job in jobs:
             job.cancel()
+        if self.engine_pool is not None:  # workers that do not stop within 0.5 s are terminated
+            try:
+                self.engine_pool.shutdown(timeout_s=0.5)
+            except OSError as exc:  # closing must go on; the workers are daemons and end with the studio
+                log.error("could not stop the job workers cleanly: %s", exc)
         ok = all(job.wait(timeout_ms) for job in jobs)
         return wait_for_calls(timeout_ms) and ok
 
@@ -1068,6 +1116,7 @@ class MainWindow(QMainWindow):
         stopped = self.stop_all_jobs()
         if not stopped:
             log.error("some jobs did not stop within the timeout")
+
         log.removeHandler(self._log_handler)
         if self.session_path is not None and self.mark_clean_exit_on_close:
             try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem
 
 # One colour per mixture component, used in every plot (colour-blind-safe Okabe–Ito picks).
 COMPONENT_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
@@ -25,7 +26,20 @@ def labelled_plot(plot: pg.PlotItem, x: tuple[str, str], y: tuple[str, str], tit
         plot.setTitle(title, size="10pt")
     plot.showGrid(x=True, y=True, alpha=0.15)
     plot.setMenuEnabled(False)
+    cache_axes(plot)
     return plot
+
+
+def cache_axes(plot: pg.PlotItem) -> None:
+    """Paint each axis (ticks, labels, and the grid, which spans the whole view) into a cached pixmap.
+
+    With the grid on, an axis overlaps the data area, so every curve update repainted it; replaying
+    its tick-label picture was ~60 % of the GUI thread's time after a target edit (cProfile in
+    benchmarks/gui.py: QPicture.play, ~3 ms per axis in the software rasteriser). Cached, a repaint
+    is a pixmap copy; the axis redraws its picture only when its range, size or labels change."""
+    for name in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(name)
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class HoverReadout:

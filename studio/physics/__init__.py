@@ -4,9 +4,10 @@ Public API (import from here):
     theta schema ....... THETA_NAMES, THETA_UNITS, THETA_LOWER, THETA_UPPER, THETA_SIZE,
                          MIN_ASPERITIES, MAX_ASPERITIES, validate, validate_asperity_count,
                          canonical, to_unit, from_unit, normalise_weights, ThetaError
-    realisation ........ Asperities, realize(theta, N, seed), base_draws, asperities_from_draws
+    realisation ........ Asperities, realize(theta, N, seed), realize_many, base_draws, asperities_from_draws
     friction law ....... LOAD_GRID_N (128,), friction_law(h, R, E*, tau0, B), friction_law_batch,
-                         simulate(theta, N, seed), simulate_batch(theta, N, seeds)
+                         simulate(theta, N, seed), simulate_batch(theta, N, seeds),
+                         simulate_many(thetas, N, seeds) (exact, one call)
     spread ............. spread_band(theta, N, seed) -> (p05, p95)
     validity ........... hertz_valid, hertz_strain, HERTZ_LIMIT, contact_radius_mm, indentation_mm
     layout ............. fabrication_layout(radius at 10 N ...) -> x_mm, y_mm
@@ -33,8 +34,10 @@ from studio.physics.realize import (  # noqa: F401
     base_draws,
     bucket_width,
     realize,
+    realize_many,
     simulate,
     simulate_batch,
+    simulate_many,
     spread_band,
 )
 from studio.physics.theta import (  # noqa: F401

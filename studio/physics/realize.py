@@ -26,6 +26,7 @@ from studio.physics.theta import (
     SD_H_IDX,
     SD_R_IDX,
     TAU0_IDX,
+    THETA_SIZE,
     W_IDX,
     normalise_weights,
     validate,
@@ -77,6 +78,20 @@ def realize(theta, n: int, seed: int) -> Asperities:
     return Asperities(np.asarray(h)[:n], np.asarray(r)[:n], np.asarray(k, dtype=np.int32)[:n])
 
 
+def realize_many(theta, n: int, seeds) -> list[Asperities]:
+    """The asperities of designs θ (batch, 23), one N, seeds (batch,): one compiled call for all."""
+    theta = np.stack([validate(t) for t in np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)])
+    n = validate_asperity_count(n)
+    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+    h, r, k = (np.asarray(a) for a in _realize_many_jit(jnp.asarray(theta), jnp.asarray(seeds), bucket_width(n)))
+    return [Asperities(h[i, :n], r[i, :n], k[i, :n].astype(np.int32)) for i in range(theta.shape[0])]
+
+
+@partial(jax.jit, static_argnames=("width",))
+def _realize_many_jit(theta, seeds, width):
+    return jax.vmap(lambda t, s: _realize_jit(t, s, width))(theta, seeds)
+
+
 @partial(jax.jit, static_argnames=("width",))
 def _realize_jit(theta, seed, width):
     # Draws for `width` ≥ N asperities; the first N are the design's (the stream does not depend on width).
@@ -122,6 +137,25 @@ def simulate(theta, n: int, seed: int, *, dtype=jnp.float64) -> np.ndarray:
     out = simulate_batch(theta[None], jnp.asarray([n]), jnp.asarray([int(seed)]), iterations=iterations,
                          dtype=jnp.dtype(dtype), width=bucket_width(n))
     return np.asarray(out[0], dtype=np.float64)
+
+
+def simulate_many(theta, n: int, seeds) -> np.ndarray:
+    """Exact (float64) laws (batch, 128) of designs θ (batch, 23) with one N and seeds (batch,).
+
+    One compiled call for the batch (padded to a multiple of 8 rows, so few shapes compile);
+    row i equals simulate(θ_i, N, seed_i)."""
+    theta = np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)
+    theta = np.stack([validate(t) for t in theta])
+    n = validate_asperity_count(n)
+    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+    rows = theta.shape[0]
+    pad = -rows % 8
+    if pad:
+        theta = np.concatenate([theta, np.repeat(theta[-1:], pad, axis=0)])
+        seeds = np.concatenate([seeds, np.repeat(seeds[-1:], pad)])
+    out = simulate_batch(theta, np.full(theta.shape[0], n), seeds, iterations=_friction.REFERENCE_ITERATIONS,
+                         dtype=jnp.float64, width=bucket_width(n))
+    return np.asarray(out, dtype=np.float64)[:rows]
 
 
 def bucket_width(n: int) -> int:

@@ -1,0 +1,323 @@
+"""Design engines in worker processes: a job's Python work never shares the caller's GIL.
+
+Why: with three refinement jobs as threads of the GUI process, the GUI thread waited for the
+GIL behind their Python work (CMA-ES bookkeeping, trust-region steps, JAX dispatch) and its
+event loop stalled 50–130 ms (benchmarks/gui.py). In worker processes at a lower OS priority
+the same jobs leave it alone.
+
+`EngineProcessPool.run(method, target, control=..., **options)` is a generator with the engines'
+own contract (studio.design.engines): it yields the worker's `Progress`, returns its designs,
+and honours a `JobControl` (pause, resume, cancel) between yields. Workers are started with
+multiprocessing's "spawn" (a clean interpreter: no forked thread pools), import JAX and torch
+once, and are reused job after job; `prestart` and `warm` prepare idle ones in advance so a job
+starts without import or tracing time. The shipped models are loaded in each worker.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import threading
+import time
+import traceback
+from typing import Iterator
+
+from studio.design.core import Cancelled, Design, JobControl, Progress, Target
+from studio.errors import StudioError
+
+log = logging.getLogger("studio.design")
+
+_CTX = mp.get_context("spawn")
+POLL_S = 0.05  # how often the driver mirrors pause/cancel into the worker while waiting for messages
+WORKER_NICE = 15  # workers run below the GUI and its own helpers (nice 5; ignored where unsupported)
+STOP_TIMEOUT_S = 5.0
+
+
+class EngineProcessError(StudioError):
+    """A worker process could not start or ended in the middle of a job."""
+
+
+# --------------------------------------------------------------------------------------------
+# The worker process
+
+
+def _worker_main(conn, running, cancel, nice: int, compile_cache: str | None) -> None:
+    """Serve ("run", method, target, options) and ("warm", target) requests until ("stop",)."""
+    try:  # absolute, not relative to the spawning thread's own (possibly lowered) priority
+        if os.getpriority(os.PRIO_PROCESS, 0) < nice:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+    except (AttributeError, OSError):
+        pass
+    from studio.physics import enable_compilation_cache
+
+    enable_compilation_cache(compile_cache or "0")
+    from studio.design import engines
+
+    control = JobControl(_cancel=cancel, _running=running)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            break  # the driver is gone
+        kind = msg[0]
+        if kind == "stop":
+            break
+        if kind == "warm":
+            try:
+                for kind_ in ("generator", "vae"):  # the shipped models, loaded once per worker
+                    engines._load_model(kind_, {}, [])
+                engines.warm_up(msg[1])
+            except Exception:  # a failed warm-up only means the first job compiles
+                log.info("engine warm-up failed:\n%s", traceback.format_exc())
+            conn.send(("warmed",))
+            continue
+        _, method, target, options = msg
+        try:
+            engine = engines.ENGINES[method]
+            gen = engine(target, control=control, **options)
+            while True:
+                try:
+                    item = next(gen)
+                except StopIteration as stop:
+                    conn.send(("finished", list(stop.value or [])))
+                    break
+                conn.send(("progress", item))
+                control.checkpoint()
+        except Cancelled:
+            conn.send(("cancelled",))
+        except Exception as exc:
+            user = isinstance(exc, StudioError)
+            conn.send(("failed", str(exc) if user else f"{type(exc).__name__}: {exc}", user,
+                       traceback.format_exc()))
+    conn.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The driver side
+
+
+class _Worker:
+    """One worker process, its pipe and its shared pause/cancel events."""
+
+    def __init__(self, nice: int, compile_cache: str | None):
+        self.conn, child = _CTX.Pipe()
+        self.running = _CTX.Event()
+        self.running.set()
+        self.cancel = _CTX.Event()
+        self.process = _CTX.Process(target=_worker_main, name="friction-studio-engine", daemon=True,
+                                    args=(child, self.running, self.cancel, nice, compile_cache))
+        self.process.start()
+        child.close()
+        self.pid = self.process.pid
+        self.warming = 0  # "warm" requests not yet answered
+        self.warmed: set[int] = set()
+
+    def send(self, msg) -> None:
+        try:
+            self.conn.send(msg)
+        except (OSError, ValueError) as exc:
+            raise EngineProcessError(f"engine process {self.pid} is gone ({exc})") from None
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Ask the process to end; terminate it after `timeout_s`."""
+        self.cancel.set()
+        self.running.set()
+        try:
+            self.conn.send(("stop",))
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout_s)
+        self.terminate()
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+
+    def terminate(self) -> None:
+        """End the process now (its pipe stays open for the driver that owns it)."""
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(1.0)
+
+
+class EngineProcessPool:
+    """Worker processes that run design engines; idle workers are kept for the next job.
+
+    Thread-safe: several drivers (one per job, e.g. in GUI worker threads) may run at once, each
+    on its own worker. `spare` idle workers are kept warm; more are started when jobs need them.
+    """
+
+    def __init__(self, spare: int = 1, keep: int = 3, nice: int = WORKER_NICE, compile_cache: str | None = None):
+        self.spare = max(0, int(spare))
+        self.keep = max(self.spare, int(keep))  # idle workers kept after jobs end (each holds ~0.5 GB)
+        self.nice = int(nice)
+        if compile_cache is None:
+            import jax
+            compile_cache = jax.config.jax_compilation_cache_dir  # the caller's own cache, if any
+        self.compile_cache = compile_cache
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- workers
+    def prestart(self, count: int | None = None, target: Target | None = None) -> None:
+        """Start idle workers up to `count` (default: `spare`) and, with `target`, warm them for its N."""
+        with self._lock:
+            if self._closed:
+                return
+            while len(self._idle) < (self.spare if count is None else count):
+                self._idle.append(_Worker(self.nice, self.compile_cache))
+        if target is not None:
+            self.warm(target)
+
+    def warm(self, target: Target) -> None:
+        """Ask every idle worker to compile the refinement programs for the target's asperity bucket."""
+        from studio.physics import bucket_width
+
+        width = bucket_width(target.N)
+        with self._lock:
+            for w in self._idle:
+                if width not in w.warmed:
+                    w.warmed.add(width)
+                    w.warming += 1
+                    w.send(("warm", target))
+
+    def _acquire(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise EngineProcessError("the engine process pool is shut down")
+            alive = [w for w in self._idle if w.process.is_alive()]
+            for w in self._idle:
+                if w not in alive:
+                    w.stop(0.1)
+            self._idle = alive
+            worker = self._idle.pop(0) if self._idle else _Worker(self.nice, self.compile_cache)
+            self._busy.add(worker)
+            return worker
+
+    def _release(self, worker: _Worker, healthy: bool) -> None:
+        with self._lock:
+            self._busy.discard(worker)
+            if healthy and not self._closed and worker.process.is_alive() and len(self._idle) < self.keep:
+                self._idle.append(worker)
+                return
+        worker.stop()
+
+    @property
+    def workers(self) -> int:
+        """Worker processes alive now (idle and busy)."""
+        with self._lock:
+            return sum(w.process.is_alive() for w in list(self._idle) + list(self._busy))
+
+    def shutdown(self, timeout_s: float = 1.0) -> None:
+        """Cancel running jobs and end every worker process, terminating those that do not stop within
+        `timeout_s` (a worker holds no user data: its designs reach the caller as they are found)."""
+        with self._lock:
+            self._closed = True
+            idle, busy = self._idle, list(self._busy)
+            self._idle = []
+        for w in busy:  # their drivers read the end of the job and release (and close) them
+            w.cancel.set()
+            w.running.set()
+        deadline = time.monotonic() + timeout_s
+        for w in idle:
+            w.stop(max(0.05, deadline - time.monotonic()))
+        for w in busy:
+            w.process.join(max(0.05, deadline - time.monotonic()))
+            w.terminate()  # its driver then sees the pipe end and raises Cancelled
+
+    # -- jobs
+    def run(self, method: str, target: Target, *, control: JobControl | None = None,
+            **options) -> Iterator[Progress]:
+        """Run engine `method` in a worker: yields its Progress, returns its designs (best first).
+
+        Raises `Cancelled` when `control` is cancelled, the engine's own StudioError for bad
+        input, RuntimeError for an engine failure and EngineProcessError if the worker dies.
+        """
+        from studio.design.engines import ENGINES
+
+        if method not in ENGINES:
+            raise StudioError(f"unknown design method {method!r}; choose one of {', '.join(ENGINES)}")
+        worker = self._acquire()
+        worker.cancel.clear()
+        worker.running.set()
+        ended = False  # the worker reported the end of this job (it may take another)
+        try:
+            worker.send(("run", method, target, options))
+            while True:
+                _mirror(control, worker)
+                try:
+                    if not worker.conn.poll(POLL_S):
+                        if not worker.process.is_alive():
+                            raise EOFError(f"exit code {worker.process.exitcode}")
+                        continue
+                    msg = worker.conn.recv()
+                except (EOFError, OSError) as exc:
+                    if control is not None and control.cancelled:  # e.g. the pool was shut down
+                        raise Cancelled() from None
+                    raise EngineProcessError(f"the engine process ended during the job ({exc or 'pipe closed'})") \
+                        from None
+                kind = msg[0]
+                if kind == "progress":
+                    yield msg[1]
+                elif kind == "finished":
+                    ended = True
+                    return msg[1]
+                elif kind == "cancelled":
+                    ended = True
+                    raise Cancelled()
+                elif kind == "failed":
+                    ended = True
+                    _, message, user, trace = msg
+                    if user:
+                        raise StudioError(message)
+                    log.error("engine %s failed in process %s:\n%s", method, worker.pid, trace)
+                    raise RuntimeError(message)
+                elif kind == "warmed":
+                    worker.warming -= 1
+                # "ready": the worker's start-up notice
+        finally:
+            if not ended:  # the driver stopped early (closed generator, error): stop the worker's job
+                ended = _cancel_and_drain(worker)
+            self._release(worker, healthy=ended)
+
+
+def _mirror(control: JobControl | None, worker: _Worker) -> None:
+    """Copy the driver's pause/cancel state into the worker's shared events."""
+    if control is None:
+        return
+    if control.cancelled:
+        worker.cancel.set()
+        worker.running.set()
+    elif control.paused:
+        worker.running.clear()
+    else:
+        worker.running.set()
+
+
+def _cancel_and_drain(worker: _Worker, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+    """Cancel the worker's job and read up to its end; True if it ended in time (worker reusable)."""
+    worker.cancel.set()
+    worker.running.set()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and worker.process.is_alive():
+        if worker.conn.poll(POLL_S):
+            try:
+                msg = worker.conn.recv()
+            except (EOFError, OSError):
+                return False
+            if msg[0] in ("finished", "cancelled", "failed"):
+                return True
+    return False
+
+
+def run_in_process(pool: EngineProcessPool, method: str, target: Target, **options) -> list[Design]:
+    """Drive `pool.run` to the end (no progress); for scripts and tests."""
+    gen = pool.run(method, target, **options)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
