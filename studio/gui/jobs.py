@@ -140,7 +140,10 @@ class JobsTable(QTableWidget):
         state = job.state
         frac = 1.0 if state == "finished" else (p.fraction if p else 0.0)
         bar.setValue(int(1000 * max(0.0, min(1.0, frac))))
-        bar.setFormat(f"{state} %p%" if state != "running" else "%p%")
+        if state == "running" and p is None:
+            bar.setFormat("starting…")  # a fresh worker process imports and compiles first (seconds)
+        else:
+            bar.setFormat(f"{state} %p%" if state != "running" else "%p%")
         self.item(row, 3).setText("" if p is None else str(p.iteration))
         best = job.best.error_percent if job.best is not None else (p.best_error if p else None)
         self.item(row, 4).setText("" if best is None else f"{best:.2f} %")
