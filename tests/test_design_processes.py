@@ -13,6 +13,7 @@ from studio.design.core import Cancelled, JobControl, Target
 from studio.design.processes import EngineProcessError, EngineProcessPool, run_in_process
 from studio.errors import StudioError
 from studio.physics import LOAD_GRID_N
+from test_design_engines import _drive
 
 N = 16  # the smallest bucket: the workers compile little
 
@@ -30,19 +31,9 @@ def pool(target):
     p.shutdown()
 
 
-def _drain(gen):
-    """Run a pool generator to its end: (progress list, designs)."""
-    seen = []
-    while True:
-        try:
-            seen.append(next(gen))
-        except StopIteration as stop:
-            return seen, stop.value
-
-
 def test_a_job_in_a_worker_process_finds_the_same_designs_as_in_this_process(pool, target):
     kw = dict(seed=5, max_evaluations=96, time_budget_s=60.0, keep=2)
-    progress, remote = _drain(pool.run("cmaes", target, **kw))
+    remote, progress = _drive(pool.run("cmaes", target, **kw))
     local = engines.run("cmaes", target, **kw)
     assert progress and progress[-1].fraction == 1.0
     assert len(remote) == len(local) == 2
