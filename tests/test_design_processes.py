@@ -94,6 +94,20 @@ def test_a_worker_that_dies_mid_job_gives_a_clear_error(target):
         p.shutdown()
 
 
+def test_an_idle_worker_that_died_is_replaced_for_the_next_job(target):
+    p = EngineProcessPool(spare=1)
+    try:
+        p.prestart()
+        (idle,) = p._idle
+        os.kill(idle.pid, signal.SIGKILL)
+        idle.process.join(5)
+        designs = run_in_process(p, "cmaes", target, seed=6, max_evaluations=16, time_budget_s=60.0, keep=1)
+        assert len(designs) == 1 and np.isfinite(designs[0].error_percent)
+        assert all(w.pid != idle.pid for w in p._idle)
+    finally:
+        p.shutdown()
+
+
 def test_shutdown_ends_every_worker_even_with_a_job_running(target):
     p = EngineProcessPool(spare=1)
     p.prestart(count=2)  # one for the job, one idle

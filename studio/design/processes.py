@@ -23,7 +23,9 @@ import traceback
 from typing import Iterator
 
 from studio.design.core import Cancelled, Design, JobControl, Progress, Target
+from studio.design.engines import ENGINES
 from studio.errors import StudioError
+from studio.physics import bucket_width
 
 log = logging.getLogger("studio.design")
 
@@ -110,7 +112,6 @@ class _Worker:
         self.process.start()
         child.close()
         self.pid = self.process.pid
-        self.warming = 0  # "warm" requests not yet answered
         self.warmed: set[int] = set()
 
     def send(self, msg) -> None:
@@ -174,17 +175,15 @@ class EngineProcessPool:
 
     def warm(self, target: Target) -> None:
         """Ask every idle worker to compile the refinement programs for the target's asperity bucket."""
-        from studio.physics import bucket_width
-
         width = bucket_width(target.N)
         with self._lock:
             for w in self._idle:
                 if width not in w.warmed:
                     w.warmed.add(width)
-                    w.warming += 1
                     w.send(("warm", target))
 
-    def _acquire(self) -> _Worker:
+    def _acquire(self, width: int) -> _Worker:
+        """An idle worker (one warmed for `width` first) or a new one, marked busy."""
         with self._lock:
             if self._closed:
                 raise EngineProcessError("the engine process pool is shut down")
@@ -192,7 +191,7 @@ class EngineProcessPool:
             for w in self._idle:
                 if w not in alive:
                     w.stop(0.1)
-            self._idle = alive
+            self._idle = sorted(alive, key=lambda w: width not in w.warmed)
             worker = self._idle.pop(0) if self._idle else _Worker(self.nice, self.compile_cache)
             self._busy.add(worker)
             return worker
@@ -236,16 +235,19 @@ class EngineProcessPool:
         Raises `Cancelled` when `control` is cancelled, the engine's own StudioError for bad
         input, RuntimeError for an engine failure and EngineProcessError if the worker dies.
         """
-        from studio.design.engines import ENGINES
-
         if method not in ENGINES:
             raise StudioError(f"unknown design method {method!r}; choose one of {', '.join(ENGINES)}")
-        worker = self._acquire()
-        worker.cancel.clear()
-        worker.running.set()
+        for attempt in (1, 2):  # a second, fresh worker if an idle one died meanwhile
+            worker = self._acquire(bucket_width(target.N))
+            try:
+                _start_job(worker, ("run", method, target, options))
+                break
+            except EngineProcessError:
+                self._release(worker, healthy=False)
+                if attempt == 2:
+                    raise
         ended = False  # the worker reported the end of this job (it may take another)
         try:
-            worker.send(("run", method, target, options))
             while True:
                 _mirror(control, worker)
                 try:
@@ -275,13 +277,17 @@ class EngineProcessPool:
                         raise StudioError(message)
                     log.error("engine %s failed in process %s:\n%s", method, worker.pid, trace)
                     raise RuntimeError(message)
-                elif kind == "warmed":
-                    worker.warming -= 1
-                # "ready": the worker's start-up notice
+                # "ready" and "warmed": the worker's answers to start-up and warm-up
         finally:
             if not ended:  # the driver stopped early (closed generator, error): stop the worker's job
                 ended = _cancel_and_drain(worker)
             self._release(worker, healthy=ended)
+
+
+def _start_job(worker: _Worker, request) -> None:
+    worker.cancel.clear()  # a cancel of the worker's previous job must not stop this one
+    worker.running.set()
+    worker.send(request)
 
 
 def _mirror(control: JobControl | None, worker: _Worker) -> None:
