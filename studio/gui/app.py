@@ -36,7 +36,7 @@ def settle_heap() -> None:
 def run_gui(*, demo: bool = False, screenshot: str | None = None, target_csv: str | None = None,
             size=(1600, 1000), demo_refine_s: float = 2.0, timeout_s: float = 180.0) -> int:
     """Open the studio. With `screenshot`, wait for candidates (and in demo mode one short
-    refinement), save a picture of the window and exit 0 (1 if it timed out)."""
+    refinement), save a picture of the window and exit 0 (1 if it timed out or the refinement failed)."""
     _import_numerics()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -94,12 +94,16 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, target_csv: st
             state["phase"] = "details"
             QTimer.singleShot(1500, lambda: save_and_quit(0))
 
-    def on_job_ended(_job) -> None:
+    def on_job_ended(job) -> None:
         if state["phase"] == "refining" and not window.active_jobs():
             state["phase"] = "details"
+            # A demo whose refinement failed says so in its exit code (the smoke tests rely on it).
+            code = 0 if job.state == "finished" else 1
+            if code:
+                print(f"demo refinement ended {job.state}: {job.job.error}", file=sys.stderr)
             # Let the result's band and layout arrive, then take the picture.
-            window.detailsShown.connect(lambda: QTimer.singleShot(300, lambda: save_and_quit(0)))
-            QTimer.singleShot(8000, lambda: state["phase"] == "details" and save_and_quit(0))
+            window.detailsShown.connect(lambda: QTimer.singleShot(300, lambda: save_and_quit(code)))
+            QTimer.singleShot(8000, lambda: state["phase"] == "details" and save_and_quit(code))
 
     window.candidatesShown.connect(on_candidates)
     window.jobEnded.connect(on_job_ended)
