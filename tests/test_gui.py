@@ -157,6 +157,51 @@ def test_stale_candidates_are_discarded(qtbot, window):
         assert card.design.error_percent == pytest.approx(w.target.error(card.design.friction_N))
 
 
+def test_an_edit_after_a_quiet_spell_starts_candidates_at_once_and_a_burst_runs_twice(qtbot, window):
+    w = window
+    set_target(qtbot, w)
+    qtbot.wait(300)  # a quiet spell
+    before = w._candidate_generation
+    w.apply_preset("linear")
+    assert w._candidate_generation == before + 1  # started in the edit itself, no waiting
+    for i in range(5):  # a burst of edits within the debounce interval
+        w.set_sketch(preset_sketch("power law", mu=0.2 + 0.01 * i), f"burst {i}")
+    assert w._candidate_generation == before + 1
+    with qtbot.waitSignal(w.candidatesShown, timeout=30_000):
+        pass
+    qtbot.waitUntil(lambda: not w._debounce.isActive() and w.candidate_job is None, timeout=10_000)
+    assert w._candidate_generation == before + 2  # the burst made one more run, for its last edit
+    assert w.sketch.source == preset_sketch("power law", mu=0.24).source
+    assert all(card.design.error_percent == pytest.approx(w.target.error(card.design.friction_N))
+               for card in w.gallery.cards)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are a Linux feature")
+def test_favouring_the_gui_thread_lowers_every_other_thread_and_the_gil_interval():
+    # In a subprocess: it changes process-wide state (the GIL interval, threads' priorities).
+    import subprocess
+    code = """
+import os, sys, threading, time
+from studio.gui.workers import BACKGROUND_NICE, GUI_SWITCH_INTERVAL_S, favour_gui_thread
+ready, stop, tid = threading.Event(), threading.Event(), []
+def helper():
+    tid.append(threading.get_native_id()); ready.set(); stop.wait()
+t = threading.Thread(target=helper); t.start(); ready.wait()
+favour_gui_thread()
+print(os.getpriority(os.PRIO_PROCESS, tid[0]), os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+      sys.getswitchinterval() == GUI_SWITCH_INTERVAL_S, BACKGROUND_NICE)
+stop.set(); t.join()
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert out.returncode == 0, out.stderr
+    helper_nice, gui_nice, interval_set, background = out.stdout.split()
+    assert int(helper_nice) >= max(int(background), int(gui_nice))  # the GUI thread's own is left alone
+    if int(gui_nice) < int(background):  # unless the whole test run is niced that far already
+        assert int(helper_nice) > int(gui_nice)
+    assert interval_set == "True"
+
+
 # --------------------------------------------------------------------------- CSV import
 def test_good_csv_import_becomes_editable_target(qtbot, window, tmp_path):
     path = tmp_path / "measured.csv"
