@@ -522,18 +522,19 @@ def _with_messages(engine: Iterator[Progress], messages: list[str], method: str)
     return designs
 
 
-def warm_up(target: Target, unit: np.ndarray | None = None, seed: int = 0) -> None:
-    """Trace and compile what a refinement job runs for the target's asperity bucket.
+def compile_refinement(target: Target) -> None:
+    """Load the shipped models and compile what a refinement job runs for the target's N bucket.
 
     Each program (population ranking, polish residual and Jacobian, per bucket width) compiles
-    once per process, and the first job would otherwise do it: seconds of tracing that compete
-    with the GUI thread for the GIL. The studio calls this in the background when an asperity
-    count first gets candidates. It ranks one design and takes one polish step from `unit`
-    (default: the centre of the box): the same code paths as the engines.
+    once per process, so a job worker process (studio.design.processes) is asked to do this
+    while it waits, and its first job then starts without seconds of loading and tracing. It ranks
+    the centre of the box and takes one polish step from it: the engines' own code paths.
     """
-    start = np.full(THETA_SIZE, 0.5) if unit is None else np.clip(np.asarray(unit, dtype=np.float64), 0.0, 1.0)
-    BatchObjective(target, batch=POPULATION).errors(start[None], seed)
-    gen = polish(target, start, seed, max_steps=1, chunk=1)
+    for kind in ("generator", "vae"):
+        _load_model(kind, {}, [])  # a missing model only means the engines fall back, as they say
+    start = np.full(THETA_SIZE, 0.5)
+    BatchObjective(target, batch=POPULATION).errors(start[None], 0)
+    gen = polish(target, start, 0, max_steps=1, chunk=1)
     for _ in gen:
         break
     gen.close()

@@ -128,4 +128,3 @@ def _full(fixed, free) -> np.ndarray:
     out = np.array(fixed, dtype=np.float64)
     out[CONTINUOUS_IDX] = free
     return out
-

@@ -22,8 +22,8 @@ import time
 import traceback
 from typing import Iterator
 
+from studio.design import engines
 from studio.design.core import Cancelled, Design, JobControl, Progress, Target
-from studio.design.engines import ENGINES
 from studio.errors import StudioError
 from studio.physics import bucket_width
 
@@ -52,9 +52,7 @@ def _worker_main(conn, running, cancel, nice: int, compile_cache: str | None) ->
         pass
     from studio.physics import enable_compilation_cache
 
-    enable_compilation_cache(compile_cache or "0")
-    from studio.design import engines
-
+    enable_compilation_cache(compile_cache or "0")  # before the first compile
     control = JobControl(_cancel=cancel, _running=running)
     conn.send(("ready", os.getpid()))
     while True:
@@ -67,17 +65,14 @@ def _worker_main(conn, running, cancel, nice: int, compile_cache: str | None) ->
             break
         if kind == "warm":
             try:
-                for kind_ in ("generator", "vae"):  # the shipped models, loaded once per worker
-                    engines._load_model(kind_, {}, [])
-                engines.warm_up(msg[1])
+                engines.compile_refinement(msg[1])
             except Exception:  # a failed warm-up only means the first job compiles
                 log.info("engine warm-up failed:\n%s", traceback.format_exc())
             conn.send(("warmed",))
             continue
         _, method, target, options = msg
         try:
-            engine = engines.ENGINES[method]
-            gen = engine(target, control=control, **options)
+            gen = engines.ENGINES[method](target, control=control, **options)
             while True:
                 try:
                     item = next(gen)
@@ -235,8 +230,8 @@ class EngineProcessPool:
         Raises `Cancelled` when `control` is cancelled, the engine's own StudioError for bad
         input, RuntimeError for an engine failure and EngineProcessError if the worker dies.
         """
-        if method not in ENGINES:
-            raise StudioError(f"unknown design method {method!r}; choose one of {', '.join(ENGINES)}")
+        if method not in engines.ENGINES:
+            raise StudioError(f"unknown design method {method!r}; choose one of {', '.join(engines.ENGINES)}")
         for attempt in (1, 2):  # a second, fresh worker if an idle one died meanwhile
             worker = self._acquire(bucket_width(target.N))
             try:
