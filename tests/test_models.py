@@ -210,6 +210,26 @@ def test_evaluation_reports_method_metrics(examples):
         assert r["functional_smape_best_of_4_distinct_seeds"]["count"] == len(test)
 
 
+def test_exact_tau0_B_candidates_keep_the_models_geometry_and_fit_their_realisation(examples):
+    from studio.models.evaluate import DESIGN_SEED, WithExactTau0B, simulate_fast
+    from studio.models.store import ConditionalGenerator
+    from studio.physics import THETA_LOWER, THETA_UPPER
+    from studio.physics.theta import B_IDX, TAU0_IDX
+
+    model = build(tiny_config())
+    model.condition.fit(examples.friction_N[:500])
+    raw = ConditionalGenerator(model.eval(), {"kind": "cvae"})
+    fitted = WithExactTau0B(raw)
+    i = int(np.flatnonzero(examples.n_asperities.numpy() <= 32)[0])
+    law, n = examples.friction_N[i].numpy().astype(np.float64), int(examples.n_asperities[i])
+    a, b = raw.sample(law, n, 4, seed=3), fitted.sample(law, n, 4, seed=3)
+    assert fitted.kind == "cvae+fit"
+    np.testing.assert_array_equal(np.delete(a, [TAU0_IDX, B_IDX], axis=1), np.delete(b, [TAU0_IDX, B_IDX], axis=1))
+    assert np.all((b >= THETA_LOWER) & (b <= THETA_UPPER))
+    rel = lambda th: ((simulate_fast(th, np.full(4, n), DESIGN_SEED) - law) / law) ** 2  # noqa: E731
+    assert np.all(rel(b).sum(1) <= rel(a).sum(1) * (1 + 1e-4))  # the fit never worsens its objective
+
+
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory):
     from studio.data.generate import generate_dataset
@@ -238,7 +258,7 @@ def test_cli_train_then_evaluate(dataset_dir, tmp_path):
               "--figure", str(tmp_path / "e.png")])
     assert r.returncode == 0, r.stderr
     results = json.loads((tmp_path / "e.json").read_text())["results"]
-    assert set(results) == {"cvae", "nearest", "true-theta"}
+    assert set(results) == {"cvae", "cvae+fit", "nearest", "true-theta"}
     assert results["true-theta"]["parameter_smape_one_sample"]["median"] == 0.0
 
 

@@ -15,6 +15,7 @@ from studio.physics import (
     LOAD_GRID_N,
     THETA_LOWER,
     THETA_NAMES,
+    THETA_SIZE,
     THETA_UPPER,
     ThetaError,
     asperities_from_draws,
@@ -308,3 +309,47 @@ def test_base_draws_do_not_depend_on_width():
     long = [np.asarray(x) for x in base_draws(77, 256)]
     for s, l in zip(short, long):
         np.testing.assert_array_equal(s, l[:32])
+
+
+# --------------------------------------------------------------------------- exact τ0, B fit
+def _design(tau0, B, seed=0):
+    from studio.physics.theta import B_IDX, TAU0_IDX
+    theta = from_unit(np.random.default_rng(seed).random(THETA_SIZE))
+    theta[TAU0_IDX], theta[B_IDX] = tau0, B
+    return theta
+
+
+def test_tau0_and_B_are_recovered_exactly_for_the_same_realisation():
+    from studio.physics import fit_tau0_B
+    from studio.physics.theta import B_IDX, TAU0_IDX
+    target = simulate(_design(0.2, 0.1), 48, 7)
+    start = _design(0.4, 0.3)
+    fitted, law = fit_tau0_B(start[None], simulate(start, 48, 7)[None], target)
+    assert fitted[0, TAU0_IDX] == pytest.approx(0.2, rel=1e-9)
+    assert fitted[0, B_IDX] == pytest.approx(0.1, rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(law[0], target, rtol=1e-9)
+    np.testing.assert_array_equal(np.delete(fitted[0], [TAU0_IDX, B_IDX]), np.delete(start, [TAU0_IDX, B_IDX]))
+
+
+def test_the_fitted_law_is_the_simulated_law_of_the_fitted_design_and_the_box_optimum():
+    from studio.physics import fit_tau0_B
+    from studio.physics.theta import B_IDX, TAU0_IDX
+    P = LOAD_GRID_N
+    targets = {"inside": 0.3 * P ** 0.9 + 0.05, "needs tau0 beyond the box": 40.0 * P ** 0.7}
+    for name, target in targets.items():
+        thetas = np.stack([_design(0.3, 0.2, seed=s) for s in range(3)])
+        laws = np.stack([simulate(t, 32, 11) for t in thetas])
+        fitted, law = fit_tau0_B(thetas, laws, target)
+        cost = (((law - target) / target) ** 2).sum(1)
+        for j in range(3):
+            assert THETA_LOWER[TAU0_IDX] <= fitted[j, TAU0_IDX] <= THETA_UPPER[TAU0_IDX], name
+            assert THETA_LOWER[B_IDX] <= fitted[j, B_IDX] <= THETA_UPPER[B_IDX], name
+            np.testing.assert_allclose(law[j], simulate(fitted[j], 32, 11), rtol=1e-9)
+            # No point of a grid over the box does better.
+            area_x = (laws[j] - thetas[j, B_IDX] * P) / thetas[j, TAU0_IDX]
+            for t in np.linspace(THETA_LOWER[TAU0_IDX], THETA_UPPER[TAU0_IDX], 21):
+                for b in np.linspace(THETA_LOWER[B_IDX], THETA_UPPER[B_IDX], 21):
+                    grid_cost = ((((t * area_x + b * P) - target) / target) ** 2).sum()
+                    assert cost[j] <= grid_cost * (1 + 1e-12), name
+        if name != "inside":
+            assert np.all(fitted[:, TAU0_IDX] == THETA_UPPER[TAU0_IDX])

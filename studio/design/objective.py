@@ -29,17 +29,6 @@ _SPAN = jnp.asarray(THETA_UPPER - THETA_LOWER)
 CONTINUOUS_IDX = np.array(sorted(set(range(THETA_SIZE)) - set(W_IDX.tolist())))
 
 
-@jax.jit
-def _masked_errors(laws, target_N, mask):
-    return smape(laws.astype(jnp.float64), target_N[None, :], mask=mask[None, :])
-
-
-def _batch_errors(theta, n, seeds, target_N, mask, *, width):
-    # simulate_batch is called outside jit: its fast path redoes unconverged rows on the host.
-    laws = simulate_batch(theta, n, seeds, width=width)  # float32 fast path
-    return _masked_errors(laws, target_N, mask)
-
-
 def _log_residual(free_unit, fixed_unit, n, seed, log_target, mask, width):
     # Traceable: at REFERENCE_ITERATIONS simulate_batch has no host-side fallback.
     x = fixed_unit.at[CONTINUOUS_IDX].set(free_unit)
@@ -60,17 +49,18 @@ class BatchObjective:
         self.target = target
         self.batch = int(batch)
         self.width = bucket_width(target.N)
-        self._target_N = jnp.asarray(target.friction_N)
-        self._mask = jnp.asarray(target.mask)
+        self._target_N = np.asarray(target.friction_N, dtype=np.float64)
+        self._mask = np.asarray(target.mask, dtype=bool)
         self._n = np.full((self.batch,), target.N)  # NumPy: no eager JAX op (a compile) in a job thread
         self.evaluations = 0
 
-    def errors(self, unit: np.ndarray, seeds) -> np.ndarray:
-        """Errors [%] of designs θ = from_unit(unit) (P, 23) realised with `seeds` (P,) or one int seed."""
+    def laws(self, unit: np.ndarray, seeds) -> np.ndarray:
+        """float32-path laws (P, 128) [N] of designs θ = from_unit(unit) (P, 23) realised with `seeds`
+        (P,) or one int seed; counted in `evaluations`."""
         unit = np.clip(np.asarray(unit, dtype=np.float64).reshape(-1, THETA_SIZE), 0.0, 1.0)
         p = unit.shape[0]
         seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (p,))
-        out = np.empty(p)
+        out = np.empty((p, self._target_N.shape[0]))
         for start in range(0, p, self.batch):
             chunk = unit[start:start + self.batch]
             k = chunk.shape[0]
@@ -80,11 +70,20 @@ class BatchObjective:
             if pad:
                 theta = np.concatenate([theta, np.repeat(theta[-1:], pad, axis=0)])
                 s = np.concatenate([s, np.repeat(s[-1:], pad)])
-            err = _batch_errors(jnp.asarray(theta), self._n, jnp.asarray(s), self._target_N, self._mask,
-                                width=self.width)
-            out[start:start + k] = np.asarray(err)[:k]
+            # simulate_batch is called outside jit: its fast path redoes unconverged rows on the host.
+            laws = simulate_batch(jnp.asarray(theta), self._n, jnp.asarray(s), width=self.width)
+            out[start:start + k] = np.asarray(laws, dtype=np.float64)[:k]
         self.evaluations += p
-        return np.where(np.isfinite(out), out, 200.0)
+        return out
+
+    def errors_of(self, laws: np.ndarray) -> np.ndarray:
+        """Masked sMAPE [%] of laws (P, 128) against the target; 200 (the maximum) where not finite."""
+        err = smape(laws, self._target_N[None, :], mask=self._mask[None, :])
+        return np.where(np.isfinite(err), err, 200.0)
+
+    def errors(self, unit: np.ndarray, seeds) -> np.ndarray:
+        """Errors [%] of designs θ = from_unit(unit) (P, 23) realised with `seeds` (P,) or one int seed."""
+        return self.errors_of(self.laws(unit, seeds))
 
 
 def polish(target: Target, unit: np.ndarray, seed: int, *, max_steps: int = 40, chunk: int = 5):

@@ -110,7 +110,8 @@ def run_evaluate(args) -> int:
 
     from studio.models.dataset import read_split
     from studio.models.errors import ModelError
-    from studio.models.evaluate import NearestNeighbour, TrueTheta, evaluate_generators, figure, table, write_json
+    from studio.models.evaluate import (NearestNeighbour, TrueTheta, WithExactTau0B, evaluate_generators, figure,
+                                        table, write_json)
     from studio.io.atomic import atomic_write_bytes
     from studio.models.store import load_generator, paths, read_card
 
@@ -120,6 +121,8 @@ def run_evaluate(args) -> int:
         raise ModelError(f"{args.model}: evaluate needs a conditional model (cvae or mlp), not {gen.kind}")
     test = read_split(args.data, "test", max_samples=args.targets)
     generators = {gen.kind: gen}
+    if gen.kind == "cvae":
+        generators[WithExactTau0B(gen).kind] = WithExactTau0B(gen)  # τ0, B solved for the realisation
     if args.mlp and Path(args.mlp).resolve() != Path(args.model).resolve():
         if Path(args.mlp).is_file():
             generators["mlp"] = load_generator(args.mlp)

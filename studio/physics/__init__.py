@@ -8,6 +8,7 @@ Public API (import from here):
     friction law ....... LOAD_GRID_N (128,), friction_law(h, R, E*, tau0, B), friction_law_batch,
                          simulate(theta, N, seed), simulate_batch(theta, N, seeds),
                          simulate_many(thetas, N, seeds) (exact, one call)
+    exact fit .......... fit_tau0_B(theta, laws, target) -> (theta, laws): τ0 and B solved for a realisation
     spread ............. spread_band(theta, N, seed) -> (p05, p95)
     validity ........... hertz_valid, hertz_strain, HERTZ_LIMIT, contact_radius_mm, indentation_mm
     layout ............. fabrication_layout(radius at 10 N ...) -> x_mm, y_mm
@@ -20,6 +21,7 @@ from studio.physics.friction import (  # noqa: F401
     N_LOADS,
     contact_radius_mm,
     enable_compilation_cache,
+    fit_tau0_B,
     friction_law,
     friction_law_batch,
     hertz_strain,

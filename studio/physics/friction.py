@@ -321,6 +321,51 @@ def single_sphere_friction(load_N, radius_mm, E_star_MPa, tau0_MPa, B):
     return tau0_MPa * np.pi * (3.0 * load_N * radius_mm / (4.0 * E_star_MPa)) ** (2.0 / 3.0) + B * load_N
 
 
+def fit_tau0_B(theta, laws_N, target_N, mask=None):
+    """The interfacial shear strength τ0 and pressure coefficient B that best fit a target, exactly.
+
+    F = τ0·π·A(P) + B·P: the real contact area A(P) of a realisation depends on the geometry and
+    E* only, so for designs θ (K, 23) whose laws (K, 128) were simulated with their own τ0 and B,
+    A follows from the law and the best (τ0, B) in the box is a two-unknown linear least-squares
+    problem: minimise Σ ((F − T)/T)² over the masked loads (the relative residual, which the
+    sMAPE tracks), subject to the bounds (the optimum is the unconstrained solution if it lies in
+    the box, else the best one on an edge). Returns (θ with τ0, B replaced (K, 23), the laws
+    those give (K, 128)): exact, no re-simulation needed. Both are float64 NumPy arrays.
+    """
+    from studio.physics.theta import B_IDX, TAU0_IDX, THETA_LOWER, THETA_UPPER
+
+    theta = np.array(theta, dtype=np.float64, ndmin=2)
+    laws = np.asarray(laws_N, dtype=np.float64).reshape(theta.shape[0], -1)
+    target = np.asarray(target_N, dtype=np.float64)
+    w = (np.ones_like(target) if mask is None else np.asarray(mask, dtype=np.float64)) / target ** 2
+    P = LOAD_GRID_N
+    tau0, B = theta[:, TAU0_IDX], theta[:, B_IDX]
+    area = (laws - B[:, None] * P) / (np.pi * tau0[:, None])  # A(P) [mm²] of each realisation
+    x = np.pi * area  # F = τ0·x + B·P
+    # Normal equations of the weighted problem, per design: [[a, b], [b, c]] (τ0, B) = (d, e).
+    a, b, c = (w * x * x).sum(1), (w * x * P).sum(1), (w * P * P).sum()
+    d, e = (w * x * target).sum(1), (w * P * target).sum()
+    lo_t, hi_t, lo_b, hi_b = THETA_LOWER[TAU0_IDX], THETA_UPPER[TAU0_IDX], THETA_LOWER[B_IDX], THETA_UPPER[B_IDX]
+    det = a * c - b * b
+    safe = np.where(det > 0, det, 1.0)
+    options = [((c * d - b * e) / safe, (a * e - b * d) / safe)]  # interior
+    for t_edge in (lo_t, hi_t):  # τ0 on an edge, B free along it
+        options.append((np.full_like(a, t_edge), (e - b * t_edge) / c))
+    for b_edge in (lo_b, hi_b):  # B on an edge, τ0 free along it
+        options.append(((d - b * b_edge) / np.where(a > 0, a, 1.0), np.full_like(a, b_edge)))
+    best_cost = np.full(a.shape, np.inf)
+    best_t, best_b = tau0.copy(), B.copy()
+    for t, bb in options:
+        t, bb = np.clip(t, lo_t, hi_t), np.clip(bb, lo_b, hi_b)  # edges' free values clipped to the corners
+        cost = (w * (t[:, None] * x + bb[:, None] * P - target) ** 2).sum(1)
+        better = np.isfinite(cost) & (cost < best_cost)
+        best_cost = np.where(better, cost, best_cost)
+        best_t, best_b = np.where(better, t, best_t), np.where(better, bb, best_b)
+    out = theta.copy()
+    out[:, TAU0_IDX], out[:, B_IDX] = best_t, best_b
+    return out, best_t[:, None] * x + best_b[:, None] * P
+
+
 def enable_compilation_cache(path: str | None = None) -> str | None:
     """Keep compiled XLA programs on disk so the next start skips most compiling.
 
