@@ -239,3 +239,17 @@ def test_refining_a_design_starts_from_it_and_never_ends_worse(target, name):
     assert designs[0].error_percent <= start.error_percent
     # it searched near the start: the best keeps the start's realisation seed or is close in θ
     assert designs[0].seed == TRUE_SEED or np.abs(to_unit(designs[0].theta) - to_unit(rough)).max() < 0.5
+
+
+def test_designs_evaluated_together_equal_designs_evaluated_one_by_one(target):
+    tgt, _ = target
+    rng = np.random.default_rng(9)
+    thetas = [from_unit(rng.random(THETA_SIZE)) for _ in range(3)]
+    together = Design.evaluate_many(thetas, N, [1, 2, 3], tgt, method="m")
+    for d, theta, seed in zip(together, thetas, [1, 2, 3]):
+        one = Design.evaluate(theta, N, seed, tgt, method="m")
+        np.testing.assert_allclose(d.friction_N, one.friction_N, rtol=1e-12)
+        np.testing.assert_array_equal(d.asperities.height_mm, one.asperities.height_mm)
+        np.testing.assert_array_equal(d.asperities.component, one.asperities.component)
+        assert d.error_percent == pytest.approx(one.error_percent, rel=1e-10) and d.seed == seed
+    assert Design.evaluate_many([], N, [], tgt) == []

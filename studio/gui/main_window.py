@@ -1116,7 +1116,6 @@ class MainWindow(QMainWindow):
         stopped = self.stop_all_jobs()
         if not stopped:
             log.error("some jobs did not stop within the timeout")
-
         log.removeHandler(self._log_handler)
         if self.session_path is not None and self.mark_clean_exit_on_close:
             try:

@@ -78,13 +78,22 @@ def realize(theta, n: int, seed: int) -> Asperities:
     return Asperities(np.asarray(h)[:n], np.asarray(r)[:n], np.asarray(k, dtype=np.int32)[:n])
 
 
+def _padded_batch(theta, n: int, seeds):
+    """Validated designs θ (rows, 23) and seeds, padded to a multiple of 8 rows (few shapes compile)."""
+    theta = np.stack([validate(t) for t in np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)])
+    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+    rows, pad = theta.shape[0], -theta.shape[0] % 8
+    if pad:
+        theta = np.concatenate([theta, np.repeat(theta[-1:], pad, axis=0)])
+        seeds = np.concatenate([seeds, np.repeat(seeds[-1:], pad)])
+    return theta, validate_asperity_count(n), seeds, rows
+
+
 def realize_many(theta, n: int, seeds) -> list[Asperities]:
     """The asperities of designs θ (batch, 23), one N, seeds (batch,): one compiled call for all."""
-    theta = np.stack([validate(t) for t in np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)])
-    n = validate_asperity_count(n)
-    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+    theta, n, seeds, rows = _padded_batch(theta, n, seeds)
     h, r, k = (np.asarray(a) for a in _realize_many_jit(jnp.asarray(theta), jnp.asarray(seeds), bucket_width(n)))
-    return [Asperities(h[i, :n], r[i, :n], k[i, :n].astype(np.int32)) for i in range(theta.shape[0])]
+    return [Asperities(h[i, :n], r[i, :n], k[i, :n].astype(np.int32)) for i in range(rows)]
 
 
 @partial(jax.jit, static_argnames=("width",))
@@ -144,15 +153,7 @@ def simulate_many(theta, n: int, seeds) -> np.ndarray:
 
     One compiled call for the batch (padded to a multiple of 8 rows, so few shapes compile);
     row i equals simulate(θ_i, N, seed_i)."""
-    theta = np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)
-    theta = np.stack([validate(t) for t in theta])
-    n = validate_asperity_count(n)
-    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
-    rows = theta.shape[0]
-    pad = -rows % 8
-    if pad:
-        theta = np.concatenate([theta, np.repeat(theta[-1:], pad, axis=0)])
-        seeds = np.concatenate([seeds, np.repeat(seeds[-1:], pad)])
+    theta, n, seeds, rows = _padded_batch(theta, n, seeds)
     out = simulate_batch(theta, np.full(theta.shape[0], n), seeds, iterations=_friction.REFERENCE_ITERATIONS,
                          dtype=jnp.float64, width=bucket_width(n))
     return np.asarray(out, dtype=np.float64)[:rows]
