@@ -106,10 +106,7 @@ class _Job:
     # -- archive
     def offer(self, unit: np.ndarray, seed: int, error: float) -> None:
         """Record a design found by the search with its float32 error estimate [%]."""
-        unit = np.clip(np.asarray(unit, dtype=np.float64), 0.0, 1.0)
-        self._archive.append((float(error), int(seed), unit))
-        self._archive.sort(key=lambda e: e[0])
-        del self._archive[256:]
+        self.offer_many(np.asarray(unit)[None], seed, [error])
 
     def offer_many(self, units: np.ndarray, seed: int, errors: np.ndarray) -> None:
         """`offer` for a population under one realisation seed (one sort, not one per design)."""
@@ -333,12 +330,12 @@ def _polish(job: _Job, unit: np.ndarray, realisation_seed: int, *, until: float,
     job.offer(best, realisation_seed, err)
 
 
-def _rank_with_exact_tau0_B(job: _Job, units: np.ndarray, seed: int) -> tuple[np.ndarray, int, np.ndarray]:
+def _rank_with_exact_tau0_B(job: _Job, units: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Proposals (P, 23) in the unit box with τ0 and B, which enter the law linearly, replaced by the
     exact best pair for realisation `seed` (studio.physics.fit_tau0_B), and their errors [%]."""
     theta, laws = fit_tau0_B(from_unit(units), job.objective.laws(units, seed), job.target.friction_N,
                              job.target.mask)
-    return np.clip(to_unit(theta), 0.0, 1.0), seed, job.objective.errors_of(laws)
+    return np.clip(to_unit(theta), 0.0, 1.0), job.objective.errors_of(laws)
 
 
 def _restart_until_over(job: _Job, keep: int, run: Callable[[int], Iterator[Progress]]):
@@ -441,7 +438,8 @@ def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, con
         else _box_screen(count * 16, job.seed)
     for i, rs in enumerate(job.realisation_seeds[:4]):
         job.checkpoint()
-        job.offer_many(*_rank_with_exact_tau0_B(job, units, rs))
+        fitted, err = _rank_with_exact_tau0_B(job, units, rs)
+        job.offer_many(fitted, rs, err)
         job.iteration += 1
         p = job.progress("ranking proposals", force=i == 0)
         if p is not None:
@@ -478,7 +476,7 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
     # 1. proposals, ranked under the first realisation seed
     units = _sample_units(generator, target, proposals, job.seed) if generator is not None \
         else _box_screen(proposals * 4, job.seed)
-    units, _, err = _rank_with_exact_tau0_B(job, units, rs0)
+    units, err = _rank_with_exact_tau0_B(job, units, rs0)
     order = np.argsort(err)
     for i in order[:8]:
         job.offer(units[i], rs0, err[i])

@@ -17,8 +17,8 @@ import jax.numpy as jnp
 import torch
 
 from studio.models.dataset import Examples
-from studio.physics import (canonical, fit_tau0_B, parameter_error, simulate, simulate_batch, smape, summary,
-                            to_unit)
+from studio.physics import (THETA_SIZE, canonical, fit_tau0_B, parameter_error, simulate, simulate_batch, smape,
+                            summary, to_unit)
 from studio.physics import bucket_width
 
 DESIGN_SEED = 0
@@ -112,7 +112,7 @@ class WithExactTau0B:
         self.kind = f"{getattr(generator, 'kind', 'model')}+fit"
 
     def sample(self, law_N, N, k: int = 16, seed: int = 0, design_seeds=DESIGN_SEED) -> np.ndarray:
-        theta = np.asarray(self.generator.sample(law_N, N, k, seed), dtype=np.float64).reshape(-1, 23)
+        theta = np.asarray(self.generator.sample(law_N, N, k, seed), dtype=np.float64).reshape(-1, THETA_SIZE)
         laws = simulate_fast(theta, np.full(len(theta), N), design_seeds)
         return fit_tau0_B(theta, laws, np.asarray(law_N, dtype=np.float64))[0]
 

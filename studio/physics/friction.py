@@ -30,6 +30,8 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from studio.physics.theta import B_IDX, TAU0_IDX, THETA_LOWER, THETA_UPPER  # noqa: E402
+
 N_LOADS = 128
 MAX_LOAD_N = 10.0
 LOAD_GRID_N = MAX_LOAD_N * np.arange(1, N_LOADS + 1, dtype=np.float64) / N_LOADS
@@ -332,8 +334,6 @@ def fit_tau0_B(theta, laws_N, target_N, mask=None):
     the box, else the best one on an edge). Returns (θ with τ0, B replaced (K, 23), the laws
     those give (K, 128)): exact, no re-simulation needed. Both are float64 NumPy arrays.
     """
-    from studio.physics.theta import B_IDX, TAU0_IDX, THETA_LOWER, THETA_UPPER
-
     theta = np.array(theta, dtype=np.float64, ndmin=2)
     laws = np.asarray(laws_N, dtype=np.float64).reshape(theta.shape[0], -1)
     target = np.asarray(target_N, dtype=np.float64)
