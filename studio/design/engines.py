@@ -153,8 +153,7 @@ class _Job:
             if len(chosen) >= max(keep, 1) + 2:
                 break
             canon = _canonical_unit(unit)
-            if chosen_canon.shape[0] and \
-                    np.sqrt(np.mean((chosen_canon - canon) ** 2, axis=1)).min() < DUPLICATE_DISTANCE:
+            if chosen_canon.shape[0] and _rms_distances(chosen_canon, canon).min() < DUPLICATE_DISTANCE:
                 continue
             chosen.append((seed, unit))
             chosen_canon = np.vstack([chosen_canon, canon])
@@ -177,9 +176,14 @@ def _canonical_unit(unit: np.ndarray) -> np.ndarray:
     return to_unit(canonical(from_unit(unit)))
 
 
+def _rms_distances(canon_rows: np.ndarray, canon: np.ndarray) -> np.ndarray:
+    """RMS distances in the unit box from canonical designs (rows) to one canonical design."""
+    return np.sqrt(np.mean((np.atleast_2d(canon_rows) - canon) ** 2, axis=-1))
+
+
 def _distance(unit_a: np.ndarray, unit_b: np.ndarray) -> float:
     """RMS distance in the unit box between two designs in canonical order."""
-    return float(np.sqrt(np.mean((_canonical_unit(unit_a) - _canonical_unit(unit_b)) ** 2)))
+    return float(_rms_distances(_canonical_unit(unit_a), _canonical_unit(unit_b))[0])
 
 
 def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_REACH_PERCENT) -> str:
