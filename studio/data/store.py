@@ -84,6 +84,11 @@ def shard_bytes(arrays: dict, *, first_index: int, dataset_seed: int, compressio
                 options = {"compression": "lzf", "shuffle": True}
             chunks = (min(CHUNK_ROWS, count), *shape) if count else None
             f.create_dataset(name, data=data, chunks=chunks, track_times=False, **options)
+            # Write this field's chunks now. Otherwise they wait in the chunk cache until the
+            # Dataset object is garbage-collected or the file closes, and the order in which chunks
+            # get their file addresses (so the bytes) followed the garbage collector: two Dask
+            # workers occasionally wrote a shard with the same values in another layout.
+            f.flush()
     return buffer.getvalue()
 
 
