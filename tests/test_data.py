@@ -34,7 +34,11 @@ def _make(folder, **kw):
 
 def _files(folder):
     """name -> bytes of every file in a dataset folder."""
-    return {name: open(os.path.join(folder, name), "rb").read() for name in sorted(os.listdir(folder))}
+    out = {}
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), "rb") as fh:
+            out[name] = fh.read()
+    return out
 
 
 @pytest.fixture(scope="module")
