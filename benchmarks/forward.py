@@ -157,7 +157,8 @@ def steps_sweep(designs: int) -> list:
     theta = jnp.asarray(from_unit(rng.random((designs, 23))))
     seeds = jnp.asarray(rng.integers(0, 2**31, designs))
     rows = []
-    print("iterations = FAST_ITERATIONS-style argument; the solver adds one step when N > 119 (sampled onsets)")
+    print(f"secant steps after the sample pass (FAST_ITERATIONS = {friction.FAST_ITERATIONS}); 'converged' = "
+          f"free last step ≤ {friction.CONVERGENCE_TOL['float32']:g} of the depth")
     print(f"{'N':>5} {'its':>5} {'converged':>9} {'max err':>9} {'p99 err':>9} {'max err converged':>18}")
     for n in (16, 64, 128, 256):
         ns = jnp.full((designs,), n)

@@ -161,6 +161,48 @@ def test_slow_rows_are_redone_until_converged():
     np.testing.assert_allclose(fixed, ref, rtol=1e-4)
 
 
+@pytest.mark.parametrize("count", [2, 9, 25, 73, 127, 128])
+def test_free_sample_slots_split_the_gaps_and_keep_the_order(count):
+    """The sample pass has max(loads, 128) slots; points beyond the heights and depths go
+    inside the gaps (shallowest first), so the samples stay sorted and contain the originals."""
+    t = -np.sort(np.random.default_rng(count).random(count)) * 3.0
+    t[0] = 0.0
+    out = np.asarray(friction_module._split_gaps(jnp.asarray(t), 128))
+    assert out.shape == (max(128, count),)
+    assert np.all(np.diff(out) <= 0)                  # still descending
+    assert np.all(np.isin(t, out))                     # every original point is kept
+    gaps = np.searchsorted(-t, -out[np.isin(out, t, invert=True)], side="right")
+    per_gap = np.bincount(gaps, minlength=count)[1:count]
+    assert per_gap.max() - per_gap.min() <= 1          # the free slots spread evenly
+    assert np.all(np.diff(per_gap) <= 0)               # shallow gaps get the extra ones
+
+
+def test_above_119_asperities_the_highest_heights_are_sampled():
+    """Only 119 heights fit the sample pass when N > 119: they are the highest ones, where few
+    asperities carry the load and each new contact bends φ most."""
+    rng = np.random.default_rng(4)
+    h = -rng.random(256).astype(np.float32)
+    h[rng.integers(256)] = 0.0
+    c = np.ones(256, np.float32)
+    t = friction_module._sample_points(jnp.asarray(h), jnp.asarray(c), jnp.asarray(LOAD_GRID_N, jnp.float32))
+    assert t.shape == (128,) and friction_module.SAMPLE_POINTS - friction_module.START_THRESHOLDS - 1 == 119
+    top = np.sort(h)[::-1][:119]
+    assert np.all(np.isin(top, np.asarray(t)))
+    assert not np.any(np.isin(np.sort(h)[::-1][119:], np.asarray(t)))
+
+
+def test_two_thirds_power_matches_the_power_function():
+    x = np.concatenate([[0.0], np.exp(np.random.default_rng(5).uniform(-20, 8, 10_000))])
+    for dtype, tol in ((np.float32, 2e-6), (np.float64, 1e-13)):
+        got = np.asarray(friction_module._two_thirds_power(jnp.asarray(x, dtype)), np.float64)
+        np.testing.assert_allclose(got, x ** (2.0 / 3.0), rtol=tol, atol=0)
+
+
+@pytest.mark.parametrize("bad, rows", [(1, 8), (8, 8), (9, 16), (33, 64), (64, 64), (65, 128), (130, 192)])
+def test_redo_batches_are_few_shapes_and_small_for_a_stray_row(bad, rows):
+    assert friction_module._redo_rows(bad) == rows
+
+
 def test_padding_does_not_change_the_law():
     theta = BASE_THETA
     narrow = np.asarray(simulate_batch(theta[None], np.array([40]), np.array([5]), width=64))[0]

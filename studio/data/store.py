@@ -150,6 +150,7 @@ def generator_description() -> dict:
     from studio.physics import friction
 
     return {"name": "studio.data", "version": __version__, "physics_newton_iterations": friction.FAST_ITERATIONS,
+            "physics_solver": friction.SOLVER,
             "sobol": "scipy.stats.qmc.Sobol(d=24, scramble=True, rng=default_rng(SeedSequence(seed, spawn_key=(0x50B0,))))"
                      " point `index`; theta = from_unit(point[:23]) as float32 clipped to the box; "
                      "N = 16 + floor(point[23] * 241)",
