@@ -258,11 +258,11 @@ def _redo_rows(count: int) -> int:
 
 def solve_with_fallback(batch_fn, args, iterations):
     """Run `batch_fn(*args, iterations)` → (laws, converged), then redo the rows that did not
-    converge with more steps (twice as many, then REFERENCE_ITERATIONS), padded to a multiple
-    of 64 rows so few shapes compile.
+    converge with more steps (twice as many, then REFERENCE_ITERATIONS), in a batch padded to
+    few sizes (_redo_rows) so few shapes compile.
 
     A few designs (tight clusters of asperities far below a lone summit) need more secant
-    steps than the fast path takes (about 1 % at N = 256, fewer at small N; see
+    steps than the fast path takes (about 0.2 % at N = 256, fewer at small N; see
     tests/test_physics.py); they are found by their last step size and redone.
     """
     laws, converged = batch_fn(*args, iterations)
