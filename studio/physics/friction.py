@@ -114,9 +114,9 @@ def _sample_points(h, c, loads):
 def _split_gaps(t, width):
     """t (sorted) with width − len(t) points added inside its gaps: every gap gets q evenly
     spaced points, the first r gaps one more (q, r static); the result stays sorted."""
-    base = t.shape[0]
+    base = t.shape[0]  # ≥ 10: the depths, the summit and at least one height
     extra = width - base
-    if extra <= 0 or base < 2:
+    if extra <= 0:
         return t
     q, r = divmod(extra, base - 1)
     pieces = []
