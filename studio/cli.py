@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "studio.data.commands",     # data generate
     "studio.models.commands",   # train, evaluate
     "studio.design.commands",   # design, bench
+    "studio.dynamics.commands",  # rsf simulate, rsf fit
     "studio.gui.commands",      # gui
 )
 

@@ -57,7 +57,8 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+(?:[eE][+-]?[0-9]+)?")  # `0,25`, `-1,5e-3`
 _BRACKETED_SYMBOL = re.compile(r"[\(\[\{]\s*[A-Za-zµμ°%²/·\-1]{0,5}\s*[\)\]\}]")
-_OTHER_UNITS = {"s", "ms", "min", "h", "mm", "µm", "um", "m", "%", "°c", "hz", "mm/s"}  # unit rows of other columns
+_OTHER_UNITS = {"s", "ms", "min", "h", "mm", "µm", "um", "m", "%", "°c", "hz", "mm/s",
+                "m/s", "µm/s", "um/s", "nm/s", "nm"}  # unit rows of other columns
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _UNIT_IN_NAME = re.compile(r"[\(\[\{]\s*([^\)\]\}]*?)\s*[\)\]\}]|(?:/|_|\s|\bin\s)\s*([A-Za-zµμ]+)\s*$")
 _LOAD_WORDS = re.compile(r"load|normal|\bfn\b|\bf_?n\b|\bfz\b|\bp\b|pressure|force_n", re.IGNORECASE)
@@ -100,6 +101,12 @@ class CsvTarget:
 
 def read_target_csv(path, *, column=None, area_mm2: float | None = None) -> CsvTarget:
     """Read a load–friction CSV file and resample it onto the load grid (see the module docstring)."""
+    text, name = read_csv_text(path)
+    return parse_target_text(text, name, column=column, area_mm2=area_mm2)
+
+
+def read_csv_text(path) -> tuple[str, str]:
+    """(decoded text, file name) of a CSV file, refusing missing, folder, huge and binary files."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -116,7 +123,7 @@ def read_target_csv(path, *, column=None, area_mm2: float | None = None) -> CsvT
         data = path.read_bytes()
     except OSError as exc:
         raise CsvError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return parse_target_text(decode_text(data, path.name), path.name, column=column, area_mm2=area_mm2)
+    return decode_text(data, path.name), path.name
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -215,6 +222,49 @@ def parse_target_text(text: str, name: str = "pasted text", *, column=None,
     return CsvTarget(load_N=grid.copy(), friction_N=friction_grid, mask=mask, raw_load_N=load,
                      raw_friction_N=friction, source=f"csv:{name}", notes=notes,
                      columns=(load_name, friction_name))
+
+
+@dataclass
+class CsvTable:
+    """Every column of a numeric CSV table, in the dialects this module reads (module docstring).
+
+    names: header names (None without a header); values: (rows, columns) floats, all finite;
+    lines: (rows,) 1-based file line of each row; header_line: the header's line (0 without);
+    notes: what the reader skipped or assumed. For readers of other tables (RSF records).
+    """
+
+    names: list[str] | None
+    values: np.ndarray
+    lines: np.ndarray
+    header_line: int
+    notes: list[str]
+
+
+def parse_table(text: str, name: str = "pasted text") -> CsvTable:
+    """Parse CSV text into a CsvTable: same comments, delimiters, decimal comma, header and unit-row
+    rules as parse_target_text, with no assumption on what the columns are."""
+    text = text.lstrip("\ufeff")
+    _refuse_binary(text, name)
+    lines = _content_lines(text)
+    if not lines:
+        raise CsvError(f"{name}: file is empty (no data lines, only blanks or comments)")
+    delimiter = _pick_delimiter([line for _, line in lines])
+    rows = [(number, _split(line, delimiter)) for number, line in lines]
+    header, header_line, data_rows, notes = _header_and_data(rows, delimiter, name)
+    width = len(data_rows[0][1])
+    for number, cells in data_rows:
+        if len(cells) != width:
+            raise CsvError(f"{name}, line {number}: {len(cells)} values, expected {width} as on line {data_rows[0][0]}")
+    values = np.array([[_number(cell, delimiter, name, number, col) for col, cell in enumerate(cells)]
+                       for number, cells in data_rows], dtype=np.float64)
+    names = header if header is not None and len(header) == width else None
+    return CsvTable(names, values, np.array([number for number, _ in data_rows]), header_line or 0, notes)
+
+
+def column_unit(column_name: str) -> str | None:
+    """The unit in brackets of a column name (`time (s)`, `v [µm/s]`), or a known force unit after
+    `/`, `_` or a space; None when the name has none (see _unit_of)."""
+    return _unit_of(column_name)
 
 
 def _content_lines(text: str) -> list[tuple[int, str]]:
@@ -520,4 +570,5 @@ def write_curve_csv(path, load_N, friction_N, header=("load (N)", "friction (N)"
     return atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
-__all__ = ["CsvError", "CsvTarget", "read_target_csv", "parse_target_text", "write_curve_csv", "decode_text"]
+__all__ = ["CsvError", "CsvTarget", "read_target_csv", "parse_target_text", "write_curve_csv", "decode_text",
+           "read_csv_text", "CsvTable", "parse_table", "column_unit"]

@@ -1,0 +1,47 @@
+"""Friction dynamics: rate-and-state friction (RSF) in JAX. No torch, no Qt (the physics layer).
+
+    law ........ RsfParams, steady_state_mu, friction, log_state_rate, evolve_log_state (exact
+                 imposed-velocity solutions of the aging and slip laws), imposed_velocity(_batch)
+    spring ..... spring_slider(_batch): load point, spring k, radiation damping η; diffrax Kvaerno5
+    protocol ... Segment, Protocol, slide, hold, stack → ProtocolBatch; presets velocity_steps,
+                 slide_hold_slide
+    simulate ... simulate(protocols, params, mode="imposed"|"spring", law="aging"|"slip", dtype)
+    fit ........ fit / fit_steps (a generator of FitProgress): least squares with the JAX Jacobian
+    files ...... protocol CSV read/write, measured records (read_record), curve CSV (write_curve)
+
+docs/dynamics.md has the equations, the units and a worked example.
+"""
+from studio.dynamics.law import (  # noqa: F401
+    HOLD_VELOCITY_M_S,
+    LAWS,
+    ImposedRun,
+    RsfParams,
+    evolve_log_state,
+    friction,
+    imposed_velocity,
+    imposed_velocity_batch,
+    log_state_rate,
+    steady_state_mu,
+)
+from studio.dynamics.protocol import (  # noqa: F401
+    PRESETS,
+    Protocol,
+    ProtocolBatch,
+    ProtocolError,
+    Segment,
+    hold,
+    slide,
+    slide_hold_slide,
+    stack,
+    velocity_steps,
+)
+from studio.dynamics.simulate import (  # noqa: F401
+    MODES,
+    ParameterError,
+    SolverError,
+    Trajectory,
+    check_params,
+    run_batch,
+    simulate,
+)
+from studio.dynamics.spring import SpringRun, spring_slider, spring_slider_batch  # noqa: F401
