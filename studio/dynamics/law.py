@@ -83,7 +83,12 @@ def steady_state_mu(p: RsfParams, V):
 
 def friction(p: RsfParams, V, log_theta, log_theta2=None):
     """μ(V, θ) with θ given as ln θ [ln s]."""
-    mu = p.mu0 + p.a * jnp.log(V / p.V0_m_s) + p.b * (log_theta + jnp.log(p.V0_m_s / p.Dc_m))
+    return friction_log(p, jnp.log(V), log_theta, log_theta2)
+
+
+def friction_log(p: RsfParams, log_V, log_theta, log_theta2=None):
+    """μ from ln V and ln θ: finite even where V itself underflows (float32 creep in a long hold)."""
+    mu = p.mu0 + p.a * (log_V - jnp.log(p.V0_m_s)) + p.b * (log_theta + jnp.log(p.V0_m_s / p.Dc_m))
     if p.two_states:
         mu = mu + p.b2 * (log_theta2 + jnp.log(p.V0_m_s / p.Dc2_m))
     return mu
@@ -174,4 +179,5 @@ def imposed_velocity_batch(p: RsfParams, durations_s, velocities_m_s, times_s, i
 
 
 __all__ = ["LAWS", "HOLD_VELOCITY_M_S", "RsfParams", "ImposedRun", "check_law", "steady_state_mu", "friction",
+           "friction_log",
            "log_state_rate", "evolve_log_state", "segment_index", "imposed_velocity", "imposed_velocity_batch"]

@@ -101,8 +101,9 @@ def run_batch(batch: ProtocolBatch, params: RsfParams, *, mode: str = "imposed",
     arrays = [jnp.asarray(a, dtype) for a in batch]
     if mode == "imposed":
         return imposed_velocity_batch(p, *arrays, law=law)
-    return spring_slider_batch(p, *arrays[:4], law=law, forward=forward,
-                               tolerances=None if tolerances is None else tuple(tolerances), max_steps=max_steps)
+    options = dict(law=law, forward=forward, tolerances=None if tolerances is None else tuple(tolerances),
+                   max_steps=max_steps)
+    return spring_slider_batch(p, *arrays[:4], **options)
 
 
 def simulate(protocols, params: RsfParams, *, mode: str = "imposed", law: str = "aging", samples: int = 100,

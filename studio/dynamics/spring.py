@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 
-from studio.dynamics.law import RsfParams, friction, segment_index
+from studio.dynamics.law import RsfParams, friction_log, segment_index
 
 TOLERANCES = {"float64": (1e-10, 1e-12), "float32": (1e-5, 1e-5)}
 SOLVERS = {"float64": diffrax.Kvaerno5, "float32": diffrax.Kvaerno3}
@@ -71,12 +71,13 @@ def _vector_field(law: str):
     """The ODE in y = (u, φ [, φ2], δ/Dc) on one segment; args = (params, v_lp, v_ref)."""
     def field(t, y, args):
         p, v_lp, v_ref = args
-        V = v_ref * jnp.exp(y[0])
-        rate = _log_state_rate(law, V, y[1], p.Dc_m)
+        log_V = y[0] + jnp.log(v_ref)
+        V = jnp.exp(log_V)
+        rate = _log_state_rate(law, V, log_V, y[1], p.Dc_m)
         # k·(V_lp − V) split so that steady sliding (v_ref = V_lp, u = 0) has no cancellation
         push = p.k_per_m * (v_lp - v_ref) - p.k_per_m * v_ref * jnp.expm1(y[0]) - p.b * rate
         if p.two_states:
-            rate2 = _log_state_rate(law, V, y[2], p.Dc2_m)
+            rate2 = _log_state_rate(law, V, log_V, y[2], p.Dc2_m)
             du = (push - p.b2 * rate2) / (p.a + p.eta_s_per_m * V)
             return jnp.stack([du, du + rate, du + rate2, V / p.Dc_m])
         du = push / (p.a + p.eta_s_per_m * V)
@@ -84,11 +85,15 @@ def _vector_field(law: str):
     return field
 
 
-def _log_state_rate(law: str, V, phi, Dc_m):
+def _log_state_rate(law: str, V, log_V, phi, Dc_m):
     """d(ln θ)/dt from φ = ln(V·θ/Dc): aging (V/Dc)·(e^{−φ} − 1), slip −(V/Dc)·φ (exact at φ = 0)."""
-    if law == "aging":
-        return (V / Dc_m) * jnp.expm1(-phi)
-    return -(V / Dc_m) * phi
+    if law == "slip":
+        return -(V / Dc_m) * phi
+    # far below steady state (a long hold: θ ≫ Dc/V) e^{−φ} overflows float32 while V/Dc underflows;
+    # 1/θ = exp(ln V − ln Dc − φ) then carries the rate (no cancellation to avoid there)
+    far = phi < -20.0
+    near = (V / Dc_m) * jnp.expm1(-jnp.where(far, 0.0, phi))
+    return jnp.where(far, jnp.exp(log_V - jnp.log(Dc_m) - phi) - V / Dc_m, near)
 
 
 def spring_slider(p: RsfParams, durations_s, velocities_m_s, times_s, initial_velocity_m_s, *,
@@ -133,10 +138,10 @@ def spring_slider(p: RsfParams, durations_s, velocities_m_s, times_s, initial_ve
     V = jnp.exp(log_V)
     log_theta = y[:, 1] - log_V + jnp.log(p.Dc_m)
     log_theta2 = y[:, 2] - log_V + jnp.log(p.Dc2_m) if p.two_states else None
-    mu = friction(p, V, log_theta, log_theta2) + p.eta_s_per_m * V
+    mu = friction_log(p, log_V, log_theta, log_theta2) + p.eta_s_per_m * V
     lp_at_start = jnp.cumsum(velocities_m_s * durations_s) - velocities_m_s * durations_s
     load_point = lp_at_start[index] + velocities_m_s[index] * tau
-    ok = ~failed & jnp.all(jnp.isfinite(y))
+    ok = ~failed & jnp.all(jnp.isfinite(y)) & jnp.all(jnp.isfinite(mu))
     return SpringRun(mu, V, log_theta, y[:, -1] * p.Dc_m, load_point, ok, steps, log_theta2)
 
 
