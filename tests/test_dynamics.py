@@ -128,8 +128,8 @@ def _radau_spring(protocol, p, law, times):
         assert sol.success
         out[inside] = sol.sol(times[inside]).T
         y, t0 = sol.y[:, -1], end
-    V, log_theta, slip = out.T
-    mu = p.mu0 + p.a * np.log(V / p.V0_m_s) + p.b * (log_theta + math.log(p.V0_m_s / p.Dc_m))
+    log_V, log_theta, slip = out.T
+    mu = p.mu0 + p.a * (log_V - math.log(p.V0_m_s)) + p.b * (log_theta + math.log(p.V0_m_s / p.Dc_m))
     return mu, slip
 
 
