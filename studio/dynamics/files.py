@@ -72,6 +72,19 @@ def _find(names, pattern, exclude=(), avoid=None):
     return None
 
 
+def _table(text: str, name: str, default_names: list):
+    """(CsvTable, column names, notes); a table without a header must have the default columns."""
+    table = parse_table(text, name)
+    notes = list(table.notes)
+    if table.names is not None:
+        return table, table.names, notes
+    width = table.values.shape[1]
+    if width != len(default_names):
+        raise CsvError(f"{name}: {width} columns without a header; name them {', '.join(default_names)}")
+    notes.append(f"no header: columns taken as {', '.join(default_names)}")
+    return table, default_names, notes
+
+
 def read_protocol(path, *, initial_velocity_m_s: float | None = None) -> Protocol:
     """Read a protocol CSV (module docstring)."""
     text, name = read_csv_text(path)
@@ -79,17 +92,7 @@ def read_protocol(path, *, initial_velocity_m_s: float | None = None) -> Protoco
 
 
 def parse_protocol(text: str, name: str = "protocol", *, initial_velocity_m_s=None) -> Protocol:
-    table = parse_table(text, name)
-    notes = list(table.notes)
-    width = table.values.shape[1]
-    if table.names is None:
-        if width != 2:
-            raise CsvError(f"{name}: {width} columns without a header; name them duration (s), slip (m), "
-                           "velocity (m/s)")
-        names = ["duration (s)", "velocity (m/s)"]
-        notes.append("no header: columns taken as duration (s), velocity (m/s)")
-    else:
-        names = table.names
+    table, names, notes = _table(text, name, ["duration (s)", "velocity (m/s)"])
     v_col = _find(names, _VELOCITY)
     d_col = _find(names, _DURATION, exclude=(v_col,))
     s_col = _find(names, re.compile(r"slip|displacement|distance", re.IGNORECASE), exclude=(v_col, d_col))
@@ -138,17 +141,7 @@ def read_record(path, *, mode: str = "imposed", merge_tolerance: float = 1e-6) -
 
 
 def parse_record(text: str, name: str = "record", *, mode: str = "imposed", merge_tolerance: float = 1e-6) -> Record:
-    table = parse_table(text, name)
-    notes = list(table.notes)
-    width = table.values.shape[1]
-    if table.names is None:
-        if width != 3:
-            raise CsvError(f"{name}: {width} columns without a header; name them time (s), velocity (m/s) "
-                           "or displacement (m), mu")
-        names = ["time (s)", "velocity (m/s)", "mu"]
-        notes.append("no header: columns taken as time (s), velocity (m/s), mu")
-    else:
-        names = table.names
+    table, names, notes = _table(text, name, ["time (s)", "velocity (m/s)", "mu"])
     t_col = _find(names, _TIME)
     mu_col = _find(names, _MU, exclude=(t_col,))
     avoid = _SLIDER if mode == "spring" else None  # spring mode is driven by the load point

@@ -162,12 +162,7 @@ def parse_target_text(text: str, name: str = "pasted text", *, column=None,
             raise CsvError(f"{name}: nominal area {area_mm2!r} is not a number") from None
         if not (math.isfinite(area_mm2) and area_mm2 > 0):
             raise CsvError(f"{name}: nominal area must be a positive number of mm², got {area_mm2!r}")
-    lines = _content_lines(text)
-    if not lines:
-        raise CsvError(f"{name}: file is empty (no data lines, only blanks or comments)")
-    delimiter = _pick_delimiter([line for _, line in lines])
-    rows = [(number, _split(line, delimiter)) for number, line in lines]
-    header, header_line, data_rows, notes = _header_and_data(rows, delimiter, name)
+    header, header_line, data_rows, notes, delimiter = _rows(text, name)
     width = len(data_rows[0][1])
     first_line = data_rows[0][0]
     if width < 2:
@@ -245,12 +240,7 @@ def parse_table(text: str, name: str = "pasted text") -> CsvTable:
     rules as parse_target_text, with no assumption on what the columns are."""
     text = text.lstrip("\ufeff")
     _refuse_binary(text, name)
-    lines = _content_lines(text)
-    if not lines:
-        raise CsvError(f"{name}: file is empty (no data lines, only blanks or comments)")
-    delimiter = _pick_delimiter([line for _, line in lines])
-    rows = [(number, _split(line, delimiter)) for number, line in lines]
-    header, header_line, data_rows, notes = _header_and_data(rows, delimiter, name)
+    header, header_line, data_rows, notes, delimiter = _rows(text, name)
     width = len(data_rows[0][1])
     for number, cells in data_rows:
         if len(cells) != width:
@@ -259,6 +249,16 @@ def parse_table(text: str, name: str = "pasted text") -> CsvTable:
                        for number, cells in data_rows], dtype=np.float64)
     names = header if header is not None and len(header) == width else None
     return CsvTable(names, values, np.array([number for number, _ in data_rows]), header_line or 0, notes)
+
+
+def _rows(text: str, name: str):
+    """(header, header line, numeric data rows, notes, delimiter) of CSV text: the dialect rules."""
+    lines = _content_lines(text)
+    if not lines:
+        raise CsvError(f"{name}: file is empty (no data lines, only blanks or comments)")
+    delimiter = _pick_delimiter([line for _, line in lines])
+    rows = [(number, _split(line, delimiter)) for number, line in lines]
+    return (*_header_and_data(rows, delimiter, name), delimiter)
 
 
 def column_unit(column_name: str) -> str | None:
