@@ -361,3 +361,13 @@ def test_curve_csv_reads_back_as_a_record(tmp_path):
     record = read_record(path, mode="spring")
     assert np.allclose(record.mu, run.mu, rtol=1e-11)
     assert np.allclose(record.protocol.velocities_m_s, FIT_PROTOCOL.velocities_m_s, rtol=1e-12)
+
+
+def test_fit_recovers_two_state_variables():
+    p2 = P._replace(b2=0.005, Dc2_m=3e-4)
+    protocol = velocity_steps((1e-6, 1e-5, 1e-6, 1e-5), slip_per_step_m=3e-3)
+    times = protocol.sample_times(1500, boundaries=True)
+    result = fit(Record(times, simulate(protocol, p2, times_s=times).mu, protocol), two_states=True)
+    assert result.converged
+    for name in ("a", "b", "Dc_m", "b2", "Dc2_m"):
+        assert result.values[name] == pytest.approx(getattr(p2, name), rel=1e-6), name

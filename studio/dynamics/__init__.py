@@ -11,6 +11,7 @@
 
 docs/dynamics.md has the equations, the units and a worked example.
 """
+from studio.dynamics.fit import FitError, FitProgress, FitResult, Record, fit, fit_steps  # noqa: F401
 from studio.dynamics.law import (  # noqa: F401
     HOLD_VELOCITY_M_S,
     LAWS,

@@ -8,7 +8,7 @@
 Parameters: mu0, a, b, Dc_m; k_per_m in spring mode; b2, Dc2_m with a second state variable;
 trend_per_m with detrending (a linear trend in μ per metre of displacement, fitted jointly:
 pre-detrending the record would bias a − b). Any of them can be fixed. V0 is not fitted: it
-defines μ0 (default: the record's initial velocity).
+defines μ0 (default: the record's initial velocity). Radiation damping is not fitted (η = 0).
 
 Method.
 1. Start. In imposed mode μ is linear in (μ0, a, b, b2, trend) once Dc is given, so for each Dc on a
@@ -188,15 +188,13 @@ def fit(record: Record, **options) -> FitResult:
 
 def fit_steps(record: Record, *, law: str = "aging", mode: str = "imposed", fix: dict | None = None,
               initial: dict | None = None, detrend: bool = False, two_states: bool = False,
-              V0_m_s: float | None = None, eta_s_per_m: float = 0.0, max_iterations: int = 200,
+              V0_m_s: float | None = None, max_iterations: int = 200,
               xtol: float = 1e-10, ftol: float = 1e-14, gtol: float = 1e-10,
               cancel: Callable[[], bool] | None = None) -> Iterator[FitProgress]:
     """Fit (module docstring); yields FitProgress per iteration, returns FitResult."""
     started = time.perf_counter()
     check_law(law)
     check_mode(mode)
-    if eta_s_per_m:
-        raise FitError("fitting with radiation damping is not supported; simulate it instead")
     fix = dict(fix or {})
     names = [n for n in PARAMETERS if (n != "k_per_m" or mode == "spring") and (n not in ("b2", "Dc2_m")
              or two_states) and (n != "trend_per_m" or detrend)]
