@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "studio.models.commands",   # train, evaluate
     "studio.design.commands",   # design, bench
     "studio.dynamics.commands",  # rsf simulate, rsf fit
+    "studio.design.validate_command",  # validate
     "studio.gui.commands",      # gui
 )
 

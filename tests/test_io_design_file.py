@@ -23,7 +23,7 @@ from studio.io.design_file import (
     write_design_h5,
 )
 from studio.physics import LOAD_GRID_N, THETA_NAMES, from_unit
-from studio.physics.layout import smallest_gap_mm
+from studio.physics.layout import layout_faults
 from studio.physics.friction import contact_radius_mm
 
 
@@ -67,8 +67,14 @@ def test_every_field_round_trips_in_memory(designs, target):
         assert read.error_percent == pytest.approx(target.error(original.friction_N), rel=1e-12)
         assert out.hertz_valid[read.name] == original.hertz_valid
         x, y = out.layouts[read.name]
-        radii = contact_radius_mm(read.asperities.height_mm, read.asperities.radius_mm, read.theta[20], 10.0)
-        assert smallest_gap_mm(radii, x, y) >= 0.05 - 1e-9  # fabrication layout: no two contacts touch
+        layout = out.layout_details[read.name]
+        a = read.asperities
+        assert layout_faults(a.height_mm, a.radius_mm, x, y, layout.flat_lowest_mm) == \
+            {"overlapping_caps": 0, "buried_summits": 0, "buried": []}
+        # Still the spec's promise: no two contact discs at P_max overlap.
+        radii = contact_radius_mm(a.height_mm, a.radius_mm, read.theta[20], 10.0)
+        i, j = np.triu_indices(radii.size, 1)
+        assert np.all(np.hypot(x[i] - x[j], y[i] - y[j]) >= radii[i] + radii[j] + 0.05 - 1e-9)
     np.testing.assert_array_equal(out.designs[0].band_p05, designs[0].band_p05)
     np.testing.assert_array_equal(out.designs[0].band_p95, designs[0].band_p95)
     assert out.designs[1].band_p05 is None
@@ -122,11 +128,11 @@ def test_interrupted_write_leaves_previous_file(tmp_path, designs, target, monke
     real = dfmod._write_design
     calls = []
 
-    def crash_on_second(group, name, d, tgt):
+    def crash_on_second(group, name, d, tgt, *layout_and_validation):
         calls.append(name)
         if len(calls) == 2:  # one design written, the file half done
             raise RuntimeError("power cut")
-        return real(group, name, d, tgt)
+        return real(group, name, d, tgt, *layout_and_validation)
 
     monkeypatch.setattr(dfmod, "_write_design", crash_on_second)
     with pytest.raises(RuntimeError, match="power cut"):

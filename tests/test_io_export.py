@@ -100,11 +100,46 @@ def test_geometry_from_a_design_file(tmp_path):
     from studio.physics import from_unit
 
     d = Design.evaluate(from_unit(np.full(23, 0.5)), 24, 1, name="a")
-    g = Geometry.from_design_file(read_design_file(write_design_file(tmp_path / "d.h5", [d])))
-    assert g.base_level_mm == pytest.approx(d.asperities.height_mm.min() - export.DEFAULT_MIN_DEPTH_MM)
+    f = read_design_file(write_design_file(tmp_path / "d.h5", [d]))
+    g = Geometry.from_design_file(f)
+    layout = f.layout_details["a"]
+    assert g.base_level_mm == layout.base_level_mm  # the plate of the layout the file records
+    assert g.base_level_mm <= min(d.asperities.height_mm.min(), layout.flat_lowest_mm) - export.DEFAULT_MIN_DEPTH_MM
     assert np.all(g.footprint_mm > 0)
+    x0, x1, y0, y1 = g.extent_mm()
+    assert (x1 - x0, y1 - y0) == pytest.approx(layout.plate_mm)  # the plate the layout reports
     path = save_stl(tmp_path / "a.stl", g, segments=8, rings=3)
     assert len(read_stl_triangles(path)) == 12 + 24 * (8 + 2 * 8 * 2 + 8)
+
+
+def test_height_map_read_back_finds_one_summit_per_asperity_at_its_height(tmp_path):
+    """The part exported is the part simulated: every asperity shows its own summit, where and as high as designed."""
+    from scipy import ndimage
+
+    from studio.physics import from_unit, realize
+    from studio.physics.layout import plan_layout
+
+    rng = np.random.default_rng(21)
+    theta = from_unit(rng.random(23))
+    a = realize(theta, 48, 7)
+    layout = plan_layout(a.height_mm, a.radius_mm, theta[20])
+    pixel = 0.01
+    path = save_height_map(tmp_path / "part.npy", Geometry.from_layout(a.height_mm, a.radius_mm, layout),
+                           pixel_mm=pixel)
+    z = np.load(path)
+    _, xs, ys = height_map(Geometry.from_layout(a.height_mm, a.radius_mm, layout), pixel_mm=pixel)
+    peaks = (ndimage.maximum_filter(z, size=3, mode="nearest") == z) & (z > layout.base_level_mm + 1e-9)
+    labels, count = ndimage.label(peaks, structure=np.ones((3, 3)))
+    assert count == a.height_mm.size  # one summit per asperity, no more, none missing
+    found = ndimage.maximum_position(z, labels, index=np.arange(1, count + 1))
+    summit_x = np.array([xs[c] for _, c in found])
+    summit_y = np.array([ys[r] for r, _ in found])
+    summit_z = np.array([z[r, c] for r, c in found])
+    for i in range(a.height_mm.size):
+        k = int(np.argmin(np.hypot(summit_x - layout.x_mm[i], summit_y - layout.y_mm[i])))
+        assert np.hypot(summit_x[k] - layout.x_mm[i], summit_y[k] - layout.y_mm[i]) <= pixel
+        # within a pixel of the summit the sphere drops by at most pixel²/R
+        assert a.height_mm[i] - pixel ** 2 / a.radius_mm[i] - 1e-12 <= summit_z[k] <= a.height_mm[i] + 1e-12
 
 
 def test_failed_export_leaves_previous_file(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Fabrication layout: no two contact discs overlap at 10 N, compact packing, deterministic."""
+"""Fabrication layout: caps on a base plate that do not meet above the flat, summits free, compact, any load range."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,89 +6,142 @@ import pytest
 
 from studio.errors import StudioError
 from studio.physics import from_unit, realize
-from studio.physics.friction import contact_radius_mm
 from studio.physics.layout import (
     DEFAULT_CLEARANCE_MM,
+    MIN_RELIEF_MM,
+    PLATE_MARGIN_MM,
     LayoutError,
-    fabrication_layout,
+    arrange_caps,
+    describe_layout,
+    flat_lowest_mm,
+    layout_faults,
     layout_for,
-    packing_density,
-    smallest_gap_mm,
+    plan_layout,
+    required_distances_mm,
+    solid_half_width_mm,
 )
 
-# Measured with this test's radii (tests/test_layout.py RADII): greedy packing densities 0.61–0.89.
-MIN_DENSITY = 0.45
+
+def _gaps(layout, h, R):
+    """Edge-to-edge gap of every pair at its rule's plane, minus the clearance asked (≥ 0 when obeyed)."""
+    D = required_distances_mm(h, R, layout.flat_lowest_mm, layout.relief_mm, layout.clearance_mm)
+    i, j = np.triu_indices(h.size, 1)
+    return np.hypot(layout.x_mm[i] - layout.x_mm[j], layout.y_mm[i] - layout.y_mm[j]) - D[i, j]
 
 
-def _radius_sets():
-    rng = np.random.default_rng(2024)
-    yield "equal 16", np.full(16, 0.3)
-    yield "equal 256", np.full(256, 0.2)
-    yield "lognormal 64", rng.lognormal(-1.5, 0.7, 64)
-    yield "lognormal 256", rng.lognormal(-1.5, 0.7, 256)
-    yield "half not in contact", np.where(rng.random(128) < 0.5, 0.0, rng.uniform(0.1, 0.5, 128))
-    yield "one giant", np.r_[2.0, rng.uniform(0.05, 0.2, 63)]
-    yield "all points", np.zeros(32)
+def test_two_tall_caps_and_a_short_one_between_them_keep_its_summit_free():
+    h = np.array([1.0, 1.0, 0.7])
+    R = np.array([2.0, 2.0, 0.5])
+    layout = arrange_caps(h, R, flat_lowest_mm=0.9)
+    assert layout.touching.tolist() == [True, True, False]
+    faults = layout_faults(h, R, layout.x_mm, layout.y_mm, 0.9)
+    assert faults["overlapping_caps"] == 0 and faults["buried_summits"] == 0
+    # The short summit stands clear of each tall sphere: its distance exceeds the tall cap's width at 0.7 mm.
+    for k in (0, 1):
+        dist = np.hypot(layout.x_mm[2] - layout.x_mm[k], layout.y_mm[2] - layout.y_mm[k])
+        assert dist >= solid_half_width_mm(1.0, 2.0, 0.7) + DEFAULT_CLEARANCE_MM - 1e-9
+    # The same caps packed by their contact discs alone (the old rule) bury it: the check can fail.
+    disc = np.sqrt(2.0 * 0.1)  # Hertz-like contact radius of the tall ones
+    old_x = np.array([-disc - 0.025, disc + 0.025, 0.0])
+    old_y = np.array([0.0, 0.0, 0.6])
+    assert layout_faults(h, R, old_x, old_y, 0.9)["buried_summits"] == 1
 
 
-RADII = list(_radius_sets())
+@pytest.mark.parametrize("seed", range(4))
+def test_random_designs_obey_both_rules_with_their_clearance(seed):
+    rng = np.random.default_rng(seed)
+    theta = from_unit(rng.random(23))
+    a = realize(theta, 40, seed)
+    layout = plan_layout(a.height_mm, a.radius_mm, theta[20])
+    faults = layout_faults(a.height_mm, a.radius_mm, layout.x_mm, layout.y_mm, layout.flat_lowest_mm)
+    assert faults["overlapping_caps"] == 0 and faults["buried_summits"] == 0
+    assert _gaps(layout, a.height_mm, a.radius_mm).min() >= -1e-9
+    # Touching exactly where the model puts the flat at the largest load.
+    assert layout.touching.tolist() == (a.height_mm > layout.flat_lowest_mm).tolist()
 
 
-@pytest.mark.parametrize("label,radii", RADII, ids=[r[0] for r in RADII])
-def test_contact_discs_never_overlap_and_pack_compactly(label, radii):
-    x, y = fabrication_layout(radii)
-    assert x.shape == y.shape == radii.shape
-    assert smallest_gap_mm(radii, x, y) >= DEFAULT_CLEARANCE_MM - 1e-9
-    assert packing_density(radii, x, y) >= MIN_DENSITY
-    assert abs(x.mean()) < 1e-9 and abs(y.mean()) < 1e-9
+def test_layout_reports_its_footprint_and_plate():
+    rng = np.random.default_rng(9)
+    h = rng.uniform(0.0, 0.6, 30)
+    R = rng.uniform(0.3, 3.0, 30)
+    layout = arrange_caps(h, R, flat_lowest_mm=0.45)
+    width = solid_half_width_mm(h, R, layout.base_level_mm)
+    x0, x1 = np.min(layout.x_mm - width), np.max(layout.x_mm + width)
+    y0, y1 = np.min(layout.y_mm - width), np.max(layout.y_mm + width)
+    assert layout.footprint_mm == pytest.approx((x1 - x0, y1 - y0))
+    assert (x0 + x1) / 2 == pytest.approx(0, abs=1e-9) and (y0 + y1) / 2 == pytest.approx(0, abs=1e-9)
+    assert layout.plate_mm == pytest.approx((x1 - x0 + 2 * PLATE_MARGIN_MM, y1 - y0 + 2 * PLATE_MARGIN_MM))
+    # The plate lies below the flat's lowest position by the deepest contact (or the relief) and below every summit.
+    assert layout.base_level_mm <= 0.45 - max(MIN_RELIEF_MM, h.max() - 0.45) + 1e-12
+    assert layout.base_level_mm <= h.min() - MIN_RELIEF_MM + 1e-12
+    never = int((h <= 0.45).sum())
+    assert f"{never} asperities never touch" in layout.summary()
 
 
-def test_greedy_packing_beats_a_hex_grid_sized_by_the_largest_disc():
-    rng = np.random.default_rng(7)
-    radii = rng.lognormal(-1.5, 0.7, 128)
-    x, y = fabrication_layout(radii)
-    pitch = 2 * radii.max() + DEFAULT_CLEARANCE_MM
-    k = np.arange(radii.size)
-    side = int(np.ceil(np.sqrt(radii.size)))
-    hx = pitch * ((k % side) + 0.5 * ((k // side) % 2))
-    hy = pitch * np.sqrt(3) / 2 * (k // side)
-    assert smallest_gap_mm(radii, hx, hy) >= DEFAULT_CLEARANCE_MM - 1e-9
-    assert packing_density(radii, x, y) > 1.5 * packing_density(radii, hx, hy)
+def test_packing_is_compact():
+    """Equal touching caps: the greedy packing covers over half of its bounding box (hexagonal: 0.91)."""
+    h = np.full(64, 0.5)
+    R = np.full(64, 1.0)
+    layout = arrange_caps(h, R, flat_lowest_mm=0.45, clearance_mm=0.0)
+    rho = solid_half_width_mm(0.5, 1.0, 0.45)
+    span = np.ptp(layout.x_mm) + 2 * rho, np.ptp(layout.y_mm) + 2 * rho
+    assert 64 * np.pi * rho ** 2 / (span[0] * span[1]) > 0.55
+    assert _gaps(layout, h, R).min() >= -1e-9
 
 
-def test_random_designs_get_valid_layouts():
-    rng = np.random.default_rng(3)
-    for _ in range(3):  # one N: each N compiles the contact solver once
-        theta = from_unit(rng.random(23))
-        asperities = realize(theta, 48, int(rng.integers(1000)))
-        x, y = layout_for(asperities, theta[20])
-        radii = contact_radius_mm(asperities.height_mm, asperities.radius_mm, theta[20], 10.0)
-        assert radii.max() > 0
-        assert smallest_gap_mm(radii, x, y) >= DEFAULT_CLEARANCE_MM - 1e-9
+def test_layout_scales_with_the_load_range():
+    """A design scaled by λ and pressed up to λ²·10 N lays out as λ times the canonical layout."""
+    rng = np.random.default_rng(4)
+    theta = from_unit(rng.random(23))
+    a = realize(theta, 24, 3)
+    lam = 2.0  # a power of two scales every float exactly, so the greedy choices (and their ties) are the same
+    g1 = flat_lowest_mm(a.height_mm, a.radius_mm, theta[20], 10.0)
+    g2 = flat_lowest_mm(lam * a.height_mm, lam * a.radius_mm, theta[20], 10.0 * lam ** 2)
+    assert g2 == pytest.approx(lam * g1, rel=1e-9)
+    one = arrange_caps(a.height_mm, a.radius_mm, g1, relief_mm=0.1)
+    two = arrange_caps(lam * a.height_mm, lam * a.radius_mm, lam * g1, clearance_mm=lam * DEFAULT_CLEARANCE_MM,
+                       relief_mm=lam * 0.1, max_load_N=10.0 * lam ** 2)
+    np.testing.assert_allclose(two.x_mm, lam * one.x_mm, atol=1e-9)
+    np.testing.assert_allclose(two.y_mm, lam * one.y_mm, atol=1e-9)
+    assert two.max_load_N == 40.0 and two.footprint_mm == pytest.approx(tuple(lam * v for v in one.footprint_mm))
+    # plan_layout takes the load range: at 40 N the scaled design touches where the canonical one does at 10 N.
+    three = plan_layout(lam * a.height_mm, lam * a.radius_mm, theta[20], 40.0)
+    assert three.touching.tolist() == one.touching.tolist() and three.flat_lowest_mm == pytest.approx(g2)
 
 
-def test_layout_is_deterministic():
-    radii = np.random.default_rng(5).uniform(0, 0.4, 90)
-    a = fabrication_layout(radii)
-    b = fabrication_layout(radii.copy())
-    np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_array_equal(a[1], b[1])
+def test_layout_is_deterministic_and_layout_for_matches_plan_layout():
+    theta = from_unit(np.full(23, 0.4))
+    a = realize(theta, 32, 1)
+    one, two = layout_for(a, theta[20]), plan_layout(a.height_mm.copy(), a.radius_mm.copy(), theta[20])
+    np.testing.assert_array_equal(one.x_mm, two.x_mm)
+    np.testing.assert_array_equal(one.y_mm, two.y_mm)
 
 
-def test_clearance_is_respected():
-    radii = np.random.default_rng(6).uniform(0.1, 0.3, 50)
-    x, y = fabrication_layout(radii, clearance_mm=0.4)
-    assert smallest_gap_mm(radii, x, y) >= 0.4 - 1e-9
+def test_describe_layout_measures_what_a_given_layout_achieves():
+    h = np.array([1.0, 1.0])
+    R = np.array([2.0, 2.0])
+    rho = solid_half_width_mm(1.0, 2.0, 0.9)
+    apart = describe_layout(h, R, [-rho - 0.1, rho + 0.1], [0, 0], 0.9)
+    assert apart.clearance_mm == pytest.approx(0.2)
+    overlapping = describe_layout(h, R, [-0.3, 0.3], [0, 0], 0.9)
+    assert overlapping.clearance_mm < 0
 
 
-@pytest.mark.parametrize("radii,clearance,words", [
-    (np.array([0.1, np.nan]), 0.05, "asperity 1"),
-    (np.array([0.1, -0.2]), 0.05, "asperity 1"),
-    (np.zeros((0,)), 0.05, "non-empty"),
-    (np.zeros(4), 0.0, "zero clearance"),
-    (np.ones(4), -1.0, "clearance"),
+@pytest.mark.parametrize("kwargs,words", [
+    (dict(height_mm=[0.1, np.nan], radius_mm=[1, 1], flat_lowest_mm=0.0), "height of asperity 1"),
+    (dict(height_mm=[0.1, 0.2], radius_mm=[1, 0], flat_lowest_mm=0.0), "tip radius of asperity 1"),
+    (dict(height_mm=[0.1, 0.2], radius_mm=[1], flat_lowest_mm=0.0), "one length"),
+    (dict(height_mm=[], radius_mm=[], flat_lowest_mm=0.0), "non-empty"),
+    (dict(height_mm=[0.1, 0.2], radius_mm=[1, 1], flat_lowest_mm=0.5), "nothing touches"),
+    (dict(height_mm=[0.1, 0.2], radius_mm=[1, 1], flat_lowest_mm=0.0, clearance_mm=-1), "clearance"),
+    (dict(height_mm=[0.1, 0.2], radius_mm=[1, 1], flat_lowest_mm=np.inf), "flat's lowest position"),
 ])
-def test_bad_radii_are_refused(radii, clearance, words):
+def test_bad_inputs_are_refused_in_one_line(kwargs, words):
     with pytest.raises(LayoutError, match=words) as info:
-        fabrication_layout(radii, clearance_mm=clearance)
-    assert isinstance(info.value, StudioError)
+        arrange_caps(**kwargs)
+    assert isinstance(info.value, StudioError) and "\n" not in str(info.value)
+
+
+def test_bad_load_is_refused():
+    with pytest.raises(LayoutError, match="largest load"):
+        plan_layout([0.1, 0.2], [1, 1], 5.0, max_load_N=-1)

@@ -38,7 +38,7 @@ class DesignDetails:
 def compute_details(design: Design) -> DesignDetails:
     """Band, layout and contact radii of a design (runs in a worker: JAX, ~10 ms warm, seconds cold)."""
     from studio.physics import hertz_valid, indentation_mm, realize, spread_band
-    from studio.physics.layout import fabrication_layout
+    from studio.physics.layout import layout_for
 
     a = design.asperities if design.asperities is not None else realize(design.theta, design.N, design.seed)
     e_star = float(design.theta[THETA_NAMES.index("E_star")])
@@ -51,7 +51,8 @@ def compute_details(design: Design) -> DesignDetails:
     x = getattr(a, "x_mm", None)
     y = getattr(a, "y_mm", None)
     if x is None or y is None:
-        x, y = fabrication_layout(radii[-1])
+        layout = layout_for(a, e_star)  # caps that stand apart on the plate (studio/physics/layout.py)
+        x, y = layout.x_mm, layout.y_mm
     return DesignDetails(lo, hi, np.asarray(x), np.asarray(y), radii,
                          bool(hertz_valid(a.height_mm, a.radius_mm, e_star)))
 

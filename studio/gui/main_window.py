@@ -1207,6 +1207,7 @@ components, its asperities and a fabrication layout with contact discs at the lo
 <p><b>3. Refine.</b> ▶ on a card (or Ctrl+R) starts a refinement job; several can run at once. The jobs
 table shows progress; ‖ pauses, ■ (Esc) stops and keeps the best so far.</p>
 <p><b>4. Export.</b> Ctrl+S writes the selected design to an HDF5 design file (File ▸ Export all
-designs for every card); Ctrl+O opens one. Curves export to CSV and plots to PNG/SVG.</p>
+designs for every card); Ctrl+O opens one. Curves export to CSV and plots to PNG/SVG. Before moulding,
+<code>friction-studio validate designs.h5</code> checks the layout with a boundary-element solve.</p>
 <p>Ctrl+Z / Ctrl+Y undo and redo target edits and N. The session is autosaved every 30 s.</p>
 """

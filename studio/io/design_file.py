@@ -5,10 +5,17 @@ target, then os.replace). Reading dispatches on the root attribute `format_versi
 through READERS: a future version 2 adds `@reader(2)` and keeps `@reader(1)`, whose
 result is the same in-memory DesignFile (that is the migration: old files are read
 into the current model, and written back as the newest version when saved).
+
+Two optional groups per design, added without a version bump because readers that do not
+know them skip them: `layout` (the fabrication layout's levels and sizes, studio.physics.layout)
+and `validation` (a boundary-element check of that layout, studio.design.validation).
+`update_design_file` changes one design's layout and validation in place and leaves every
+other byte's meaning alone (a copy is edited, then atomically replaces the file).
 """
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -31,7 +38,7 @@ from studio.physics import (
     realize,
     simulate,
 )
-from studio.physics.layout import layout_for
+from studio.physics.layout import Layout, layout_for
 
 FORMAT = "friction-studio-design"
 FORMAT_VERSION = 1
@@ -55,6 +62,8 @@ class DesignFile:
     software_version: str = ""
     layouts: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name → (x_mm, y_mm)
     hertz_valid: dict[str, bool] = field(default_factory=dict)
+    layout_details: dict[str, Layout] = field(default_factory=dict)  # name → Layout (files with a layout group)
+    validations: dict = field(default_factory=dict)  # name → studio.design.validation.Validation (optional group)
     path: str = ""
 
     def design(self, name: str | None = None) -> Design:
@@ -71,11 +80,14 @@ class DesignFile:
 
 # ----------------------------------------------------------------------------------------------- writing
 
-def write_design_file(path, designs, target: Target | None = None) -> Path:
+def write_design_file(path, designs, target: Target | None = None, *, layouts: dict | None = None,
+                      validations: dict | None = None) -> Path:
     """Write designs (best first) and the optional target to `path` (HDF5, format_version 1, atomic).
 
     Designs without realised asperities or law are realised and simulated here
-    (float64). Each design gets a fabrication layout (studio.physics.layout).
+    (float64). Each design gets a fabrication layout (studio.physics.layout), or the one in
+    `layouts` under its name; a validation in `validations` under its name is written when it
+    was made for that layout (a DesignFile read back has both: pass f.layout_details, f.validations).
     """
     import h5py
 
@@ -84,11 +96,12 @@ def write_design_file(path, designs, target: Target | None = None) -> Path:
     _check_designs(designs, path)
     with atomic_write(path) as tmp:
         with h5py.File(tmp, "w") as f:
-            write_design_h5(f, designs, target)
+            write_design_h5(f, designs, target, layouts=layouts, validations=validations)
     return path
 
 
-def write_design_h5(f, designs, target: Target | None = None) -> None:
+def write_design_h5(f, designs, target: Target | None = None, *, layouts: dict | None = None,
+                    validations: dict | None = None) -> None:
     """Write into an open, empty h5py.File (or group); the path-level writer wraps this atomically."""
     designs = list(designs)
     _check_designs(designs, getattr(f, "filename", "design file"))
@@ -102,7 +115,8 @@ def write_design_h5(f, designs, target: Target | None = None) -> None:
         _write_target(f, target, designs)
     group = f.create_group("designs")
     for d, name in zip(designs, names):
-        errors[name] = _write_design(group, name, d, target)
+        errors[name] = _write_design(group, name, d, target, (layouts or {}).get(d.name),
+                                     (validations or {}).get(d.name))
     scored = {n: e for n, e in errors.items() if e is not None and np.isfinite(e)}
     f.attrs["best"] = min(scored, key=scored.get) if scored else names[0]
     f.attrs["design_order"] = np.array(names, dtype=h5_str())
@@ -154,13 +168,16 @@ def _write_target(f, target: Target, designs) -> None:
     g.attrs["N"] = np.int64(target.N)
 
 
-def _write_design(group, name: str, d: Design, target: Target | None) -> float | None:
+def _write_design(group, name: str, d: Design, target: Target | None, layout: Layout | None = None,
+                  validation=None) -> float | None:
     """One /designs/<name> group; returns the design's functional error [%] (or None)."""
     a = d.asperities if d.asperities is not None else realize(d.theta, d.N, d.seed)
     law = d.friction_N if d.friction_N is not None else simulate(d.theta, d.N, d.seed)
     law = np.asarray(law, dtype=np.float64)
     E_star, tau0, B = (float(v) for v in d.theta[20:23])
-    x_mm, y_mm = layout_for(a, E_star)
+    if layout is None or np.asarray(layout.x_mm).shape != a.height_mm.shape:
+        layout = layout_for(a, E_star)
+    x_mm, y_mm = layout.x_mm, layout.y_mm
     g = group.create_group(name)
     _dataset(g, "theta", d.theta, THETA_UNIT, names=np.array(THETA_NAMES, dtype=h5_str()),
              units=np.array(THETA_UNITS, dtype=h5_str()))
@@ -188,7 +205,92 @@ def _write_design(group, name: str, d: Design, target: Target | None) -> float |
         g.attrs["smape_percent"] = float(error)
     g.attrs["hertz_valid"] = bool(hertz_valid(a.height_mm, a.radius_mm, E_star))
     g.attrs["elapsed_s"] = float(d.elapsed_s)
+    _write_layout_group(g, layout)
+    if validation is not None and validation.matches_layout(x_mm, y_mm):
+        _write_validation_group(g, validation)
     return error
+
+
+def _write_layout_group(g, layout: Layout) -> None:
+    """/designs/<name>/layout: the levels and sizes of the layout in asperities/x_mm, y_mm (optional group)."""
+    lg = g.create_group("layout")
+    _dataset(lg, "touching", layout.touching, "-", dtype=bool)
+    for key in ("base_level_mm", "flat_lowest_mm", "clearance_mm", "relief_mm"):
+        lg.attrs[key] = float(getattr(layout, key))
+    lg.attrs["max_load_N"] = float(layout.max_load_N)
+    lg.attrs["footprint_mm"] = np.asarray(layout.footprint_mm, dtype=np.float64)
+    lg.attrs["plate_mm"] = np.asarray(layout.plate_mm, dtype=np.float64)
+    lg.attrs["algorithm"] = str(layout.algorithm)
+    lg.attrs["notes"] = json.dumps(list(layout.notes))
+
+
+# Datasets of the validation group: name → (unit, dtype); per load (K,), per load and asperity (K, N).
+_VALIDATION_PER_LOAD = {"load_N": "N", "friction_bem_N": "N", "friction_independent_N": "N",
+                        "area_bem_mm2": "mm2", "area_independent_mm2": "mm2", "area_cells_mm2": "mm2",
+                        "error_percent": "%", "flat_bem_mm": "mm", "cell_mm": "mm"}
+_VALIDATION_ATTRS = ("interaction_error_percent", "tolerance_percent", "grid_change_percent", "clearance_mm",
+                     "max_load_N", "elapsed_s", "cells_per_radius")
+
+
+def _write_validation_group(g, v) -> None:
+    """/designs/<name>/validation: a BEM validation of this design's layout (optional group)."""
+    vg = g.create_group("validation")
+    vg.attrs["group_version"] = np.int64(1)
+    for key in _VALIDATION_ATTRS:
+        vg.attrs[key] = float(getattr(v, key))
+    vg.attrs["passed"] = bool(v.passed)
+    vg.attrs["method"] = str(v.method)
+    vg.attrs["created"] = str(v.created)
+    vg.attrs["libraries"] = json.dumps(v.libraries)
+    vg.attrs["notes"] = json.dumps(list(v.notes))
+    names = {"load_N": v.loads_N, **{k: getattr(v, k) for k in _VALIDATION_PER_LOAD if k != "load_N"}}
+    for key, unit in _VALIDATION_PER_LOAD.items():
+        _dataset(vg, key, names[key], unit)
+    _dataset(vg, "iterations", v.iterations, "-", dtype=np.int64)
+    _dataset(vg, "grid_shape", v.grid_shape, "-", dtype=np.int64)
+    _dataset(vg, "asperity_load_N", v.asperity_load_N, "N")
+    _dataset(vg, "asperity_area_mm2", v.asperity_area_mm2, "mm2")
+    _dataset(vg, "x_mm", v.x_mm, "mm")
+    _dataset(vg, "y_mm", v.y_mm, "mm")
+
+
+def update_design_file(path, name: str, *, layout: Layout | None = None, validation=None) -> Path:
+    """Give design `name` of the file at `path` a new layout and/or validation, in place and atomically.
+
+    The rest of the file is kept as it is (a copy is edited, then replaces the file). A new layout
+    drops the design's old validation unless `validation` is given for the new layout.
+    """
+    import shutil
+
+    import h5py
+
+    path = Path(path)
+    current = read_design_file(path)
+    design = current.design(name)
+    if layout is not None and np.asarray(layout.x_mm).shape != (design.N,):
+        raise DesignFileError(f"{path}: the layout has {np.asarray(layout.x_mm).size} positions, design "
+                              f"{design.name!r} has {design.N} asperities")
+    x, y = (layout.x_mm, layout.y_mm) if layout is not None else current.layouts[design.name]
+    if validation is not None and not validation.matches_layout(x, y):
+        raise DesignFileError(f"{path}: the validation was made for another layout than design {design.name!r}'s")
+    with atomic_write(path) as tmp:
+        shutil.copyfile(path, tmp)
+        with h5py.File(tmp, "r+") as f:
+            g = f["designs"][design.name]
+            if layout is not None:
+                for key, values in (("x_mm", layout.x_mm), ("y_mm", layout.y_mm)):
+                    del g["asperities"][key]
+                    _dataset(g["asperities"], key, values, "mm")
+                if "layout" in g:
+                    del g["layout"]
+                _write_layout_group(g, layout)
+                if "validation" in g and validation is None:
+                    del g["validation"]  # it was made for the old layout
+            if validation is not None:
+                if "validation" in g:
+                    del g["validation"]
+                _write_validation_group(g, validation)
+    return path
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -273,10 +375,14 @@ def _read_v1(f, where: str) -> DesignFile:
     out = DesignFile(designs=[], format_version=1, created=_text_attr(f, "created", where, "/", default=""),
                      software_version=_text_attr(f, "software_version", where, "/", default=""))
     for name in names:
-        design, layout, valid = _read_design_v1(_group(designs_group, name, where, f"/designs/{name}"), name, where)
+        g = _group(designs_group, name, where, f"/designs/{name}")
+        design, layout, valid = _read_design_v1(g, name, where)
         out.designs.append(design)
         out.layouts[name] = layout
         out.hertz_valid[name] = valid
+        for key, (read_group, into) in OPTIONAL_GROUPS.items():  # readers from before a group skip it
+            if key in g:
+                getattr(out, into)[name] = read_group(g, name, where, design.N, layout)
     best = _text_attr(f, "best", where, "/", default=names[0])
     if best not in names:
         raise DesignFileError(f"{where}: root attribute best = {best!r} names no design in /designs")
@@ -334,6 +440,46 @@ def _read_design_v1(g, name, where):
     return design, (x_mm, y_mm), valid
 
 
+def _read_layout_group(g, name, where, n, xy) -> Layout:
+    at = f"/designs/{name}/layout"
+    lg = _group(g, "layout", where, at)
+    touching = _vector(lg, "touching", where, f"{at}/touching", n, "-", dtype=bool)
+    values = {key: _float_attr(lg, key, where, at) for key in ("base_level_mm", "flat_lowest_mm", "clearance_mm",
+                                                                "relief_mm", "max_load_N")}
+    sizes = {key: _pair_attr(lg, key, where, at) for key in ("footprint_mm", "plate_mm")}
+    return Layout(x_mm=xy[0], y_mm=xy[1], touching=touching, **values, **sizes,
+                  algorithm=_text_attr(lg, "algorithm", where, at, default=""),
+                  notes=tuple(_json_attr(lg, "notes", where, at, default=[])))
+
+
+def _read_validation_group(g, name, where, n, xy=None):
+    from studio.design.validation import Validation
+
+    at = f"/designs/{name}/validation"
+    vg = _group(g, "validation", where, at)
+    load = vg["load_N"] if "load_N" in vg else None
+    k = load.shape[0] if load is not None and len(load.shape) == 1 else None
+    if k is None or k == 0:
+        raise DesignFileError(f"{where}: {at}/load_N is missing or not a list of loads")
+    per_load = {key: _vector(vg, key, where, f"{at}/{key}", k, unit) for key, unit in _VALIDATION_PER_LOAD.items()}
+    arrays = {key: _matrix(vg, key, where, f"{at}/{key}", (k, n), unit) for key, unit in
+              (("asperity_load_N", "N"), ("asperity_area_mm2", "mm2"))}
+    shape = _matrix(vg, "grid_shape", where, f"{at}/grid_shape", (k, 2), "-", dtype=np.int64)
+    attrs = {key: _float_attr(vg, key, where, at) for key in _VALIDATION_ATTRS}
+    return Validation(
+        loads_N=per_load.pop("load_N"), **per_load, **arrays, grid_shape=shape,
+        iterations=_vector(vg, "iterations", where, f"{at}/iterations", k, "-", dtype=np.int64),
+        x_mm=_vector(vg, "x_mm", where, f"{at}/x_mm", n, "mm"), y_mm=_vector(vg, "y_mm", where, f"{at}/y_mm", n, "mm"),
+        **attrs, libraries=_json_attr(vg, "libraries", where, at, default={}),
+        method=_text_attr(vg, "method", where, at, default=""), notes=_json_attr(vg, "notes", where, at, default=[]),
+        created=_text_attr(vg, "created", where, at, default=""))
+
+
+# Optional groups of /designs/<name> this reader knows: group name → (reader, DesignFile field).
+OPTIONAL_GROUPS = {"layout": (_read_layout_group, "layout_details"),
+                   "validation": (_read_validation_group, "validations")}
+
+
 # ----------------------------------------------------------------------------------------------- helpers
 
 _MISSING = object()
@@ -381,6 +527,44 @@ def _vector(group, name, where, at, length, unit, *, dtype=np.float64, expect=No
     if expect is not None and not np.allclose(values, expect, rtol=1e-12, atol=0):
         raise DesignFileError(f"{where}: dataset {at} is not the model's 128-point load grid")
     return values
+
+
+def _matrix(group, name, where, at, shape, unit, *, dtype=np.float64):
+    import h5py
+
+    if name not in group or not isinstance(group[name], h5py.Dataset):
+        raise DesignFileError(f"{where}: missing dataset {at}")
+    ds = group[name]
+    if ds.shape != tuple(shape):
+        raise DesignFileError(f"{where}: dataset {at} has shape {ds.shape}, expected {tuple(shape)}")
+    if unit is not None and "unit" in ds.attrs and _decode(ds.attrs["unit"]) != unit:
+        raise DesignFileError(f"{where}: dataset {at} has unit {_decode(ds.attrs['unit'])!r}, expected {unit!r}")
+    raw = ds[()]
+    if not np.issubdtype(raw.dtype, np.number):
+        raise DesignFileError(f"{where}: dataset {at} holds {raw.dtype}, expected numbers")
+    values = np.asarray(raw, dtype=dtype)
+    if not np.all(np.isfinite(values)):
+        raise DesignFileError(f"{where}: dataset {at} holds a value that is not a finite number")
+    return values
+
+
+def _pair_attr(obj, key, where, at) -> tuple[float, float]:
+    value = np.asarray(_attr(obj, key, where, at))
+    if value.shape != (2,) or not np.issubdtype(value.dtype, np.number) or not np.all(np.isfinite(value)):
+        raise DesignFileError(f"{where}: {at} attribute {key} is {value!r}, expected two finite numbers")
+    return float(value[0]), float(value[1])
+
+
+def _json_attr(obj, key, where, at, default=_MISSING):
+    value = _text_attr(obj, key, where, at, default=None)
+    if value is None:
+        if default is _MISSING:
+            raise DesignFileError(f"{where}: {at} lacks attribute {key}")
+        return default
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        raise DesignFileError(f"{where}: {at} attribute {key} is not valid JSON text") from None
 
 
 def _attr(obj, key, where, at, default=_MISSING):

@@ -1,13 +1,15 @@
 """Fabrication exports of one design: a height map (.npy, .csv or 16-bit .png) and an STL mesh.
 
-Geometry. Asperity i is a sphere of radius R_i whose summit is at height h_i above the
-datum, centred at (x_i, y_i) of the fabrication layout. The base plate's top face is at
-`base_level_mm` (default: the lowest summit minus DEFAULT_MIN_DEPTH_MM, so every asperity
-stands out of the plate). Above the plate an asperity is the spherical cap of its sphere;
-when it stands taller than its radius, the cap is a hemisphere on a cylinder of radius
-R_i (a pillar). Footprints may overlap (the layout spaces contact discs, not bases): the
-height map takes the highest surface; the STL holds one closed shell per asperity plus the
-plate, which slicers merge.
+Geometry: the fabrication layout's (studio/physics/layout.py). Asperity i is a sphere of radius
+R_i whose summit is at height h_i above the datum, centred at (x_i, y_i) of the layout. The base
+plate's top face is at `base_level_mm`: the layout's plate level (max(relief, deepest contact)
+below the flat's lowest position and the relief below every summit), or for Geometry.of without
+one, the lowest summit minus DEFAULT_MIN_DEPTH_MM. Above the plate an asperity is the spherical
+cap of its sphere; when it stands taller than its radius, the cap is a hemisphere on a cylinder
+of radius R_i (a pillar). Caps of a layout do not meet above the flat's lowest position, but may
+below it, near the plate: the height map takes the highest surface; the STL holds one closed
+shell per asperity plus the plate, which slicers merge. The plate extends PLATE_MARGIN_MM beyond
+the caps, as the layout's `plate_mm` says.
 
 Numpy and the standard library only (zlib for PNG). All writes are atomic.
 """
@@ -23,10 +25,11 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.io.atomic import atomic_write, atomic_write_bytes
+from studio.physics.layout import MIN_RELIEF_MM, PLATE_MARGIN_MM, solid_half_width_mm
 
-DEFAULT_MIN_DEPTH_MM = 0.1
-DEFAULT_PLATE_MM = 1.0
-DEFAULT_MARGIN_MM = 0.5
+DEFAULT_MIN_DEPTH_MM = MIN_RELIEF_MM  # without a layout: the plate this far below the lowest summit
+DEFAULT_PLATE_MM = 1.0  # plate thickness below its top face
+DEFAULT_MARGIN_MM = PLATE_MARGIN_MM
 
 
 class ExportError(StudioError, ValueError):
@@ -60,10 +63,30 @@ class Geometry:
         return cls(*arrays, base_level_mm=base)
 
     @classmethod
+    def from_layout(cls, height_mm, radius_mm, layout) -> "Geometry":
+        """Geometry of caps laid out by studio.physics.layout (its centres and plate level)."""
+        return cls.of(height_mm, radius_mm, layout.x_mm, layout.y_mm, layout.base_level_mm)
+
+    @classmethod
     def from_design_file(cls, design_file, name: str | None = None, base_level_mm: float | None = None):
-        """Geometry of a design read with studio.io.design_file.read_design_file (best by default)."""
+        """Geometry of a design read with studio.io.design_file.read_design_file (best by default).
+
+        The plate level is the file's layout group's; files without one (written before it existed)
+        get the level the layout rules give for their asperities and material at 10 N.
+        """
         d = design_file.design(name)
         x, y = design_file.layouts[d.name]
+        if base_level_mm is None:
+            layout = design_file.layout_details.get(d.name)
+            if layout is not None:
+                base_level_mm = layout.base_level_mm
+            else:
+                from studio.physics.layout import flat_lowest_mm, plate_level_mm
+                from studio.physics.theta import E_STAR_IDX
+
+                a = d.asperities
+                base_level_mm = plate_level_mm(a.height_mm, flat_lowest_mm(a.height_mm, a.radius_mm,
+                                                                           float(d.theta[E_STAR_IDX])))
         return cls.of(d.asperities.height_mm, d.asperities.radius_mm, x, y, base_level_mm)
 
     @property
@@ -73,9 +96,8 @@ class Geometry:
 
     @property
     def footprint_mm(self) -> np.ndarray:
-        """Radius of each asperity where it meets the plate."""
-        c = np.clip(self.depth_mm, 0, None)
-        return np.where(c >= self.radius_mm, self.radius_mm, np.sqrt(np.clip(2 * self.radius_mm * c - c * c, 0, None)))
+        """Radius of each asperity where it meets the plate (0 for one buried in it)."""
+        return solid_half_width_mm(self.height_mm, self.radius_mm, self.base_level_mm)
 
     def extent_mm(self, margin_mm: float = DEFAULT_MARGIN_MM):
         """(x0, x1, y0, y1) of the plate: the footprints' bounding box plus a margin."""

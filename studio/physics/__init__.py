@@ -11,7 +11,7 @@ Public API (import from here):
     exact fit .......... fit_tau0_B(theta, laws, target) -> (theta, laws): τ0 and B solved for a realisation
     spread ............. spread_band(theta, N, seed) -> (p05, p95)
     validity ........... hertz_valid, hertz_strain, HERTZ_LIMIT, contact_radius_mm, indentation_mm
-    layout ............. fabrication_layout(radius at 10 N ...) -> x_mm, y_mm
+    layout ............. plan_layout(h, R, E*, max load) / layout_for(asperities, E*) -> Layout, layout_faults
     metrics ............ smape, parameter_error, summary
 """
 from studio.physics.friction import (  # noqa: F401
@@ -60,4 +60,4 @@ from studio.physics.theta import (  # noqa: F401
     validate,
     validate_asperity_count,
 )
-from studio.physics.layout import fabrication_layout, layout_for  # noqa: F401,E402
+from studio.physics.layout import Layout, layout_faults, layout_for, plan_layout  # noqa: F401,E402
