@@ -7,7 +7,7 @@ position at 10 N ("overlaps", goal 0), summits inside a neighbour's solid ("buri
 summits visible in the exported height map (goal N), the footprint of the caps at the plate
 [mm × mm] and the layout time. "Before" is the layout studio/physics/layout.py had until issue 21
 (contact discs of radius sqrt(R·d) at 10 N, 0.05 mm apart, never-touching asperities as points),
-kept below as BEFORE_* so this file measures it in the same run; its plate was the export's
+kept below (before_layout) so this file measures it in the same run; its plate was the export's
 default then, 0.1 mm below the lowest summit. "After" is studio.physics.layout.plan_layout.
 Prints one JSON line and a table.
 """
@@ -28,71 +28,22 @@ from benchmarks.hybrid_designs import hybrid_designs, realised  # noqa: E402
 
 # ------------------------------------------------------------------ the layout before issue 21 (baseline only)
 BEFORE_CLEARANCE_MM = 0.05
-_BEFORE_CHUNK = 256
-_BEFORE_TOL = 1e-9
 
 
 def before_layout(contact_radius_mm, clearance_mm=BEFORE_CLEARANCE_MM):
-    """The pre-issue-21 greedy packing of contact discs (verbatim algorithm, for the baseline)."""
-    a = np.asarray(contact_radius_mm, dtype=np.float64)
-    n = a.size
-    r = a + clearance_mm / 2
-    order = np.argsort(-r, kind="stable")
-    cx, cy = np.zeros(n), np.zeros(n)
-    active = np.zeros(n, dtype=bool)
-    reopen_below = r[order[0]] / 2
-    for step, i in enumerate(order):
-        if step:
-            placed = order[:step]
-            if r[i] < reopen_below:
-                active[placed] = True
-                reopen_below = r[i] / 2
-            cx[i], cy[i], still_open = _before_free(r[i], cx, cy, r, placed, placed[active[placed]])
-            active[placed] = False
-            active[still_open] = True
-        active[i] = True
-    return cx - cx.mean(), cy - cy.mean()
+    """The pre-issue-21 layout: Hertz contact discs sqrt(R·d) at 10 N, each padded by half the clearance,
+    packed largest first, never-touching asperities as points, centred on the centres' centroid.
 
+    The rule lives here only; the greedy packing is the one studio/physics/layout.py still uses,
+    given the old rule's distances (r_i + r_j), so this is the old algorithm step for step.
+    """
+    from studio.physics.layout import _greedy
 
-def _before_free(radius, cx, cy, r, placed, frontier):
-    px, py = cx[frontier], cy[frontier]
-    reach = r[frontier] + radius
-    dist = np.hypot(px, py)
-    safe = np.where(dist > 0, dist, 1.0)
-    ux, uy = np.where(dist > 0, -px / safe, 1.0), np.where(dist > 0, -py / safe, 0.0)
-    outside = np.max(np.hypot(cx[placed], cy[placed]) + r[placed]) + radius
-    cand_x, cand_y = [px + reach * ux, [outside]], [py + reach * uy, [0.0]]
-    owner_j, owner_k = [np.arange(px.size), [-1]], [np.arange(px.size), [-1]]
-    j, k = np.triu_indices(px.size, 1)
-    dx, dy = px[k] - px[j], py[k] - py[j]
-    d = np.hypot(dx, dy)
-    ok = (d > 0) & (d <= reach[j] + reach[k]) & (d >= np.abs(reach[j] - reach[k]))
-    j, k, dx, dy, d = j[ok], k[ok], dx[ok], dy[ok], d[ok]
-    along = (reach[j] ** 2 - reach[k] ** 2 + d ** 2) / (2 * d)
-    across = np.sqrt(np.maximum(reach[j] ** 2 - along ** 2, 0.0))
-    mx, my = px[j] + along * dx / d, py[j] + along * dy / d
-    for sign in (1.0, -1.0):
-        cand_x.append(mx - sign * across * dy / d)
-        cand_y.append(my + sign * across * dx / d)
-        owner_j.append(j)
-        owner_k.append(k)
-    x, y = np.concatenate(cand_x), np.concatenate(cand_y)
-    oj, ok_ = np.concatenate(owner_j).astype(np.int64), np.concatenate(owner_k).astype(np.int64)
-    free = np.empty(x.size, dtype=bool)
-    qx, qy, qreach = cx[placed], cy[placed], r[placed] + radius
-    cand_r, disc_r = np.hypot(x, y), np.hypot(qx, qy)
-    near = (disc_r + qreach >= cand_r.min()) & (disc_r - qreach <= cand_r.max())
-    qx, qy, limit = qx[near], qy[near], np.square(np.maximum(qreach[near] - _BEFORE_TOL, 0.0))
-    for start in range(0, x.size, _BEFORE_CHUNK):
-        sl = slice(start, start + _BEFORE_CHUNK)
-        d2 = np.square(x[sl, None] - qx[None, :]) + np.square(y[sl, None] - qy[None, :])
-        free[sl] = (d2 >= limit[None, :]).all(axis=1)
-    has_room = np.zeros(px.size, dtype=bool)
-    has_room[oj[free & (oj >= 0)]] = True
-    has_room[ok_[free & (ok_ >= 0)]] = True
-    fx, fy = x[free], y[free]
-    best = int(np.argmin(fx * fx + fy * fy))
-    return fx[best], fy[best], frontier[has_room]
+    r = np.asarray(contact_radius_mm, dtype=np.float64) + clearance_mm / 2
+    distance = r[:, None] + r[None, :]
+    np.fill_diagonal(distance, 0.0)
+    x, y = _greedy(np.argsort(-r, kind="stable"), distance, r, phase_starts=set())
+    return x - x.mean(), y - y.mean()
 
 
 # ------------------------------------------------------------------------------------------- measures

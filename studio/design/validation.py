@@ -371,13 +371,15 @@ def design_material(theta):
 
 def run_job(job: Iterator[ValidationProgress], on_progress=None):
     """Drive a validation or spacing job to completion; `on_progress` sees every ValidationProgress."""
-    while True:
-        try:
-            p = next(job)
-        except StopIteration as stop:
-            return stop.value
+    outcome = {}
+
+    def drained():
+        outcome["value"] = yield from job
+
+    for progress in drained():
         if on_progress is not None:
-            on_progress(p)
+            on_progress(progress)
+    return outcome["value"]
 
 
 __all__ = ["ContactError", "GridBudgetError", "Validation", "ValidationError", "ValidationProgress", "SpacingSearch",
