@@ -189,9 +189,11 @@ def main(argv=None) -> int:
         log(f"{d['name']}: {json.dumps({k: v for k, v in rows[d['name']].items() if k != 'auto'})}")
     rest = [d for d in designs if d["name"] not in rows]
     if args.workers > 1:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(args.workers) as pool:
+        # spawn: forking a process that has started JAX's threads can deadlock
+        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for d, row in zip(rest, pool.map(_one, [(d, args.loads, args.search_loads) for d in rest])):
                 rows[d["name"]] = row
                 log(f"{d['name']} done")
