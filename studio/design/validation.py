@@ -79,7 +79,7 @@ class ValidationProgress:
         return self.step / max(self.steps, 1)
 
 
-@dataclass
+@dataclass(eq=False)  # holds arrays: compare fields, not objects
 class Validation:
     """The BEM law of one laid-out design beside its independent-asperity law, and how it was solved.
 

@@ -64,7 +64,7 @@ class SolverError(ContactError):
     """The boundary-element solver did not converge or its solution is not admissible."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not objects
 class Interface:
     """Laid-out asperities on one elastic body: summits, tip radii and centres [mm], E* [MPa]."""
 
@@ -129,7 +129,7 @@ class Grid:
         return Grid(cx - shape[0] * cell / 2, cy - shape[1] * cell / 2, cell, shape)
 
 
-@dataclass
+@dataclass(eq=False)  # holds arrays: compare fields, not objects
 class ContactSolution:
     """The BEM solution at one load: the pressure map and what each asperity carries.
 

@@ -58,7 +58,7 @@ class LayoutError(StudioError, ValueError):
     """Heights, radii, loads or clearance that cannot be laid out (not finite, negative, empty)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not objects
 class Layout:
     """Where each asperity stands on the part, and the part's key levels and sizes [mm].
 
