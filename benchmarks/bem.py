@@ -116,7 +116,7 @@ def part_two_spheres() -> list[dict]:
     return rows
 
 
-def one_design(design: dict, loads: int, search_loads: int) -> dict:
+def one_design(design: dict, loads: int, search_loads: int, search: bool = True) -> dict:
     """Default layout's validation, then the automatic spacing and its validation, for one design dict."""
     from studio.design.validation import find_spacing, run_job, validate_layout
     from studio.physics.contact import ContactError
@@ -129,11 +129,15 @@ def one_design(design: dict, loads: int, search_loads: int) -> dict:
     row["touching"] = int(layout.touching.sum())
     row["default_footprint_mm"] = list(layout.footprint_mm)
     try:
+        cpu = time.process_time()
         v = run_job(validate_layout(h, R, layout, E, tau0, B, loads=loads))
         row["default"] = {"error_percent": v.interaction_error_percent, "s": v.elapsed_s,
+                          "cpu_s": time.process_time() - cpu,
                           "largest_grid": v.summary()["grid"]["largest"], "grid_change_percent": v.grid_change_percent}
     except ContactError as exc:
         row["default"] = {"error": str(exc)}
+        return row
+    if not search:
         return row
     if v.passed:
         row["auto"] = {"clearance_mm": layout.clearance_mm, "error_percent": v.interaction_error_percent,
@@ -172,6 +176,7 @@ def main(argv=None) -> int:
     ap.add_argument("--search-loads", type=int, default=8)
     ap.add_argument("--targets", default="all")
     ap.add_argument("--workers", type=int, default=1, help="processes for part (3) after the timed designs")
+    ap.add_argument("--no-search", action="store_true", help="part (3) at the default layout only (timing runs)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
@@ -185,7 +190,7 @@ def main(argv=None) -> int:
     near = sorted(designs, key=lambda d: abs(int(d["N"]) - 64))[:2]
     rows = {}
     for d in near:
-        rows[d["name"]] = one_design(d, args.loads, args.search_loads)
+        rows[d["name"]] = one_design(d, args.loads, args.search_loads, not args.no_search)
         log(f"{d['name']}: {json.dumps({k: v for k, v in rows[d['name']].items() if k != 'auto'})}")
     rest = [d for d in designs if d["name"] not in rows]
     if args.workers > 1:
@@ -194,15 +199,16 @@ def main(argv=None) -> int:
 
         # spawn: forking a process that has started JAX's threads can deadlock
         with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for d, row in zip(rest, pool.map(_one, [(d, args.loads, args.search_loads) for d in rest])):
+            jobs = [(d, args.loads, args.search_loads, not args.no_search) for d in rest]
+            for d, row in zip(rest, pool.map(_one, jobs)):
                 rows[d["name"]] = row
                 log(f"{d['name']} done")
     else:
         for d in rest:
-            rows[d["name"]] = one_design(d, args.loads, args.search_loads)
+            rows[d["name"]] = one_design(d, args.loads, args.search_loads, not args.no_search)
             log(f"{d['name']} done")
     ordered = [rows[d["name"]] for d in designs]
-    auto_ok = [r for r in ordered if "error_percent" in r.get("auto", {})]
+    auto_ok = [r for r in ordered if "error_percent" in (r.get("auto") or {})]
     summary = {
         "hertz_max_error_percent": hertz["max_fit_error_percent"],
         "default_error_percent": _stats([r["default"]["error_percent"] for r in ordered if "error_percent" in r["default"]]),
@@ -210,6 +216,7 @@ def main(argv=None) -> int:
         "within_1_percent_at_auto_spacing": sum(r["auto"]["error_percent"] <= 1.0 for r in auto_ok),
         "designs": len(ordered),
         "n64_validation_s": {r["target"]: r["default"].get("s") for r in (rows[d["name"]] for d in near)},
+        "n64_validation_cpu_s": {r["target"]: r["default"].get("cpu_s") for r in (rows[d["name"]] for d in near)},
         "validation_s": _stats([r["default"]["s"] for r in ordered if "s" in r["default"]]),
         "load_average": [round(load0, 2), round(os.getloadavg()[0], 2)]}
     result = {"benchmark": "bem", "loads": args.loads, "search_loads": args.search_loads, "summary": summary}
