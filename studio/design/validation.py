@@ -35,7 +35,9 @@ from studio.physics import smape
 from studio.physics.contact import (
     CELLS_PER_CONTACT_RADIUS,
     DEFAULT_BUDGET_CELLS,
+    INTERACTION_ALLOWANCE,
     ContactError,
+    EdgeContactError,
     GridBudgetError,
     Interface,
     choose_grid,
@@ -195,7 +197,12 @@ def validate_layout(height_mm, radius_mm, layout: Layout, E_star_MPa: float, tau
             control.checkpoint()
         yield ValidationProgress("solve", j, steps, float(load), time.perf_counter() - t0,
                                  f"solving {load:g} N on a {grid.shape[0]} x {grid.shape[1]} grid")
-        solutions.append(solve_at(interface, load, grid))
+        try:
+            solutions.append(solve_at(interface, load, grid))
+        except EdgeContactError:  # interaction took the flat lower than the grid allowed for: wider, once
+            grids[j] = choose_grid(interface, load, cells_per_radius=cells_per_radius, budget_cells=budget_cells,
+                                   allowance=4 * INTERACTION_ALLOWANCE)
+            solutions.append(solve_at(interface, load, grids[j]))
     change = 0.0
     for k, j in enumerate(check):
         if control is not None:

@@ -15,20 +15,22 @@ law's Hertz model assumes, so the two laws differ by interaction only (not by th
 departure from a paraboloid at large d/R, which is Hertz validity's business). The surface is
 the highest paraboloid at each cell; `owner` records which asperity that is.
 
-Grid (choose_grid). The cell is the smallest "resolved" contact radius over the validated loads
-divided by CELLS_PER_CONTACT_RADIUS, where a contact is resolved unless it belongs to the
-smallest contacts that together hold under UNRESOLVED_AREA_SHARE of the contact area at that
-load (predicted by the independent model); those few are measured through their force. The
-domain covers every asperity that may touch (summit above the lowest flat position less an
-allowance for interaction) with a margin of cells; a grid over `budget_cells` is refused.
+Grid (choose_grid), one per load. The cell is the smallest "resolved" contact radius at that
+load divided by CELLS_PER_CONTACT_RADIUS, where a contact is resolved unless it belongs to the
+smallest contacts that together hold under UNRESOLVED_AREA_SHARE of the contact area (predicted
+by the independent model); those few are measured through their force. The domain covers every
+asperity that may touch at that load (contact_reach_mm: the flat allowed lower than the
+independent model puts it, for interaction) with a margin of cells; a grid over `budget_cells`
+is refused. Low loads thus get small fine grids, high loads larger coarse ones.
 
 Contact area of each asperity (what the law needs, and what pixel counting gets wrong by a few
 % at any affordable grid). A contact patch whose neighbours act through the elastic body is, to
 high order, an elliptical Hertz contact: p² is a quadratic in x, y and P = (2/3)·p0·A exactly.
 So each patch's load P_i (a sum of cell forces, accurate at coarse grids) and its peak pressure
 p0 (from a least-squares quadratic fit of p² over the patch's interior cells) give
-A_i = 3·P_i/(2·p0) ("fit"). Measured on a Hertz sphere: −0.15 % at 4 cells per contact radius,
-−0.03 % at 8, where counting cells gives +7 % and +3 % (benchmarks/bem.py has the table).
+A_i = 3·P_i/(2·p0) ("fit"). Measured on a Hertz sphere over cell offsets: −0.31 … +0.01 % at 4
+cells per contact radius, −0.17 … −0.04 % at 5, −0.06 … +0.01 % at 6, where counting cells is off
+by 2–13 % at 5 (benchmarks/bem.py; docs/validation.md).
 Patches too small to fit take the Hertz area of their own load ("force"), exact for an isolated
 contact; patches merged with a neighbour's ("coalesced") are counted cell by cell ("cells").
 """
@@ -42,7 +44,7 @@ from studio.errors import StudioError
 
 CELLS_PER_CONTACT_RADIUS = 5.0
 UNRESOLVED_AREA_SHARE = 0.02
-DEFAULT_BUDGET_CELLS = 640 * 640  # ~6 s per load on one shared core (benchmarks/bem.py)
+DEFAULT_BUDGET_CELLS = 640 * 640  # a 1280² FFT per step once padded: several seconds per load on one core
 MARGIN_CELLS = 4  # free cells between the outermost possible contact and the domain's edge
 MIN_FIT_CELLS = 12  # interior cells a patch needs for the 6-coefficient fit of p²
 PENETRATION_TOL = 1e-5  # solver tolerance on penetration, relative to the deepest indentation
@@ -62,6 +64,10 @@ class GridBudgetError(ContactError):
 
 class SolverError(ContactError):
     """The boundary-element solver did not converge or its solution is not admissible."""
+
+
+class EdgeContactError(SolverError):
+    """The contact reached the edge of the grid's domain (free boundaries need it inside)."""
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not objects
@@ -223,7 +229,7 @@ def _checked_loads(loads_N) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- grid
 
 def choose_grid(interface: Interface, load_N: float, *, cells_per_radius: float = CELLS_PER_CONTACT_RADIUS,
-                budget_cells: int = DEFAULT_BUDGET_CELLS) -> Grid:
+                budget_cells: int = DEFAULT_BUDGET_CELLS, allowance: float = INTERACTION_ALLOWANCE) -> Grid:
     """The automatic grid for solving `interface` at one load (module docstring, "Grid")."""
     load = float(_checked_loads(load_N)[0])
     if not (np.isfinite(cells_per_radius) and cells_per_radius > 0):
@@ -234,23 +240,24 @@ def choose_grid(interface: Interface, load_N: float, *, cells_per_radius: float 
     share = np.cumsum(a * a) / np.sum(a * a)
     resolved = a[min(np.searchsorted(share, UNRESOLVED_AREA_SHARE, side="right"), a.size - 1)]
     cell = float(resolved) / cells_per_radius
-    reach = contact_reach_mm(interface, d[0], carried[0])
+    reach = contact_reach_mm(interface, d[0], carried[0], allowance)
     x, y = interface.x_mm, interface.y_mm
     may_touch = reach > 0
     margin = MARGIN_CELLS * cell
     x0, x1 = np.min(x[may_touch] - reach[may_touch]) - margin, np.max(x[may_touch] + reach[may_touch]) + margin
     y0, y1 = np.min(y[may_touch] - reach[may_touch]) - margin, np.max(y[may_touch] + reach[may_touch]) + margin
     shape = (int(np.ceil((x1 - x0) / cell)), int(np.ceil((y1 - y0) / cell)))
-    x0, y0 = (x0 + x1 - shape[0] * cell) / 2, (y0 + y1 - shape[1] * cell) / 2  # centred: symmetric layouts stay so
     if shape[0] * shape[1] > budget_cells:
         raise GridBudgetError(
             f"at {load:g} N the contacts span {x1 - x0:.2f} mm x {y1 - y0:.2f} mm and the smallest one to resolve "
             f"has a radius of {resolved:.3g} mm: that needs a {shape[0]} x {shape[1]} grid, over the budget of "
             f"{budget_cells} cells; validate at larger loads (the lowest sets the cell) or raise the budget")
+    x0, y0 = (x0 + x1 - shape[0] * cell) / 2, (y0 + y1 - shape[1] * cell) / 2  # centred: symmetric layouts stay so
     return Grid(float(x0), float(y0), cell, shape)
 
 
-def contact_reach_mm(interface: Interface, depth_mm: np.ndarray, load_N: np.ndarray) -> np.ndarray:
+def contact_reach_mm(interface: Interface, depth_mm: np.ndarray, load_N: np.ndarray,
+                     allowance: float = INTERACTION_ALLOWANCE) -> np.ndarray:
     """How far from its centre each asperity may touch [mm] (0: it does not), given the independent solution.
 
     Interaction pushes every asperity down by its neighbours' loads, the ones amid the contacts
@@ -266,7 +273,7 @@ def contact_reach_mm(interface: Interface, depth_mm: np.ndarray, load_N: np.ndar
     dist = np.maximum(dist, contact[None, :])  # inside a contact its pressure pushes no more than at its edge
     np.fill_diagonal(dist, np.inf)
     push = (load_N[None, :] / (np.pi * interface.E_star_MPa * dist)).sum(axis=1)
-    lowest = flat - INTERACTION_ALLOWANCE * np.clip(np.max(push[touching]) - push, 0.0, None)
+    lowest = flat - allowance * np.clip(np.max(push[touching]) - push, 0.0, None)
     return np.sqrt(2 * R * np.clip(h - lowest, 0.0, None))
 
 
@@ -318,8 +325,8 @@ class ContactModel:
         solution.iterations = int(result.nit)
         edge = np.concatenate([force[0], force[-1], force[:, 0], force[:, -1]])
         if np.any(edge > 0):
-            raise SolverError(f"at {load:g} N the contact reaches the edge of the BEM domain; the grid's margin is "
-                              "too small for this layout")
+            raise EdgeContactError(f"at {load:g} N the contact reaches the edge of the BEM domain even with the "
+                                   "widest allowance for interaction")
         return solution
 
 
@@ -444,9 +451,15 @@ def _peak_pressure(interface, grid, pressure, who, interior, n) -> np.ndarray:
 def solve_at(interface: Interface, load_N: float, grid: Grid | None = None, **grid_options) -> ContactSolution:
     """The ContactSolution at one load [N] on `grid` (default: the automatic grid for that load)."""
     load = float(_checked_loads(load_N)[0])
-    grid = grid or choose_grid(interface, load, **grid_options)
     d, _, _ = independent_contacts(interface, [load])
-    return ContactModel(interface, grid, floor_mm(interface, d[0])).solve(load, float(d.max()))
+    if grid is not None:
+        return ContactModel(interface, grid, floor_mm(interface, d[0])).solve(load, float(d.max()))
+    try:
+        grid = choose_grid(interface, load, **grid_options)
+        return ContactModel(interface, grid, floor_mm(interface, d[0])).solve(load, float(d.max()))
+    except EdgeContactError:  # interaction took the flat lower than allowed for: once more, wider
+        grid = choose_grid(interface, load, **{**grid_options, "allowance": 4 * INTERACTION_ALLOWANCE})
+        return ContactModel(interface, grid, floor_mm(interface, d[0])).solve(load, float(d.max()))
 
 
 def floor_mm(interface: Interface, depth_mm: np.ndarray) -> float:
