@@ -15,10 +15,11 @@ law's Hertz model assumes, so the two laws differ by interaction only (not by th
 departure from a paraboloid at large d/R, which is Hertz validity's business). The surface is
 the highest paraboloid at each cell; `owner` records which asperity that is.
 
-Grid (choose_grid), one per load. The cell is the smallest "resolved" contact radius at that
-load divided by CELLS_PER_CONTACT_RADIUS, where a contact is resolved unless it belongs to the
-smallest contacts that together hold under UNRESOLVED_AREA_SHARE of the contact area (predicted
-by the independent model); those few are measured through their force. The domain covers every
+Grid (choose_grid), one per load. Contacts are ranked by their area (predicted by the independent
+model): those holding the largest 80 % of the contact area get CELLS_PER_CONTACT_RADIUS cells per
+contact radius (5: their area comes from the patch fit), the next ones up to 98 % get 2 (their
+area comes from their load, which is within 0.2 % at 2 cells per radius: measured on a small cap
+beside a large one), and the smallest, holding the last 2 %, may get fewer. The domain covers every
 asperity that may touch at that load (contact_reach_mm: the flat allowed lower than the
 independent model puts it, for interaction) with a margin of cells; a grid over `budget_cells`
 is refused. Low loads thus get small fine grids, high loads larger coarse ones.
@@ -42,7 +43,9 @@ import numpy as np
 
 from studio.errors import StudioError
 
-CELLS_PER_CONTACT_RADIUS = 5.0
+CELLS_PER_CONTACT_RADIUS = 5.0  # for the contacts holding the largest FITTED_AREA_SHARE of the area
+FITTED_AREA_SHARE = 0.8
+FORCE_CELLS_SHARE = 0.4  # the next contacts, up to 1 − UNRESOLVED_AREA_SHARE, get 0.4 x as many (2 at 5)
 UNRESOLVED_AREA_SHARE = 0.02
 DEFAULT_BUDGET_CELLS = 640 * 640  # a 1280² FFT per step once padded: several seconds per load on one core
 MARGIN_CELLS = 4  # free cells between the outermost possible contact and the domain's edge
@@ -236,10 +239,14 @@ def choose_grid(interface: Interface, load_N: float, *, cells_per_radius: float 
         raise ContactError(f"cells per contact radius must be > 0, got {cells_per_radius!r}")
     d, carried, _ = independent_contacts(interface, [load])
     radius = np.sqrt(interface.radius_mm * d[0])  # Hertz contact radii
-    a = np.sort(radius[radius > 0])
-    share = np.cumsum(a * a) / np.sum(a * a)
-    resolved = a[min(np.searchsorted(share, UNRESOLVED_AREA_SHARE, side="right"), a.size - 1)]
-    cell = float(resolved) / cells_per_radius
+    a = np.sort(radius[radius > 0])[::-1]  # largest first
+    share = np.cumsum(a * a) / np.sum(a * a)  # area held by this contact and the larger ones
+
+    def smallest_within(fraction):
+        return float(a[min(np.searchsorted(share, fraction), a.size - 1)])
+
+    fitted, resolved = smallest_within(FITTED_AREA_SHARE), smallest_within(1 - UNRESOLVED_AREA_SHARE)
+    cell = min(fitted / cells_per_radius, resolved / (FORCE_CELLS_SHARE * cells_per_radius))
     reach = contact_reach_mm(interface, d[0], carried[0], allowance)
     x, y = interface.x_mm, interface.y_mm
     may_touch = reach > 0
@@ -250,8 +257,8 @@ def choose_grid(interface: Interface, load_N: float, *, cells_per_radius: float 
     if shape[0] * shape[1] > budget_cells:
         raise GridBudgetError(
             f"at {load:g} N the contacts span {x1 - x0:.2f} mm x {y1 - y0:.2f} mm and the smallest one to resolve "
-            f"has a radius of {resolved:.3g} mm: that needs a {shape[0]} x {shape[1]} grid, over the budget of "
-            f"{budget_cells} cells; validate at larger loads (the lowest sets the cell) or raise the budget")
+            f"has a radius of {resolved:.3g} mm: cells of {cell:.3g} mm make a {shape[0]} x {shape[1]} grid, over "
+            f"the budget of {budget_cells} cells; validate at larger loads (the lowest sets the cell) or raise the budget")
     x0, y0 = (x0 + x1 - shape[0] * cell) / 2, (y0 + y1 - shape[1] * cell) / 2  # centred: symmetric layouts stay so
     return Grid(float(x0), float(y0), cell, shape)
 
