@@ -116,44 +116,43 @@ def part_two_spheres() -> list[dict]:
     return rows
 
 
-def one_design(design: dict, loads: int, search_loads: int, search: bool = True) -> dict:
-    """Default layout's validation, then the automatic spacing and its validation, for one design dict."""
-    from studio.design.validation import find_spacing, run_job, validate_layout
+def one_design(design: dict, loads: int, search_loads: int, search: bool = True, row: dict | None = None) -> dict:
+    """Default layout's validation (unless `row` has it), then the automatic spacing and its validation."""
+    from studio.design.validation import DEFAULT_TOLERANCE_PERCENT, find_spacing, run_job, validate_layout
     from studio.physics.contact import ContactError
     from studio.physics.layout import plan_layout
 
     a, E, tau0, B = realised(design)
     h, R = a.height_mm, a.radius_mm
-    row = {"target": design["name"], "N": int(design["N"]), "E_star_MPa": E}
-    layout = plan_layout(h, R, E)
-    row["touching"] = int(layout.touching.sum())
-    row["default_footprint_mm"] = list(layout.footprint_mm)
-    try:
-        cpu = time.process_time()
-        v = run_job(validate_layout(h, R, layout, E, tau0, B, loads=loads))
-        row["default"] = {"error_percent": v.interaction_error_percent, "s": v.elapsed_s,
-                          "cpu_s": time.process_time() - cpu,
-                          "largest_grid": v.summary()["grid"]["largest"], "grid_change_percent": v.grid_change_percent}
-    except ContactError as exc:
-        row["default"] = {"error": str(exc)}
+    if row is None:
+        layout = plan_layout(h, R, E)
+        row = {"target": design["name"], "N": int(design["N"]), "E_star_MPa": E,
+               "touching": int(layout.touching.sum()), "default_footprint_mm": list(layout.footprint_mm)}
+        try:
+            cpu = time.process_time()
+            v = run_job(validate_layout(h, R, layout, E, tau0, B, loads=loads))
+            row["default"] = {"error_percent": v.interaction_error_percent, "s": v.elapsed_s,
+                              "cpu_s": time.process_time() - cpu, "largest_grid": v.summary()["grid"]["largest"],
+                              "grid_change_percent": v.grid_change_percent}
+        except ContactError as exc:
+            row["default"] = {"error": str(exc)}
+    if not search or "error_percent" not in row["default"]:
         return row
-    if not search:
-        return row
-    if v.passed:
-        row["auto"] = {"clearance_mm": layout.clearance_mm, "error_percent": v.interaction_error_percent,
-                       "reached": True, "search_s": 0.0, "footprint_mm": list(layout.footprint_mm), "s": 0.0}
+    if row["default"]["error_percent"] <= DEFAULT_TOLERANCE_PERCENT:
+        row["auto"] = {"clearance_mm": 0.05, "error_percent": row["default"]["error_percent"], "reached": True,
+                       "search_s": 0.0, "footprint_mm": row["default_footprint_mm"], "s": 0.0}
         return row
     t0 = time.perf_counter()
     try:
-        search = run_job(find_spacing(h, R, E, tau0, B, loads=search_loads))
+        found = run_job(find_spacing(h, R, E, tau0, B, loads=search_loads))
     except ContactError as exc:
         row["auto"] = {"error": str(exc)}
         return row
-    row["auto"] = {"clearance_mm": search.layout.clearance_mm, "reached": search.reached,
-                   "search_s": time.perf_counter() - t0, "footprint_mm": list(search.layout.footprint_mm),
-                   "message": search.message, "tried": search.tried}
+    row["auto"] = {"clearance_mm": found.layout.clearance_mm, "reached": found.reached,
+                   "search_s": time.perf_counter() - t0, "footprint_mm": list(found.layout.footprint_mm),
+                   "message": found.message, "tried": found.tried}
     try:
-        final = run_job(validate_layout(h, R, search.layout, E, tau0, B, loads=loads, grid_check=False))
+        final = run_job(validate_layout(h, R, found.layout, E, tau0, B, loads=loads, grid_check=False))
         row["auto"].update({"error_percent": final.interaction_error_percent, "s": final.elapsed_s})
     except ContactError as exc:
         row["auto"]["error"] = str(exc)
@@ -192,23 +191,17 @@ def main(argv=None) -> int:
     for d in near:
         timed[d["name"]] = one_design(d, args.loads, args.search_loads, search=False)["default"]
         log(f"timing {d['name']} N={d['N']}: {json.dumps(timed[d['name']])}")
-    # Then every design with its spacing search; rows are appended to OUT.json.rows.jsonl as they finish.
-    rows = {}
+    # Then two passes, rows appended to OUT.json.rows.jsonl as they finish (an interrupted run keeps what
+    # it measured): A, every design's default layout; B, the spacing search of those outside 1 %.
     progress = (args.json + ".rows.jsonl") if args.json else None
-    jobs = [(d, args.loads, args.search_loads, not args.no_search)
-            for d in sorted(designs, key=lambda d: -int(d["N"]))]  # the largest first: they take longest
-    if args.workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        # spawn: forking a process that has started JAX's threads can deadlock
-        with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_one, job): job[0]["name"] for job in jobs}
-            for future in as_completed(futures):
-                rows[futures[future]] = _keep(future.result(), progress, log)
-    else:
-        for job in jobs:
-            rows[job[0]["name"]] = _keep(one_design(*job), progress, log)
+    by_size = sorted(designs, key=lambda d: int(d["N"]))
+    rows = {}
+    for name, row in _map([(d, args.loads, args.search_loads, False) for d in by_size], args.workers):
+        rows[name] = _keep(row, progress, log)
+    if not args.no_search:
+        jobs = [(d, args.loads, args.search_loads, True, rows[d["name"]]) for d in by_size]
+        for name, row in _map(jobs, args.workers):
+            rows[name] = _keep(row, progress, log)
     ordered = [rows[d["name"]] for d in designs]
     auto_ok = [r for r in ordered if "error_percent" in (r.get("auto") or {})]
     summary = {
@@ -229,6 +222,22 @@ def main(argv=None) -> int:
     print(json.dumps(result))
     print_tables(hertz, pair, ordered)
     return 0
+
+
+def _map(jobs, workers):
+    """(design name, row) of one_design over `jobs`, in worker processes when workers > 1."""
+    if workers <= 1:
+        for job in jobs:
+            yield job[0]["name"], one_design(*job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: forking a process that has started JAX's threads can deadlock
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_one, job): job[0]["name"] for job in jobs}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def _keep(row: dict, progress: str | None, log) -> dict:
