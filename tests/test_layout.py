@@ -145,3 +145,19 @@ def test_bad_inputs_are_refused_in_one_line(kwargs, words):
 def test_bad_load_is_refused():
     with pytest.raises(LayoutError, match="largest load"):
         plan_layout([0.1, 0.2], [1, 1], 5.0, max_load_N=-1)
+
+
+def test_a_layout_round_trips_through_the_design_file(tmp_path):
+    from studio.design.core import Design
+    from studio.io.design_file import read_design_file, write_design_file
+
+    d = Design.evaluate(from_unit(np.full(23, 0.45)), 20, 4, name="part")
+    wide = layout_for(d.asperities, d.theta[20], clearance_mm=0.3)
+    back = read_design_file(write_design_file(tmp_path / "d.h5", [d], layouts={"part": wide}))
+    read = back.layout_details["part"]
+    np.testing.assert_array_equal(back.layouts["part"][0], wide.x_mm)
+    np.testing.assert_array_equal(back.layouts["part"][1], wide.y_mm)
+    np.testing.assert_array_equal(read.touching, wide.touching)
+    for key in ("base_level_mm", "flat_lowest_mm", "max_load_N", "clearance_mm", "relief_mm", "footprint_mm",
+                "plate_mm", "algorithm", "notes"):
+        assert getattr(read, key) == getattr(wide, key), key

@@ -275,3 +275,18 @@ def test_validate_command_bad_input_leaves_the_file(validated, tmp_path, capsys)
     assert copy.read_bytes() == before
     assert cli.main(["validate", str(copy), "--loads", "1", "--dry-run", "--tolerance", "50"]) == 0
     assert copy.read_bytes() == before
+
+
+def test_validate_command_auto_spacing_stores_the_layout_it_validated(validated, tmp_path, capsys):
+    path, v = validated
+    copy = tmp_path / "d.h5"
+    copy.write_bytes(path.read_bytes())
+    tolerance = v.interaction_error_percent / 2  # the default layout fails this, a wider one passes
+    code = cli.main(["validate", str(copy), "--loads", "2", "--tolerance", f"{tolerance:.6f}", "--auto-spacing"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["default_layout"]["interaction_error_percent"] > tolerance
+    assert code == 0 and out["passed"] and out["interaction_error_percent"] <= tolerance
+    f = read_design_file(copy)
+    stored, layout = f.validations["small"], f.layout_details["small"]
+    assert layout.clearance_mm == out["clearance_mm"] > 0.05
+    assert stored.matches_layout(*f.layouts["small"]) and stored.clearance_mm == layout.clearance_mm
