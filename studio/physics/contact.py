@@ -198,7 +198,8 @@ def first_order_contacts(interface: Interface, loads_N, *, iterations: int = 60,
 
     loads = _checked_loads(loads_N)
     h, R, E = interface.height_mm, interface.radius_mm, interface.E_star_MPa
-    dist = np.hypot(interface.x_mm[:, None] - interface.x_mm[None, :], interface.y_mm[:, None] - interface.y_mm[None, :])
+    x, y = interface.x_mm, interface.y_mm
+    dist = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
     np.fill_diagonal(dist, np.inf)
     push = np.zeros((loads.size, h.size))
     for _ in range(iterations):
@@ -258,7 +259,8 @@ def choose_grid(interface: Interface, load_N: float, *, cells_per_radius: float 
         raise GridBudgetError(
             f"at {load:g} N the contacts span {x1 - x0:.2f} mm x {y1 - y0:.2f} mm and the smallest one to resolve "
             f"has a radius of {resolved:.3g} mm: cells of {cell:.3g} mm make a {shape[0]} x {shape[1]} grid, over "
-            f"the budget of {budget_cells} cells; validate at larger loads (the lowest sets the cell) or raise the budget")
+            f"the budget of {budget_cells} cells; validate at larger loads (the lowest sets the cell) or raise "
+            "the budget")
     x0, y0 = (x0 + x1 - shape[0] * cell) / 2, (y0 + y1 - shape[1] * cell) / 2  # centred: symmetric layouts stay so
     return Grid(float(x0), float(y0), cell, shape)
 
