@@ -139,7 +139,7 @@ def test_validation_reports_the_law_difference(small_design):
     np.testing.assert_allclose(v.asperity_load_N.sum(axis=1), v.loads_N, rtol=1e-9)
 
 
-def test_validation_job_pauses_and_cancels(small_design):
+def test_validation_job_cancels_between_loads(small_design):
     layout = plan_layout(small_design.asperities.height_mm, small_design.asperities.radius_mm, small_design.theta[20])
     control = JobControl()
     job = validate_design(small_design, layout, loads=4, control=control)
