@@ -48,7 +48,8 @@ def main(argv=None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
-    from studio.physics import enable_compilation_cache
+    from studio.physics import enable_compilation_cache, enable_float64
+    enable_float64()  # the physics' float64 reference: process-wide, so decided here, not on import
     enable_compilation_cache()
     try:
         return int(args.run(args) or 0)

@@ -11,4 +11,6 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)
 
-import studio.physics  # noqa: E402,F401  (enables float64 in JAX before any test builds arrays)
+from studio.physics import enable_float64  # noqa: E402
+
+enable_float64()  # as every entry point does, before any test builds an array

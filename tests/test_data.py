@@ -258,7 +258,7 @@ def test_a_full_disk_stops_cleanly_and_keeps_completed_shards(reference, tmp_pat
     monkeypatch.setattr(store.os, "fsync", real_fsync)
     names = sorted(os.listdir(folder))
     assert "shard-00000.h5" in names and "shard-00001.h5" not in names
-    assert not [n for n in names if n.endswith(store.TEMP_SUFFIX)]
+    assert not [n for n in names if store.is_partial(n)]
     _make(folder)
     assert _files(folder) == _files(reference)
 

@@ -9,12 +9,12 @@ import time
 import numpy as np
 import pytest
 
-from studio.design import engines
+from studio.design import search
 from studio.design.core import Cancelled, Design, JobControl, Target
 from studio.design.engines import ENGINES, reach_report, run
 from studio.design.objective import BatchObjective, polish
 from studio.errors import StudioError
-from studio.physics import LOAD_GRID_N, THETA_SIZE, from_unit, simulate, to_unit
+from studio.physics import LOAD_GRID_N, THETA_SIZE, canonical, from_unit, simulate, to_unit
 
 N = 32
 TRUE_SEED = 5
@@ -80,15 +80,15 @@ def test_each_search_engine_improves_a_bad_start(target, name, budget):
 def test_candidates_are_ranked_diverse_and_better_than_raw_samples(target):
     tgt, _ = target
     gen = FakeGenerator()
-    designs, progress = _drive(ENGINES["candidates"](tgt, seed=3, k=6, generator=gen))
+    designs, progress = _drive(ENGINES["candidates"](tgt, seed=3, count=6, generator=gen))
     assert 1 <= len(designs) <= 6
     raw = [Design.evaluate(th, N, 0, tgt).error_percent for th in gen.sample(tgt.friction_N, N, 6, 3)]
     assert designs[0].error_percent < np.median(raw)
     assert [d.error_percent for d in designs] == sorted(d.error_percent for d in designs)
-    units = [to_unit(d.theta) for d in designs]
-    for i in range(len(units)):
+    canon = [to_unit(canonical(d.theta)) for d in designs]  # RMS distance in the unit box, canonical order
+    for i in range(len(canon)):
         for j in range(i):
-            assert engines._distance(units[i], units[j]) >= engines.DUPLICATE_DISTANCE
+            assert np.sqrt(np.mean((canon[i] - canon[j]) ** 2)) >= search.DUPLICATE_DISTANCE
     assert designs[0].model == "fake-cvae"
 
 
@@ -188,7 +188,7 @@ def test_unreachable_target_returns_closest_design_and_names_load_ranges():
     best = designs[0]
     assert "out of reach" in progress[-1].message
     residual = best.residual_percent(tgt)
-    bad = np.flatnonzero(np.abs(residual) > engines.OUT_OF_REACH_PERCENT)
+    bad = np.flatnonzero(np.abs(residual) > search.OUT_OF_REACH_PERCENT)
     assert bad.size > 10  # far out of reach over much of the load range
     assert f"at loads {LOAD_GRID_N[bad[0]]:.3g}" in progress[-1].message  # the first bad range is named
 
@@ -215,9 +215,9 @@ def test_model_engines_fall_back_to_theta_search_without_models(target, monkeypa
     tgt, _ = target
 
     def missing(kind):
-        raise engines._NoModel(f"models/{kind}.safetensors not found")
+        raise search._NoModel(f"models/{kind}.safetensors not found")
 
-    monkeypatch.setattr(engines, "_shipped", missing)
+    monkeypatch.setattr(search, "_shipped", missing)
     for name in ("candidates", "vae_cmaes", "hybrid"):
         designs, progress = _drive(ENGINES[name](tgt, seed=0, time_budget_s=60, max_evaluations=200))
         assert designs and designs[0].method == name
@@ -237,10 +237,10 @@ def test_refining_a_design_starts_from_it_and_never_ends_worse(target, name, mon
     # the first search it runs starts at the design, under the design's realisation seed (CMA-ES
     # centred on it, or the gradient polish for hybrid; later phases may find better designs elsewhere)
     searches = []
-    real_cma, real_polish = engines._cma, engines.polish
-    monkeypatch.setattr(engines, "_cma", lambda job, x0, sigma0, seed, **k:
+    real_cma, real_polish = search._cma, search.polish
+    monkeypatch.setattr(search, "_cma", lambda job, x0, sigma0, seed, **k:
                         searches.append((np.array(x0), seed)) or real_cma(job, x0, sigma0, seed, **k))
-    monkeypatch.setattr(engines, "polish", lambda tgt_, x0, seed, **k:
+    monkeypatch.setattr(search, "polish", lambda tgt_, x0, seed, **k:
                         searches.append((np.array(x0), seed)) or real_polish(tgt_, x0, seed, **k))
     designs, _ = _drive(ENGINES[name](tgt, seed=3, time_budget_s=60.0, max_evaluations=200, start=start,
                                       **FAKES))

@@ -32,7 +32,7 @@ def pool(target):
 
 
 def test_a_job_in_a_worker_process_finds_the_same_designs_as_in_this_process(pool, target):
-    kw = dict(seed=5, max_evaluations=96, time_budget_s=60.0, keep=2)
+    kw = dict(seed=5, max_evaluations=96, time_budget_s=60.0, count=2)
     remote, progress = _drive(pool.run("cmaes", target, **kw))
     local = engines.run("cmaes", target, **kw)
     assert progress and progress[-1].fraction == 1.0
@@ -70,7 +70,7 @@ def test_a_worker_job_pauses_resumes_and_cancels(pool, target):
             next(gen)
     assert time.perf_counter() - t0 < 5
     # The worker is reusable after a cancel: the next job runs on the kept process.
-    designs = run_in_process(pool, "cmaes", target, seed=2, max_evaluations=32, time_budget_s=60.0, keep=1)
+    designs = run_in_process(pool, "cmaes", target, seed=2, max_evaluations=32, time_budget_s=60.0, count=1)
     assert len(designs) == 1 and np.isfinite(designs[0].error_percent)
 
 
@@ -101,7 +101,7 @@ def test_an_idle_worker_that_died_is_replaced_for_the_next_job(target):
         (idle,) = p._idle
         os.kill(idle.pid, signal.SIGKILL)
         idle.process.join(5)
-        designs = run_in_process(p, "cmaes", target, seed=6, max_evaluations=16, time_budget_s=60.0, keep=1)
+        designs = run_in_process(p, "cmaes", target, seed=6, max_evaluations=16, time_budget_s=60.0, count=1)
         assert len(designs) == 1 and np.isfinite(designs[0].error_percent)
         assert all(w.pid != idle.pid for w in p._idle)
     finally:

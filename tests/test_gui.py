@@ -18,7 +18,7 @@ from studio.gui.inspector import DesignDetails, compute_details
 from studio.gui.main_window import MainWindow
 from studio.gui.sketch import preset_sketch
 from studio.physics import LOAD_GRID_N
-from test_gui_helpers import QUICK_ENGINES, mouse_click, mouse_drag
+from test_gui_helpers import QUICK_ENGINES, mouse_click, mouse_drag, quick_spec
 
 pg.setConfigOptions(mouseRateLimit=-1)  # otherwise pyqtgraph drops simulated mouse moves
 pytestmark = pytest.mark.gui
@@ -141,7 +141,7 @@ def test_stale_candidates_are_discarded(qtbot, window):
         return (yield from QUICK_ENGINES["candidates"](target, control=control, **kw))
 
     w = window
-    w._engines = dict(QUICK_ENGINES, candidates=slow_candidates)
+    w._engines = dict(QUICK_ENGINES, candidates=quick_spec("candidates", slow_candidates))
     shown = []
     w.candidatesShown.connect(shown.append)
     w.apply_preset("linear")
@@ -408,7 +408,7 @@ def test_a_failing_engine_reports_in_the_banner_not_a_dialog(qtbot, window):
         raise RuntimeError("engine exploded")
         yield  # pragma: no cover
 
-    window._engines = dict(QUICK_ENGINES, candidates=broken)
+    window._engines = dict(QUICK_ENGINES, candidates=quick_spec("candidates", broken))
     window.apply_preset("linear")
     qtbot.waitUntil(window.banner.isVisible, timeout=10_000)
     assert "engine exploded" in window.banner.label.text()

@@ -7,6 +7,7 @@ deterministic. The real engines' search quality is tested in the design layer.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -15,6 +16,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from studio.design.core import Design, Progress
+from studio.design.engines import ENGINES, EngineSpec
 from studio.physics import THETA_LOWER, THETA_UPPER
 
 BASE_UNIT = np.linspace(0.3, 0.7, THETA_LOWER.size)
@@ -24,24 +26,24 @@ def _theta(unit):
     return THETA_LOWER + np.clip(unit, 0, 1) * (THETA_UPPER - THETA_LOWER)
 
 
-def quick_candidates(target, *, seed=0, time_budget_s=1.0, control=None, k=4, **options):
+def quick_candidates(target, *, seed=0, time_budget_s=1.0, control=None, count=4, **options):
     """K designs around a fixed point of the box, best first (a stand-in for the CVAE engine)."""
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     designs = []
-    for i in range(k):
+    for i in range(count):
         if control is not None:
             control.checkpoint()
         unit = BASE_UNIT + 0.15 * rng.standard_normal(BASE_UNIT.size)
         designs.append(Design.evaluate(_theta(unit), target.N, i, target, method="candidates",
                                        elapsed_s=time.perf_counter() - t0))
     designs.sort(key=lambda d: d.error_percent)
-    yield Progress(1, k, designs[0].error_percent, designs[0], time.perf_counter() - t0, 1.0, "ranked")
+    yield Progress(1, count, designs[0].error_percent, designs[0], time.perf_counter() - t0, 1.0, "ranked")
     return designs
 
 
 def quick_refine(target, *, seed=0, time_budget_s=1.0, control=None, start=None, step_s=0.02, **options):
-    # `start`: the design to refine (the GUI passes it when an engine has this keyword)
+    # `start`: the design to refine (the GUI passes it to engines whose spec says they take one)
     """Random local search for `time_budget_s` seconds, one Progress per generation."""
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
@@ -69,8 +71,15 @@ def quick_refine(target, *, seed=0, time_budget_s=1.0, control=None, start=None,
     return [best]
 
 
-QUICK_ENGINES = {"candidates": quick_candidates, "hybrid": quick_refine, "cmaes": quick_refine,
-                 "vae_cmaes": quick_refine}
+def quick_spec(name: str, run) -> EngineSpec:
+    """The real engine's declaration (what the window reads) with a stand-in generator function."""
+    return dataclasses.replace(ENGINES[name], run=run)
+
+
+QUICK_ENGINES = {"candidates": quick_spec("candidates", quick_candidates),
+                 "hybrid": quick_spec("hybrid", quick_refine),
+                 "cmaes": quick_spec("cmaes", quick_refine),
+                 "vae_cmaes": quick_spec("vae_cmaes", quick_refine)}
 
 
 def view_pos(plot_widget, x: float, y: float) -> QPointF:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from studio.errors import StudioError
-from studio.io import atomic
+from studio import files
 from studio.io.csv_target import (
     MAX_FILE_BYTES,
     CsvError,
@@ -217,7 +217,7 @@ def test_interrupted_curve_write_leaves_previous_file(tmp_path, monkeypatch):
     path.write_text("previous")
 
     def half_then_crash(target, data):
-        with atomic.atomic_write(target) as tmp:
+        with files.atomic_write(target) as tmp:
             Path(tmp).write_bytes(data[: len(data) // 2])
             raise OSError("disk full")
 

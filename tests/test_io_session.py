@@ -67,7 +67,7 @@ def test_interrupted_save_leaves_previous_session(tmp_path, session, monkeypatch
     before = path.read_bytes()
 
     def half_then_crash(target, text):
-        from studio.io.atomic import atomic_write
+        from studio.files import atomic_write
         with atomic_write(target) as tmp:
             tmp.write_text(text[: len(text) // 2])
             raise OSError("disk full")

@@ -65,7 +65,10 @@ def compute_shard(dataset_seed: int, first_index: int, count: int, batch: int = 
 
 def make_shard(folder: str, params: DatasetParameters, k: int, on_samples=None) -> dict:
     """Compute shard k, write it atomically into `folder`, return its manifest entry (name, first_index, count, sha256)."""
+    from studio.physics import enable_float64
+
     _limit_threads()
+    enable_float64()  # may run on a Dask worker: an entry point of its own (the shard bytes depend on it)
     first, count = params.shards()[k]
     arrays = compute_shard(params.seed, first, count, params.batch, on_samples)
     data = store.shard_bytes(arrays, first_index=first, dataset_seed=params.seed, compression=params.compression)
@@ -140,7 +143,7 @@ def _prepare_folder(folder: str) -> None:
         raise DataError(f"{folder}: exists and is not a folder")
     try:
         os.makedirs(folder, exist_ok=True)
-        probe = os.path.join(folder, f".write-test-{os.getpid()}{store.TEMP_SUFFIX}")
+        probe = os.path.join(folder, f".write-test-{os.getpid()}{store.PARTIAL_MARK}")
         with open(probe, "wb") as fh:
             fh.write(b"x")
         os.remove(probe)
@@ -149,9 +152,9 @@ def _prepare_folder(folder: str) -> None:
 
 
 def _discard_partial_files(folder: str, log) -> None:
-    """Remove half-written temporary files a killed run left behind (ours only: .*.partial)."""
+    """Remove half-written temporary files a killed run left behind (ours only: studio.files.is_partial)."""
     for name in sorted(os.listdir(folder)):
-        if name.startswith(".") and name.endswith(store.TEMP_SUFFIX):
+        if store.is_partial(name):
             os.remove(os.path.join(folder, name))
             log(f"discarded half-written {name}")
 

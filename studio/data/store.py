@@ -12,7 +12,6 @@ Every file is written to a temporary name in the same folder and renamed when co
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import json
 import os
@@ -23,13 +22,12 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.physics import LOAD_GRID_N, MAX_ASPERITIES, MIN_ASPERITIES, THETA_LOWER, THETA_NAMES, THETA_SIZE, THETA_UPPER
-from studio.io.atomic import sha256_file  # noqa: F401  (re-exported: store.sha256_file)
+from studio.files import PARTIAL_MARK, atomic_write_bytes, is_partial, sha256_bytes, sha256_file  # noqa: F401
 
 FORMAT_NAME = "friction-studio-training-data"
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 DATASET_NAME = "dataset.h5"
-TEMP_SUFFIX = ".partial"
 LIBVER = ("v110", "v110")  # fixed so the bytes do not depend on the HDF5 build's default
 CHUNK_ROWS = 1024
 COMPRESSIONS = ("gzip", "lzf", "none")
@@ -53,12 +51,6 @@ class DataError(StudioError):
 
 def shard_name(k: int) -> str:
     return f"shard-{k:05d}.h5"
-
-
-def temp_path(path: str) -> str:
-    """The temporary name a file is written under before its atomic rename."""
-    folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}{TEMP_SUFFIX}")
 
 
 def shard_bytes(arrays: dict, *, first_index: int, dataset_seed: int, compression: str = DEFAULT_COMPRESSION) -> bytes:
@@ -92,27 +84,14 @@ def shard_bytes(arrays: dict, *, first_index: int, dataset_seed: int, compressio
     return buffer.getvalue()
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def write_atomic(path: str, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush it to disk, rename it over `path`.
+    """Write `data` to `path` with the project's atomic writer (studio.files), errors as DataError.
 
     A full disk raises DataError (the temporary file is removed, other files are untouched).
     """
-    tmp = temp_path(path)
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write_bytes(path, data)
     except OSError as exc:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DataError(f"{path}: disk full ({exc.strerror}); completed shards are kept — free space and "
                             f"re-run the same command to resume") from None

@@ -3,7 +3,8 @@
     from studio.design import run, Target
     designs = run("hybrid", Target(friction_N, N=64), time_budget_s=5.0)
 
-Engines live in studio.design.engines (ENGINES); the job protocol in studio.design.core.
+Engines are declared in studio.design.engines (ENGINES, call, run); their code is in
+studio.design.search; Target, Design, Progress in studio.design.core; the job protocol in studio.jobs.
 """
 from studio.design.core import Cancelled, Design, JobControl, Progress, Target, TargetError  # noqa: F401
 

@@ -65,24 +65,22 @@ def select(targets: list[dict], spec: str | None) -> list[dict]:
 
 def run_one(engine_name: str, target: dict, budget_s: float, seed: int = 0) -> dict:
     """One engine on one target: best error, times to thresholds, final message."""
-    from studio.design.engines import ENGINES
+    from studio.design.engines import run
 
     t = Target(np.asarray(target["friction_N"], dtype=np.float64), int(target["N"]), source=f"bench:{target['name']}")
     reached = {thr: None for thr in THRESHOLDS_PERCENT}
-    gen = ENGINES[engine_name](t, seed=seed, time_budget_s=budget_s)
-    t0 = time.perf_counter()
-    last = None
-    while True:
-        try:
-            p = next(gen)
-        except StopIteration as stop:
-            designs = stop.value
-            break
-        last = p
+    seen = []
+
+    def on_progress(p) -> None:
+        seen[:] = [p]
         for thr in THRESHOLDS_PERCENT:
             if reached[thr] is None and np.isfinite(p.best_error) and p.best_error <= thr:
                 reached[thr] = p.elapsed_s
+
+    t0 = time.perf_counter()
+    designs = run(engine_name, t, seed=seed, time_budget_s=budget_s, on_progress=on_progress)
     wall = time.perf_counter() - t0
+    last = seen[0] if seen else None
     best = designs[0]
     return {"target": target["name"], "kind": target["kind"], "N": int(target["N"]), "engine": engine_name,
             "smape_percent": float(best.error_percent), "wall_s": wall, "evaluations": last.evaluations if last else 0,
@@ -106,11 +104,10 @@ def warm_up(engine_names, targets, log: Callable[[str], None] = lambda s: None) 
 def run_benchmark(targets: list[dict], engine_names, budget_s: float = 5.0, seed: int = 0,
                   log: Callable[[str], None] = lambda s: None) -> dict:
     """Every engine on every target under `budget_s`; returns per-run rows and per-engine summaries."""
-    from studio.design.engines import ENGINES
+    from studio.design.engines import spec
 
     for name in engine_names:
-        if name not in ENGINES:
-            raise BenchmarkError(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}")
+        spec(name)  # an unknown name stops here, before the warm-up
     warm_up(engine_names, targets, log)
     rows = []
     for target in targets:

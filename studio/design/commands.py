@@ -14,6 +14,8 @@ import sys
 
 
 def register(subparsers) -> None:
+    from studio.design.engines import ENGINES, help_text
+
     p = subparsers.add_parser("design", help="design asperity arrays for a friction curve (CSV) → HDF5 design file",
                               description="Design asperity arrays whose friction law follows TARGET.csv.")
     p.add_argument("target", metavar="TARGET.csv", help="friction curve: normal load, friction force (units in header)")
@@ -21,9 +23,11 @@ def register(subparsers) -> None:
     p.add_argument("--out", "-o", required=True, metavar="OUT.h5", help="design file to write (HDF5)")
     p.add_argument("--time-budget", type=float, default=5.0, metavar="SECONDS",
                    help="search time in seconds (default 5; JIT compilation on first use comes on top)")
-    p.add_argument("--method", default="hybrid", help="candidates, vae_cmaes, cmaes or hybrid (default hybrid)")
+    p.add_argument("--method", default="hybrid", metavar="NAME",
+                   help="design engine (default hybrid): " + help_text())
     p.add_argument("--candidates", type=int, default=None, metavar="K",
-                   help="designs to keep (default 16 for the candidates method, 4 otherwise)")
+                   help="designs to keep (default: " + ", ".join(f"{s.default_count} for {s.name}" for s in
+                                                                   ENGINES.values()) + ")")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="job seed (default 0)")
     p.add_argument("--progress", action="store_true", help="print progress to stderr")
     p.set_defaults(run=design_command)
@@ -39,20 +43,15 @@ def register(subparsers) -> None:
 
 
 def design_command(args) -> int:
-    from studio.design.engines import ENGINES, run
+    from studio.design.engines import run
     from studio.errors import StudioError
     from studio.io import read_target_csv, write_design_file
 
-    if args.method not in ENGINES:
-        raise StudioError(f"--method {args.method!r} is not a design method; choose one of {', '.join(ENGINES)}")
     if args.time_budget <= 0:
         raise StudioError(f"--time-budget must be positive, got {args.time_budget:g} s")
     if args.candidates is not None and args.candidates < 1:
         raise StudioError(f"--candidates must be at least 1, got {args.candidates}")
     target = read_target_csv(args.target).to_target(args.asperities)
-    kw = {"seed": args.seed, "time_budget_s": args.time_budget}
-    if args.candidates is not None:
-        kw["k" if args.method == "candidates" else "keep"] = args.candidates
     last = []
 
     def on_progress(p):
@@ -60,7 +59,8 @@ def design_command(args) -> int:
         if args.progress:
             print(f"{p.elapsed_s:6.2f} s  best {p.best_error:8.3f} %  {p.message}", file=sys.stderr)
 
-    designs = run(args.method, target, on_progress=on_progress, **kw)
+    designs = run(args.method, target, seed=args.seed, time_budget_s=args.time_budget, count=args.candidates,
+                  on_progress=on_progress)
     write_design_file(args.out, designs, target)
     best = designs[0]
     print(json.dumps({"best": best.name, "smape_percent": round(float(best.error_percent), 6),

@@ -1,20 +1,21 @@
-"""What every design engine speaks: Target, Design, Progress, and the job protocol. No Qt.
+"""What every design engine speaks: Target, Design, Progress. No Qt.
 
-An engine is a generator function `engine(target, ..., control) -> Iterator[Progress]`.
-It yields a Progress at least once per generation (≲ 100 ms apart), checks
-`control` between yields, and returns (StopIteration.value) the final list of
-Designs, best first. The GUI drives it from a worker thread; the CLI drives it
-in the foreground. Nothing here imports Qt or torch.
+An engine is a job (studio.jobs): a generator function `engine(target, ..., control) ->
+Iterator[Progress]`. It yields a Progress at least once per generation (≲ 100 ms apart), checks
+`control` between yields, and returns (StopIteration.value) the final list of Designs, best
+first. `studio.jobs.drive` runs it: in the foreground (CLI), a worker process or a GUI thread.
+JobControl and Cancelled come from studio.jobs (re-exported here). Nothing here imports Qt or torch.
 """
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from studio.errors import StudioError
+from studio.jobs import Cancelled, JobControl  # noqa: F401  (the job protocol, re-exported for engines)
 from studio.physics import (
+    E_STAR_IDX,
     LOAD_GRID_N,
     Asperities,
     hertz_valid,
@@ -126,7 +127,7 @@ class Design:
     @property
     def hertz_valid(self) -> bool:
         a = self.asperities or realize(self.theta, self.N, self.seed)
-        return hertz_valid(a.height_mm, a.radius_mm, self.theta[20])
+        return hertz_valid(a.height_mm, a.radius_mm, self.theta[E_STAR_IDX])
 
     def residual_percent(self, target: Target) -> np.ndarray:
         """Per-load relative residual (design − target)/target [%], NaN where the target is masked out."""
@@ -146,44 +147,3 @@ class Progress:
     elapsed_s: float
     fraction: float = 0.0  # 0..1 of the time/evaluation budget
     message: str = ""
-
-
-class Cancelled(Exception):
-    """Raised inside an engine when its control was cancelled; engines let it propagate or return early."""
-
-
-@dataclass
-class JobControl:
-    """Pause/cancel handle shared between a running engine and whoever drives it (thread-safe)."""
-
-    _cancel: threading.Event = field(default_factory=threading.Event)
-    _running: threading.Event = field(default_factory=lambda: _set(threading.Event()))
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._running.set()  # wake a paused engine so it can see the cancel
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def checkpoint(self) -> None:
-        """Call between generations: blocks while paused, raises Cancelled if cancelled."""
-        self._running.wait()
-        if self._cancel.is_set():
-            raise Cancelled()
-
-
-def _set(event: threading.Event) -> threading.Event:
-    event.set()
-    return event

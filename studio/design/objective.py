@@ -17,13 +17,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from studio.design.core import Target
-from studio.physics import THETA_LOWER, THETA_SIZE, THETA_UPPER, simulate_batch, smape
+from studio.physics import THETA_LOWER, THETA_SIZE, THETA_UPPER, bucket_width, from_unit, simulate_batch, to_unit
 from studio.physics.friction import REFERENCE_ITERATIONS
-from studio.physics import bucket_width  # the physics' own N → padded width rule
+from studio.physics.ranking import errors_percent, fast_laws, rank
 from studio.physics.theta import W_IDX
 
-_LOWER = jnp.asarray(THETA_LOWER)
-_SPAN = jnp.asarray(THETA_UPPER - THETA_LOWER)
+# NumPy, not JAX, constants: a module-level JAX array would take the precision JAX had at import.
+_LOWER = np.asarray(THETA_LOWER)
+_SPAN = np.asarray(THETA_UPPER - THETA_LOWER)
 
 # θ entries the gradient polish moves: everything but the mixture weights (no gradient through them).
 CONTINUOUS_IDX = np.array(sorted(set(range(THETA_SIZE)) - set(W_IDX.tolist())))
@@ -51,39 +52,31 @@ class BatchObjective:
         self.width = bucket_width(target.N)
         self._target_N = np.asarray(target.friction_N, dtype=np.float64)
         self._mask = np.asarray(target.mask, dtype=bool)
-        self._n = np.full((self.batch,), target.N)  # NumPy: no eager JAX op (a compile) in a job thread
         self.evaluations = 0
 
     def laws(self, unit: np.ndarray, seeds) -> np.ndarray:
         """float32-path laws (P, 128) [N] of designs θ = from_unit(unit) (P, 23) realised with `seeds`
         (P,) or one int seed; counted in `evaluations`."""
-        unit = np.clip(np.asarray(unit, dtype=np.float64).reshape(-1, THETA_SIZE), 0.0, 1.0)
-        p = unit.shape[0]
-        seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (p,))
-        out = np.empty((p, self._target_N.shape[0]))
-        for start in range(0, p, self.batch):
-            chunk = unit[start:start + self.batch]
-            k = chunk.shape[0]
-            pad = self.batch - k
-            theta = np.asarray(THETA_LOWER + chunk * (THETA_UPPER - THETA_LOWER))
-            s = seeds[start:start + self.batch]
-            if pad:
-                theta = np.concatenate([theta, np.repeat(theta[-1:], pad, axis=0)])
-                s = np.concatenate([s, np.repeat(s[-1:], pad)])
-            # simulate_batch is called outside jit: its fast path redoes unconverged rows on the host.
-            laws = simulate_batch(jnp.asarray(theta), self._n, jnp.asarray(s), width=self.width)
-            out[start:start + k] = np.asarray(laws, dtype=np.float64)[:k]
-        self.evaluations += p
-        return out
+        theta = from_unit(np.clip(np.asarray(unit, dtype=np.float64).reshape(-1, THETA_SIZE), 0.0, 1.0))
+        self.evaluations += theta.shape[0]
+        return fast_laws(theta, self.target.N, seeds, block=self.batch)
 
     def errors_of(self, laws: np.ndarray) -> np.ndarray:
         """Masked sMAPE [%] of laws (P, 128) against the target; 200 (the maximum) where not finite."""
-        err = smape(laws, self._target_N[None, :], mask=self._mask[None, :])
-        return np.where(np.isfinite(err), err, 200.0)
+        return errors_percent(laws, self._target_N, self._mask)
 
     def errors(self, unit: np.ndarray, seeds) -> np.ndarray:
         """Errors [%] of designs θ = from_unit(unit) (P, 23) realised with `seeds` (P,) or one int seed."""
         return self.errors_of(self.laws(unit, seeds))
+
+    def rank(self, unit: np.ndarray, seeds) -> tuple[np.ndarray, np.ndarray]:
+        """Proposals (P, 23) in the unit box ranked the studio's one way (studio.physics.ranking.rank:
+        τ0 and B, which enter the law linearly, solved exactly for each one's realisation):
+        (the fitted proposals in the unit box, their errors [%]), in the order given."""
+        theta = from_unit(np.clip(np.asarray(unit, dtype=np.float64).reshape(-1, THETA_SIZE), 0.0, 1.0))
+        self.evaluations += theta.shape[0]
+        r = rank(theta, self.target.N, seeds, self._target_N, self._mask, fit=True, block=self.batch)
+        return np.clip(to_unit(r.theta), 0.0, 1.0), r.errors_percent
 
 
 def polish(target: Target, unit: np.ndarray, seed: int, *, max_steps: int = 40, chunk: int = 5):

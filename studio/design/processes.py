@@ -5,12 +5,15 @@ GIL behind their Python work (CMA-ES bookkeeping, trust-region steps, JAX dispat
 event loop stalled 50–130 ms (benchmarks/gui.py). In worker processes at a lower OS priority
 the same jobs leave it alone.
 
-`EngineProcessPool.run(method, target, control=..., **options)` is a generator with the engines'
-own contract (studio.design.engines): it yields the worker's `Progress`, returns its designs,
-and honours a `JobControl` (pause, resume, cancel) between yields. Workers are started with
-multiprocessing's "spawn" (a clean interpreter: no forked thread pools), import JAX and torch
-once, and are reused job after job; `prestart` and `warm` prepare idle ones in advance so a job
-starts without import or tracing time. The shipped models are loaded in each worker.
+`EngineProcessPool.run_job(job, args, kwargs, control=...)` runs any job of studio.jobs (a
+module-level generator function taking `control=`) in a worker and is itself a job: it yields the
+worker's progress objects, returns the job's result, and honours a `JobControl` (pause, resume,
+cancel) between yields. `run(method, target, control=..., **options)` is that for a design engine
+(`studio.design.engines.call`). Workers are started with multiprocessing's "spawn" (a clean
+interpreter: no forked thread pools), import JAX once, and are reused job after job; `prestart`
+and `warm` prepare idle ones in advance so a job starts without import or tracing time. The
+shipped models are loaded in each worker. Inside the worker the job runs under
+`studio.jobs.drive`, the same loop as everywhere else.
 """
 from __future__ import annotations
 
@@ -20,11 +23,12 @@ import os
 import threading
 import time
 import traceback
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from studio.design import engines
-from studio.design.core import Cancelled, Design, JobControl, Progress, Target
+from studio.design.core import Design, Progress, Target
 from studio.errors import StudioError
+from studio.jobs import Cancelled, JobControl, drive
 from studio.physics import bucket_width
 
 log = logging.getLogger("studio.design")
@@ -44,14 +48,15 @@ class EngineProcessError(StudioError):
 
 
 def _worker_main(conn, running, cancel, nice: int, compile_cache: str | None) -> None:
-    """Serve ("run", method, target, options) and ("warm", target) requests until ("stop",)."""
+    """Serve ("job", fn, args, kwargs) and ("prepare", fn, args) requests until ("stop",)."""
     try:  # absolute, not relative to the spawning thread's own (possibly lowered) priority
         if os.getpriority(os.PRIO_PROCESS, 0) < nice:
             os.setpriority(os.PRIO_PROCESS, 0, nice)
     except (AttributeError, OSError):
         pass
-    from studio.physics import enable_compilation_cache
+    from studio.physics import enable_compilation_cache, enable_float64
 
+    enable_float64()  # an entry point: the physics' float64 reference needs it
     enable_compilation_cache(compile_cache or "0")  # before the first compile
     control = JobControl(_cancel=cancel, _running=running)
     conn.send(("ready", os.getpid()))
@@ -63,24 +68,19 @@ def _worker_main(conn, running, cancel, nice: int, compile_cache: str | None) ->
         kind = msg[0]
         if kind == "stop":
             break
-        if kind == "warm":
+        if kind == "prepare":
+            _, fn, args = msg
             try:
-                engines.compile_refinement(msg[1])
+                fn(*args)
             except Exception:  # a failed warm-up only means the first job compiles
-                log.info("engine warm-up failed:\n%s", traceback.format_exc())
-            conn.send(("warmed",))
+                log.info("worker warm-up failed:\n%s", traceback.format_exc())
+            conn.send(("prepared",))
             continue
-        _, method, target, options = msg
+        _, fn, args, kwargs = msg
         try:
-            gen = engines.ENGINES[method](target, control=control, **options)
-            while True:
-                try:
-                    item = next(gen)
-                except StopIteration as stop:
-                    conn.send(("finished", list(stop.value or [])))
-                    break
-                conn.send(("progress", item))
-                control.checkpoint()
+            result = drive(fn(*args, control=control, **kwargs), control,
+                           on_progress=lambda item: conn.send(("progress", item)))
+            conn.send(("finished", result))
         except Cancelled:
             conn.send(("cancelled",))
         except Exception as exc:
@@ -175,10 +175,10 @@ class EngineProcessPool:
             for w in self._idle:
                 if width not in w.warmed:
                     w.warmed.add(width)
-                    w.send(("warm", target))
+                    w.send(("prepare", engines.compile_refinement, (target,)))
 
-    def _acquire(self, width: int) -> _Worker:
-        """An idle worker (one warmed for `width` first) or a new one, marked busy."""
+    def _acquire(self, width) -> _Worker:
+        """An idle worker (one warmed for `width` first, if given) or a new one, marked busy."""
         with self._lock:
             if self._closed:
                 raise EngineProcessError("the engine process pool is shut down")
@@ -225,17 +225,28 @@ class EngineProcessPool:
     # -- jobs
     def run(self, method: str, target: Target, *, control: JobControl | None = None,
             **options) -> Iterator[Progress]:
-        """Run engine `method` in a worker: yields its Progress, returns its designs (best first).
+        """Run design engine `method` in a worker (`engines.call(method, target, **options)`): yields
+        its Progress, returns its designs (best first). Errors as for `run_job`."""
+        engines.spec(method)  # an unknown name fails here, before a worker is taken
+        return (yield from self.run_job(engines.call, (method, target), options, control=control,
+                                        prefer=bucket_width(target.N)))
 
-        Raises `Cancelled` when `control` is cancelled, the engine's own StudioError for bad
-        input, RuntimeError for an engine failure and EngineProcessError if the worker dies.
+    def run_job(self, job: Callable[..., Iterator[Any]], args: tuple = (), kwargs: dict | None = None, *,
+                control: JobControl | None = None, prefer=None) -> Iterator[Any]:
+        """Run `job(*args, control=..., **kwargs)` (a job of studio.jobs: a module-level generator
+        function, so the worker can import it) in a worker: yields its progress objects, returns its
+        result. `prefer`: a worker warmed for this key (`warm`) is taken first.
+
+        Raises `Cancelled` when `control` is cancelled, the job's own StudioError for bad input,
+        RuntimeError for a failure inside the job and EngineProcessError if the worker dies.
         """
-        if method not in engines.ENGINES:
-            raise StudioError(f"unknown design method {method!r}; choose one of {', '.join(engines.ENGINES)}")
+        name = getattr(job, "__qualname__", str(job))
+        if args and isinstance(args[0], str):
+            name = f"{name}({args[0]!r})"
         for attempt in (1, 2):  # a second, fresh worker if an idle one died meanwhile
-            worker = self._acquire(bucket_width(target.N))
+            worker = self._acquire(prefer)
             try:
-                _start_job(worker, ("run", method, target, options))
+                _start_job(worker, ("job", job, tuple(args), dict(kwargs or {})))
                 break
             except EngineProcessError:
                 self._release(worker, healthy=False)
@@ -270,9 +281,9 @@ class EngineProcessPool:
                     _, message, user, trace = msg
                     if user:
                         raise StudioError(message)
-                    log.error("engine %s failed in process %s:\n%s", method, worker.pid, trace)
+                    log.error("job %s failed in process %s:\n%s", name, worker.pid, trace)
                     raise RuntimeError(message)
-                # "ready" and "warmed": the worker's answers to start-up and warm-up
+                # "ready" and "prepared": the worker's answers to start-up and warm-up
         finally:
             if not ended:  # the driver stopped early (closed generator, error): stop the worker's job
                 ended = _cancel_and_drain(worker)
@@ -316,9 +327,4 @@ def _cancel_and_drain(worker: _Worker, timeout_s: float = STOP_TIMEOUT_S) -> boo
 
 def run_in_process(pool: EngineProcessPool, method: str, target: Target, **options) -> list[Design]:
     """Drive `pool.run` to the end (no progress); for scripts and tests."""
-    gen = pool.run(method, target, **options)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return drive(pool.run(method, target, **options))

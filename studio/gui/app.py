@@ -16,7 +16,8 @@ def _import_numerics() -> None:
         import torch  # noqa: F401
     except ImportError:  # the studio still works with θ-space search
         pass
-    import studio.physics  # noqa: F401  (enables float64 in JAX)
+    from studio.physics import enable_float64
+    enable_float64()  # an entry point (also reached without studio.cli, e.g. from benchmarks)
 
 
 def settle_heap() -> None:

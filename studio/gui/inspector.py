@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLa
 from studio.design.core import Design, Target
 from studio.gui.plots import (BAND_BRUSH, COMPONENT_COLORS, DESIGN_COLOR, DESIGN_PEN, PIN_COLORS, TARGET_PEN,
                               HoverReadout, labelled_plot)
-from studio.physics import LOAD_GRID_N, THETA_NAMES, normalise_weights
+from studio.physics import (B_IDX, E_STAR_IDX, LOAD_GRID_N, MU_H_IDX, MU_R_IDX, N_COMPONENTS, SD_H_IDX, SD_R_IDX,
+                            TAU0_IDX, W_IDX, normalise_weights)
 
-N_COMPONENTS = 4
 MAX_PINS = len(PIN_COLORS)
 
 
@@ -41,7 +41,7 @@ def compute_details(design: Design) -> DesignDetails:
     from studio.physics.layout import layout_for
 
     a = design.asperities if design.asperities is not None else realize(design.theta, design.N, design.seed)
-    e_star = float(design.theta[THETA_NAMES.index("E_star")])
+    e_star = float(design.theta[E_STAR_IDX])
     if design.band_p05 is not None and design.band_p95 is not None:
         lo, hi = np.asarray(design.band_p05), np.asarray(design.band_p95)
     else:
@@ -60,11 +60,11 @@ def compute_details(design: Design) -> DesignDetails:
 def mixture_pdfs(theta: np.ndarray, values: np.ndarray, which: str) -> np.ndarray:
     """(4, len(values)) weighted Gaussian pdfs of height ('h') or radius ('R') per component [1/mm]."""
     t = np.asarray(theta, dtype=np.float64)
-    w = np.asarray(normalise_weights(t[[0, 5, 10, 15]]))
-    mean_i, sd_i = (1, 2) if which == "h" else (3, 4)
+    w = np.asarray(normalise_weights(t[W_IDX]))
+    mean_i, sd_i = (MU_H_IDX, SD_H_IDX) if which == "h" else (MU_R_IDX, SD_R_IDX)
     out = np.zeros((N_COMPONENTS, values.size))
     for k in range(N_COMPONENTS):
-        mu, sd = t[5 * k + mean_i], max(t[5 * k + sd_i], 1e-3)
+        mu, sd = t[mean_i[k]], max(t[sd_i[k]], 1e-3)
         out[k] = w[k] * np.exp(-0.5 * ((values - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
     return out
 
@@ -190,8 +190,8 @@ class Inspector(QWidget):
             self.design_curve.setData(LOAD_GRID_N, design.friction_N)
         err = "–" if design.error_percent is None else f"{design.error_percent:.2f} %"
         self.summary.setText(f"<b>{design.name or 'design'}</b> · {design.method or '?'} · N = {design.N} · "
-                             f"seed {design.seed} · sMAPE {err} · E* {design.theta[20]:.2f} MPa · "
-                             f"τ0 {design.theta[21]:.3f} MPa · B {design.theta[22]:.3f}")
+                             f"seed {design.seed} · sMAPE {err} · E* {design.theta[E_STAR_IDX]:.2f} MPa · "
+                             f"τ0 {design.theta[TAU0_IDX]:.3f} MPa · B {design.theta[B_IDX]:.3f}")
         self._update_residual()
         self._update_mixture()
         self._update_asperities()

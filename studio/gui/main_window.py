@@ -7,7 +7,6 @@ I/O all run in workers, and closing the window cancels and joins every job.
 """
 from __future__ import annotations
 
-import inspect
 import itertools
 import json
 import logging
@@ -43,8 +42,6 @@ AUTOSAVE_INTERVAL_MS = 30_000
 JOB_WORKERS = 1  # idle, warmed worker processes kept ready for refinement jobs (~0.6 GB each)
 REFINE_METHODS = ("hybrid", "cmaes", "vae_cmaes")
 MAX_RECENT = 8
-_START_OPTION = "start"  # the engine keyword that takes a Design to refine (studio.design.engines)
-_COUNT_OPTION = "k"  # the engine keyword for the number of candidates
 
 
 def default_engines() -> dict:
@@ -54,30 +51,16 @@ def default_engines() -> dict:
 
 def engine_generator(engine, target: Target, *, seed: int, time_budget_s: float, control,
                      start: Design | None = None, count: int | None = None, models: dict | None = None):
-    """Call an engine with the options it accepts (start design, candidate count, loaded models)."""
-    try:
-        params = inspect.signature(engine).parameters
-    except (TypeError, ValueError):
-        params = {}
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
-    kw = {}
-    name = start_option(engine)
-    if start is not None and name is not None:
-        kw[name] = start
-    if count is not None and _COUNT_OPTION in params:
-        kw[_COUNT_OPTION] = count
-    if takes_any:
-        kw.update({k: v for k, v in (models or {}).items() if v is not None})
-    return engine(target, seed=seed, time_budget_s=time_budget_s, control=control, **kw)
+    """The engine's generator with the options it takes (studio.design.engines.call reads its spec)."""
+    from studio.design.engines import call
+    return call(engine, target, seed=seed, time_budget_s=time_budget_s, control=control, start=start, count=count,
+                **(models or {}))
 
 
 def start_option(engine) -> str | None:
-    """The keyword through which an engine accepts a design to start from, or None."""
-    try:
-        params = inspect.signature(engine).parameters
-    except (TypeError, ValueError):
-        return None
-    return _START_OPTION if _START_OPTION in params else None
+    """The keyword through which an engine accepts a design to start from, or None (from its spec)."""
+    from studio.design.engines import spec
+    return "start" if spec(engine).takes_start else None
 
 
 class ChangeCommand(QUndoCommand):
@@ -881,30 +864,30 @@ class MainWindow(QMainWindow):
         SVG is drawn by QSvgGenerator from the whole law view, so the residual strip comes along
         as vectors. Fast, on the GUI thread.
         """
-        import os
-
         import pyqtgraph.exporters as ex
+
+        from studio.files import atomic_write
         final = Path(path)
-        path = str(final.with_name(f".{final.stem}.partial{final.suffix}"))  # atomic: write aside, then rename
         try:
-            if path.lower().endswith(".svg"):
-                from PySide6.QtCore import QRect, QSize
-                from PySide6.QtGui import QPainter
-                from PySide6.QtSvg import QSvgGenerator
-                view = self.inspector.law_view
-                gen = QSvgGenerator()
-                gen.setFileName(path)
-                gen.setSize(QSize(view.width(), view.height()))
-                gen.setViewBox(QRect(0, 0, view.width(), view.height()))
-                gen.setTitle("Friction law")
-                painter = QPainter(gen)
-                view.render(painter)
-                painter.end()
-            else:
-                exporter = ex.ImageExporter(self.inspector.law_plot)
-                exporter.parameters()["width"] = 1200
-                exporter.export(path)
-            os.replace(path, final)
+            with atomic_write(final) as tmp:  # the temporary name keeps the suffix the exporters go by
+                path = str(tmp)
+                if path.lower().endswith(".svg"):
+                    from PySide6.QtCore import QRect, QSize
+                    from PySide6.QtGui import QPainter
+                    from PySide6.QtSvg import QSvgGenerator
+                    view = self.inspector.law_view
+                    gen = QSvgGenerator()
+                    gen.setFileName(path)
+                    gen.setSize(QSize(view.width(), view.height()))
+                    gen.setViewBox(QRect(0, 0, view.width(), view.height()))
+                    gen.setTitle("Friction law")
+                    painter = QPainter(gen)
+                    view.render(painter)
+                    painter.end()
+                else:
+                    exporter = ex.ImageExporter(self.inspector.law_plot)
+                    exporter.parameters()["width"] = 1200
+                    exporter.export(path)
         except Exception as exc:
             self.report_error(f"{final}: could not export the plot ({exc})")
             return

@@ -1,9 +1,9 @@
 """Background work for the GUI: engine generators and one-shot calls run off the GUI thread.
 
-The pattern is superqt's GeneratorWorker, written small: a design engine is a generator
-that yields `Progress` and returns its designs; `EngineJob` drives it in its own QThread,
-turns every yield into a Qt signal (delivered on the GUI thread), and stops between
-yields when its `JobControl` is paused or cancelled. `call_in_thread` runs a plain
+The pattern is superqt's GeneratorWorker, written small: a job (studio.jobs; a design engine
+yields `Progress` and returns its designs) is driven by `studio.jobs.drive` in its own QThread;
+`EngineJob` turns every yield into a Qt signal (delivered on the GUI thread), and the job stops
+between yields when its `JobControl` is paused or cancelled. `call_in_thread` runs a plain
 function on the global thread pool and hands the result (or the error) back as a signal.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 
-from studio.design.core import Cancelled, JobControl
+from studio.jobs import Cancelled, JobControl, drive
 
 log = logging.getLogger("studio.gui")
 
@@ -95,8 +95,8 @@ def _lower_this_thread() -> None:
 class _GeneratorRunner(QObject):
     """Lives in the job's thread; runs the generator to its end and reports through signals."""
 
-    progress = Signal(object)   # studio.design.core.Progress
-    finished = Signal(object)   # list[Design], best first
+    progress = Signal(object)   # the job's progress objects (studio.design.core.Progress for engines)
+    finished = Signal(object)   # the job's result (list[Design], best first, for engines)
     failed = Signal(str)        # one-line message
     cancelled = Signal()
     done = Signal()             # always emitted last
@@ -108,19 +108,9 @@ class _GeneratorRunner(QObject):
 
     @Slot()
     def run(self) -> None:
-        gen = None
         _lower_this_thread()
         try:
-            self._control.checkpoint()
-            gen = self._make_generator(self._control)
-            while True:
-                try:
-                    item = next(gen)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
-                self.progress.emit(item)
-                self._control.checkpoint()  # the engine checks too; this catches engines that forget
+            result = drive(self._make_generator(self._control), self._control, self.progress.emit)
         except Cancelled:
             self.cancelled.emit()
         except Exception as exc:  # a failing engine must not take the GUI down: report it
@@ -130,10 +120,8 @@ class _GeneratorRunner(QObject):
             if self._control.cancelled:
                 self.cancelled.emit()
             else:
-                self.finished.emit(list(result or []))
+                self.finished.emit(result if result is not None else [])
         finally:
-            if gen is not None:
-                gen.close()
             self.done.emit()
 
 

@@ -26,11 +26,11 @@ def register(subparsers) -> None:
 
 def resimulate(design_file, name: str | None = None):
     """(design, law (128,) [N], max relative difference vs the stored curve) for one design of a DesignFile."""
-    from studio.physics import friction_law
+    from studio.physics import MATERIAL_IDX, friction_law
 
     d = design_file.design(name)
     a = d.asperities
-    E_star, tau0, B = (float(v) for v in d.theta[20:23])
+    E_star, tau0, B = (float(v) for v in d.theta[MATERIAL_IDX])
     law = np.asarray(friction_law(a.height_mm, a.radius_mm, E_star, tau0, B), dtype=np.float64)
     stored = np.asarray(d.friction_N, dtype=np.float64)
     difference = float(np.max(np.abs(law - stored) / np.abs(stored)))

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.errors import StudioError
-from studio.io.atomic import atomic_write_bytes
+from studio.files import atomic_write_bytes
 from studio.physics import LOAD_GRID_N
 
 MAX_FILE_BYTES = 50 * 1024 * 1024

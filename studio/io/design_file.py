@@ -25,14 +25,18 @@ import numpy as np
 import studio
 from studio.design.core import Design, Target
 from studio.errors import StudioError
-from studio.io.atomic import atomic_write
+from studio.files import atomic_write
 from studio.physics import (
+    B_IDX,
+    E_STAR_IDX,
     LOAD_GRID_N,
+    MATERIAL_IDX,
     MAX_ASPERITIES,
     MIN_ASPERITIES,
     THETA_NAMES,
     THETA_SIZE,
     THETA_UNITS,
+    TAU0_IDX,
     Asperities,
     hertz_valid,
     realize,
@@ -174,7 +178,7 @@ def _write_design(group, name: str, d: Design, target: Target | None, layout: La
     a = d.asperities if d.asperities is not None else realize(d.theta, d.N, d.seed)
     law = d.friction_N if d.friction_N is not None else simulate(d.theta, d.N, d.seed)
     law = np.asarray(law, dtype=np.float64)
-    E_star, tau0, B = (float(v) for v in d.theta[20:23])
+    E_star, tau0, B = (float(v) for v in d.theta[MATERIAL_IDX])
     if layout is None or np.asarray(layout.x_mm).shape != a.height_mm.shape:
         layout = layout_for(a, E_star)
     x_mm, y_mm = layout.x_mm, layout.y_mm
@@ -431,7 +435,7 @@ def _read_design_v1(g, name, where):
                         band_p05=band[0], band_p95=band[1])
     except StudioError as exc:
         raise DesignFileError(f"{where}: {at}/theta: {exc}") from None
-    for attr, index in (("E_star_MPa", 20), ("tau0_MPa", 21), ("B", 22)):
+    for attr, index in (("E_star_MPa", E_STAR_IDX), ("tau0_MPa", TAU0_IDX), ("B", B_IDX)):
         value = _float_attr(g, attr, where, at, default=float(theta[index]))
         if not np.isclose(value, theta[index], rtol=1e-12, atol=0):
             raise DesignFileError(f"{where}: {at} attribute {attr} = {value:g} disagrees with theta[{index}] = "

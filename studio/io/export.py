@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.errors import StudioError
-from studio.io.atomic import atomic_write, atomic_write_bytes
+from studio.files import atomic_write, atomic_write_bytes
 from studio.physics.layout import MIN_RELIEF_MM, PLATE_MARGIN_MM, solid_half_width_mm
 
 DEFAULT_MIN_DEPTH_MM = MIN_RELIEF_MM  # without a layout: the plate this far below the lowest summit

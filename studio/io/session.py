@@ -31,8 +31,8 @@ import numpy as np
 
 from studio.design.core import Design, Target
 from studio.errors import StudioError
-from studio.io.atomic import atomic_write_text
-from studio.physics import LOAD_GRID_N
+from studio.files import atomic_write_text
+from studio.physics import LOAD_GRID_N, THETA_SIZE
 
 FORMAT = "friction-studio-session"
 FORMAT_VERSION = 1
@@ -209,7 +209,7 @@ def _target_from_json(t: dict, where) -> Target:
 
 def _design_from_json(d, where, name) -> Design:
     d = _expect(d, dict, where, name)
-    theta = _vector(d.get("theta"), 23, where, f"{name}.theta")
+    theta = _vector(d.get("theta"), THETA_SIZE, where, f"{name}.theta")
     error = d.get("error_percent")
     try:
         return Design(theta=theta, N=_expect(d.get("N"), int, where, f"{name}.N"),

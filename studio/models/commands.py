@@ -112,7 +112,7 @@ def run_evaluate(args) -> int:
     from studio.models.errors import ModelError
     from studio.models.evaluate import (NearestNeighbour, TrueTheta, WithExactTau0B, evaluate_generators, figure,
                                         table, write_json)
-    from studio.io.atomic import atomic_write_bytes
+    from studio.files import atomic_write_bytes
     from studio.models.store import load_generator, paths, read_card
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from studio.io.atomic import sha256_file
+from studio.files import sha256_file
 from studio.models.errors import ModelError
-from studio.physics import canonical, to_unit
+from studio.physics import N_LOADS, THETA_SIZE, canonical, to_unit
 
 
 @dataclass
@@ -43,7 +43,7 @@ def from_arrays(theta, n_asperities, friction_N, seed=None) -> Examples:
     theta = np.asarray(theta, dtype=np.float64)
     n_asperities = np.array(n_asperities, dtype=np.int64)
     friction_N = np.array(friction_N, dtype=np.float32)  # a writable copy (torch shares its memory)
-    if theta.ndim != 2 or theta.shape[1] != 23 or friction_N.shape != (len(theta), 128) \
+    if theta.ndim != 2 or theta.shape[1] != THETA_SIZE or friction_N.shape != (len(theta), N_LOADS) \
             or n_asperities.shape != (len(theta),):
         raise ModelError(f"examples: expected theta (n, 23), N (n,), friction (n, 128); got {theta.shape}, "
                          f"{n_asperities.shape}, {friction_N.shape}")

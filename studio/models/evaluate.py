@@ -1,10 +1,12 @@
 """Held-out evaluation of a generator beside two baselines (an MLP regressor, nearest-neighbour lookup).
 
 Every candidate θ is realised with a fixed design seed (DESIGN_SEED, never the target's own seed:
-an unseen target has none). Best-of-K ranks the K candidates by their float32 law and reports the
-winner's error from the exact float64 simulation. A second best-of-K figure realises candidate j
-with its own seed DESIGN_SEED + j (a design is the triple θ, N, seed; the studio's candidate engine
-also varies seeds), so the K designs differ in their realisation as well as in θ.
+an unseen target has none). Best-of-K ranks the K candidates the way the studio's candidate
+engines do (studio.physics.ranking.rank: float32 law, masked sMAPE; for `WithExactTau0B`, τ0 and B
+solved exactly for each candidate's realisation first) and reports the winner's error from the
+exact float64 simulation. A second best-of-K figure realises candidate j with its own seed
+DESIGN_SEED + j (a design is the triple θ, N, seed; the studio's candidate engine also varies
+seeds), so the K designs differ in their realisation as well as in θ.
 """
 from __future__ import annotations
 
@@ -13,36 +15,34 @@ import time
 from pathlib import Path
 
 import numpy as np
-import jax.numpy as jnp
 import torch
 
+from studio.files import atomic_write, atomic_write_bytes
 from studio.models.dataset import Examples
-from studio.physics import (THETA_SIZE, canonical, fit_tau0_B, parameter_error, simulate, simulate_batch, smape,
-                            summary, to_unit)
-from studio.physics import bucket_width
+from studio.physics import THETA_SIZE, bucket_width, canonical, parameter_error, simulate, smape, summary, to_unit
+from studio.physics.ranking import fast_laws, rank
 
 DESIGN_SEED = 0
 
 
 def simulate_fast(theta, n_asperities, seed=DESIGN_SEED) -> np.ndarray:
-    """float32 laws (B, 128) of designs θ (B, 23) with N (B,) at a design seed, or seeds (B,) (for ranking)."""
-    theta = np.asarray(theta, dtype=np.float64)
-    n = np.broadcast_to(np.asarray(n_asperities, dtype=np.int32), (len(theta),))
-    seeds = np.broadcast_to(np.asarray(seed, dtype=np.int64), (len(theta),))
-    width = bucket_width(int(n.max()))
-    return np.asarray(simulate_batch(theta, jnp.asarray(n), jnp.asarray(seeds), width=width), dtype=np.float64)
+    """float32 laws (B, 128) of designs θ (B, 23) with one asperity count (or N (B,), all equal) at a
+    design seed, or seeds (B,): the ranking's own simulation (studio.physics.ranking.fast_laws)."""
+    n = np.unique(np.asarray(n_asperities))
+    if n.size != 1:
+        raise ValueError(f"simulate_fast: one asperity count per call, got {n.tolist()}")
+    return fast_laws(theta, int(n[0]), seed)
 
 
-def best_of(candidates, law_N, n_asperities: int, seed=DESIGN_SEED):
-    """Rank K candidate designs (K, 23) for one target law by their float32 functional sMAPE.
+def best_of(candidates, law_N, n_asperities: int, seed=DESIGN_SEED, *, fit: bool = False):
+    """Rank K candidate designs (K, 23) for one target law the studio's way (studio.physics.ranking.rank).
 
-    `seed` is one design seed for all, or one per candidate (K,). Returns (order best first,
-    errors [%] in that order).
+    `seed` is one design seed for all, or one per candidate (K,). With `fit`, τ0 and B are solved
+    exactly for each candidate's realisation first (the candidate engines do; `rank(...).theta` then
+    holds the fitted candidates). Returns (order best first, errors [%] in that order).
     """
-    laws = simulate_fast(candidates, np.full(len(candidates), n_asperities), seed)
-    err = smape(laws, np.asarray(law_N, dtype=np.float64)[None, :])
-    order = np.argsort(err, kind="stable")
-    return order, err[order]
+    r = rank(candidates, int(n_asperities), seed, law_N, fit=fit)
+    return r.order, r.errors_percent[r.order]
 
 
 def exact_error(theta, n_asperities: int, law_N, seed: int = DESIGN_SEED) -> float:
@@ -104,17 +104,23 @@ class WithExactTau0B:
     """A generator's candidates with τ0 and B solved exactly for the realisation each will be built
     with (studio.physics.fit_tau0_B): the law is linear in those two, so given the realised contact
     area the best pair in the box is a closed-form least-squares solution, not something to learn.
-    The geometry, E* and the weights are the generator's. Costs one float32 simulation of the K
-    candidates (which ranking does anyway)."""
+    The geometry, E* and the weights are the generator's. This is how the studio's candidate engines
+    rank proposals; `evaluate_generators` ranks its raw samples with `best_of(..., fit=True)`, the
+    same one path (studio.physics.ranking.rank), in one float32 simulation of the K candidates."""
+
+    fit = True
 
     def __init__(self, generator):
         self.generator = generator
         self.kind = f"{getattr(generator, 'kind', 'model')}+fit"
 
+    def sample_raw(self, law_N, N, k: int = 16, seed: int = 0) -> np.ndarray:
+        """The generator's own candidates (K, 23), before the fit."""
+        return np.asarray(self.generator.sample(law_N, N, k, seed), dtype=np.float64).reshape(-1, THETA_SIZE)
+
     def sample(self, law_N, N, k: int = 16, seed: int = 0, design_seeds=DESIGN_SEED) -> np.ndarray:
-        theta = np.asarray(self.generator.sample(law_N, N, k, seed), dtype=np.float64).reshape(-1, THETA_SIZE)
-        laws = simulate_fast(theta, np.full(len(theta), N), design_seeds)
-        return fit_tau0_B(theta, laws, np.asarray(law_N, dtype=np.float64))[0]
+        """The candidates with τ0 and B fitted for `design_seeds` (one seed, or one per candidate)."""
+        return rank(self.sample_raw(law_N, N, k, seed), int(N), design_seeds, law_N, fit=True).theta
 
 
 def evaluate_generators(generators: dict, test: Examples, *, k: int = 16, log=print) -> dict:
@@ -132,8 +138,10 @@ def evaluate_generators(generators: dict, test: Examples, *, k: int = 16, log=pr
         for i in range(len(test)):
             n = int(test.n_asperities[i])
             tl = time.perf_counter()
-            cands = gen.sample(laws[i], n, k, seed=i)
-            order, err = best_of(cands, laws[i], n)
+            fit = getattr(gen, "fit", False)  # the studio's ranking: τ0, B fitted inside it
+            raw = gen.sample_raw(laws[i], n, k, seed=i) if fit else gen.sample(laws[i], n, k, seed=i)
+            r = rank(raw, n, DESIGN_SEED, laws[i], fit=fit)  # what best_of does, keeping the fitted θ
+            order, err, cands = r.order, r.errors_percent[r.order], r.theta
             latency.append(time.perf_counter() - tl)
             one.append(cands[0])
             if i < 6:
@@ -142,11 +150,10 @@ def evaluate_generators(generators: dict, test: Examples, *, k: int = 16, log=pr
             best_err_fast.append(err[0])
             single_err.append(exact_error(cands[0], n, laws[i]))
             best_err.append(exact_error(cands[order[0]], n, laws[i]))
-            if isinstance(gen, WithExactTau0B):  # fitted for the realisations they will have
-                cands = gen.sample(laws[i], n, k, seed=i, design_seeds=seeds)
-            order_s, _ = best_of(cands, laws[i], n, seeds)
-            best_err_seeds.append(exact_error(cands[order_s[0]], n, laws[i], int(seeds[order_s[0]])))
-            div.append(diversity(cands))
+            # fitted (if so) for the realisations they will have
+            r = rank(raw, n, seeds, laws[i], fit=fit)
+            best_err_seeds.append(exact_error(r.theta[r.order[0]], n, laws[i], int(seeds[r.order[0]])))
+            div.append(diversity(r.theta))
         one, best = np.array(one), np.array(best)
         results[name] = {
             "parameter_smape_one_sample": summary(parameter_error(one, test.theta)),
@@ -222,17 +229,15 @@ def figure(path, results: dict, test: Examples, n_examples: int = 6) -> bool:
     for ax in axes.flat[n_examples:]:
         ax.axis("off")
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_write(path) as tmp:  # keeps the suffix, so matplotlib still writes a PNG
+            fig.savefig(tmp, dpi=90)
+    finally:
+        plt.close(fig)
     return True
 
 
 def write_json(path, payload: dict) -> None:
-    from studio.io.atomic import atomic_write_bytes
-
     clean = {k: ({m: {kk: vv for kk, vv in r.items() if not kk.startswith("_")} for m, r in v.items()}
                  if k == "results" else v) for k, v in payload.items()}
     atomic_write_bytes(Path(path), (json.dumps(clean, indent=2) + "\n").encode())

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from studio.io.atomic import atomic_write_bytes, sha256_file
+from studio.files import atomic_write_bytes, sha256_file
 from studio.models.errors import ModelError
 from studio.models.networks import ModelConfig, build, unit_to_theta
 from studio.physics import LOAD_GRID_N, validate_asperity_count

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from studio.models.dataset import Examples
 from studio.models.errors import ModelError
 from studio.models.networks import ModelConfig, build, unit_to_theta
-from studio.io.atomic import atomic_write_bytes
+from studio.files import atomic_write_bytes
 from studio.models.store import default_device, save_model
 from studio.physics import parameter_error
 

@@ -1,7 +1,12 @@
 """Pure JAX physics: θ → asperities → friction law F(P). No torch, no Qt.
 
+Importing it changes no JAX setting: an entry point calls `enable_float64()` (64-bit JAX, which
+the float64 reference needs) and `enable_compilation_cache()` once at start-up.
+
 Public API (import from here):
     theta schema ....... THETA_NAMES, THETA_UNITS, THETA_LOWER, THETA_UPPER, THETA_SIZE,
+                         N_COMPONENTS, PER_COMPONENT, W_IDX, MU_H_IDX, SD_H_IDX, MU_R_IDX, SD_R_IDX,
+                         COMPONENT_SIZE, E_STAR_IDX, TAU0_IDX, B_IDX, MATERIAL_IDX,
                          MIN_ASPERITIES, MAX_ASPERITIES, validate, validate_asperity_count,
                          canonical, to_unit, from_unit, normalise_weights, ThetaError
     realisation ........ Asperities, realize(theta, N, seed), realize_many, base_draws, asperities_from_draws
@@ -9,6 +14,9 @@ Public API (import from here):
                          simulate(theta, N, seed), simulate_batch(theta, N, seeds),
                          simulate_many(thetas, N, seeds) (exact, one call)
     exact fit .......... fit_tau0_B(theta, laws, target) -> (theta, laws): τ0 and B solved for a realisation
+    ranking ............ rank(theta, N, seeds, target) -> Ranking, fast_laws, errors_percent (ranking.py):
+                         the one way proposals are ranked (the studio's engines and the model figures)
+    set-up ............. enable_float64, require_float64, Float64Error, enable_compilation_cache
     spread ............. spread_band(theta, N, seed) -> (p05, p95)
     validity ........... hertz_valid, hertz_strain, HERTZ_LIMIT, contact_radius_mm, indentation_mm
     layout ............. plan_layout(h, R, E*, max load) / layout_for(asperities, E*) -> Layout, layout_faults
@@ -19,14 +27,17 @@ from studio.physics.friction import (  # noqa: F401
     LOAD_GRID_N,
     MAX_LOAD_N,
     N_LOADS,
+    Float64Error,
     contact_radius_mm,
     enable_compilation_cache,
+    enable_float64,
     fit_tau0_B,
     friction_law,
     friction_law_batch,
     hertz_strain,
     hertz_valid,
     indentation_mm,
+    require_float64,
     single_sphere_friction,
 )
 from studio.physics.metrics import parameter_error, smape, summary  # noqa: F401
@@ -43,9 +54,19 @@ from studio.physics.realize import (  # noqa: F401
     spread_band,
 )
 from studio.physics.theta import (  # noqa: F401
+    B_IDX,
+    COMPONENT_SIZE,
+    E_STAR_IDX,
+    MATERIAL_IDX,
     MAX_ASPERITIES,
     MIN_ASPERITIES,
     MU_H_IDX,
+    MU_R_IDX,
+    N_COMPONENTS,
+    PER_COMPONENT,
+    SD_H_IDX,
+    SD_R_IDX,
+    TAU0_IDX,
     THETA_LOWER,
     THETA_NAMES,
     THETA_SIZE,
@@ -60,4 +81,5 @@ from studio.physics.theta import (  # noqa: F401
     validate,
     validate_asperity_count,
 )
+from studio.physics.ranking import Ranking, errors_percent, fast_laws, rank  # noqa: F401,E402
 from studio.physics.layout import Layout, layout_faults, layout_for, plan_layout  # noqa: F401,E402

@@ -17,20 +17,21 @@ implicit-function derivative −(∂P/∂x)/(∂P/∂g) of the load balance P(g)
 contact area its derivative in h, R and g, so jax.grad works through the law.
 
 Precision. Heights are shifted so the highest is 0 before solving, so float32 resolves
-the small indentations of the first contacts relative to the summit, not the datum.
+the small indentations of the first contacts relative to the summit, not the datum. The float64
+reference needs JAX's 64-bit mode, which is process-wide: the entry points (the command line, the
+studio, worker processes, the tests, the benchmarks) call `enable_float64()` once at start-up;
+importing the physics changes nothing, and a physics call in 32-bit mode raises Float64Error.
 """
 from __future__ import annotations
 
 from functools import partial
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from studio.physics.theta import B_IDX, TAU0_IDX, THETA_LOWER, THETA_UPPER  # noqa: E402
+from studio.errors import StudioError
+from studio.physics.theta import B_IDX, TAU0_IDX, THETA_LOWER, THETA_UPPER
 
 N_LOADS = 128
 MAX_LOAD_N = 10.0
@@ -52,6 +53,25 @@ SAMPLE_POINTS = 128    # flat positions of the sample pass: thresholds, the summ
 # sweep): rows passing at 1e-4 after ≥ 3 steps were within 5e-6 of float64, 1.8e-5 after 2;
 # failing rows are redone with more steps (solve_with_fallback).
 CONVERGENCE_TOL = {"float32": 1e-4, "float64": 1e-12}
+
+
+class Float64Error(StudioError):
+    """The physics was called with JAX in 32-bit mode (its float64 results would silently be float32)."""
+
+
+def enable_float64() -> None:
+    """Switch JAX to 64-bit mode for this process (the physics' float64 reference path needs it).
+
+    Process-wide, so it is the entry points' decision, made once before any JAX array exists:
+    studio.cli.main, the studio window, engine worker processes, tests/conftest.py, benchmarks/."""
+    jax.config.update("jax_enable_x64", True)
+
+
+def require_float64() -> None:
+    """Raise Float64Error unless JAX is in 64-bit mode (checked by the physics' public calls)."""
+    if not jax.config.jax_enable_x64:
+        raise Float64Error("JAX is in 32-bit mode, so the physics' float64 results would be float32: call "
+                           "studio.physics.enable_float64() once at start-up, before any JAX array is made")
 
 
 def _sqrt_nonneg(d):
@@ -292,6 +312,7 @@ def friction_law_batch(height_mm, radius_mm, mask, E_star, tau0, B, loads=None, 
     Entries with mask False are padding and carry no load. The dtype of height_mm
     selects the path: float32 is the fast path, float64 the reference.
     """
+    require_float64()
     loads = jnp.asarray(LOAD_GRID_N if loads is None else loads, dtype=jnp.asarray(height_mm).dtype)
     args = tuple(jnp.asarray(x) for x in (height_mm, radius_mm, mask, E_star, tau0, B))
     return solve_with_fallback(lambda *a: _friction_law_batch_jit(*a[:6], loads, a[6]), args, iterations)
@@ -310,6 +331,7 @@ def friction_law(height_mm, radius_mm, E_star_MPa, tau0_MPa, B, *, loads_N=None,
     Differentiable with respect to heights, radii and material (jax.grad works
     through it). float64 is the reference path, float32 the fast path.
     """
+    require_float64()
     if iterations is None:
         # One curve costs little, and a traced call (jax.grad) cannot take the batch
         # path's fallback, so both precisions iterate to convergence here.
@@ -332,6 +354,7 @@ def _indentation_jit(height_mm, radius_mm, E_star, loads):
 
 def indentation_mm(height_mm, radius_mm, E_star_MPa, loads_N) -> np.ndarray:
     """Indentation d_i [mm] of every asperity at each load: shape (len(loads_N), N)."""
+    require_float64()
     loads = jnp.atleast_1d(jnp.asarray(loads_N, dtype=jnp.float64))
     return np.asarray(_indentation_jit(jnp.asarray(height_mm, jnp.float64), jnp.asarray(radius_mm, jnp.float64),
                                        jnp.asarray(E_star_MPa, jnp.float64), loads))

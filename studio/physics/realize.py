@@ -72,6 +72,7 @@ def asperities_from_draws(theta, u, z_h, z_r):
 
 def realize(theta, n: int, seed: int) -> Asperities:
     """The asperities of design (θ, N, seed) as float64 numpy arrays."""
+    _friction.require_float64()
     theta = jnp.asarray(validate(theta))
     n = validate_asperity_count(n)
     h, r, k = _realize_jit(theta, int(seed), bucket_width(n))
@@ -91,6 +92,7 @@ def _padded_batch(theta, n: int, seeds):
 
 def realize_many(theta, n: int, seeds) -> list[Asperities]:
     """The asperities of designs θ (batch, 23), one N, seeds (batch,): one compiled call for all."""
+    _friction.require_float64()
     theta, n, seeds, rows = _padded_batch(theta, n, seeds)
     h, r, k = (np.asarray(a) for a in _realize_many_jit(jnp.asarray(theta), jnp.asarray(seeds), bucket_width(n)))
     return [Asperities(h[i, :n], r[i, :n], k[i, :n].astype(np.int32)) for i in range(rows)]
@@ -132,6 +134,7 @@ def simulate_batch(theta, n, seed, *, iterations=_friction.FAST_ITERATIONS, dtyp
     run faster with a smaller width and give identical results. Rows whose solver did
     not converge in `iterations` steps are redone to convergence (friction.solve_with_fallback).
     """
+    _friction.require_float64()
     args = (jnp.asarray(theta, jnp.float64), jnp.asarray(n), jnp.asarray(seed))
     dtype = jnp.dtype(dtype)
     return _friction.solve_with_fallback(

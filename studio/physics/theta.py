@@ -11,7 +11,8 @@ import numpy as np
 
 N_COMPONENTS = 4
 PER_COMPONENT = 5
-THETA_SIZE = N_COMPONENTS * PER_COMPONENT + 3  # 23
+COMPONENT_SIZE = N_COMPONENTS * PER_COMPONENT  # 20: θ[:COMPONENT_SIZE] are the mixture components
+THETA_SIZE = COMPONENT_SIZE + 3  # 23: then the material E*, τ0, B
 
 MIN_ASPERITIES = 16
 MAX_ASPERITIES = 256
@@ -39,7 +40,8 @@ MU_H_IDX = W_IDX + 1
 SD_H_IDX = W_IDX + 2
 MU_R_IDX = W_IDX + 3
 SD_R_IDX = W_IDX + 4
-E_STAR_IDX, TAU0_IDX, B_IDX = 20, 21, 22
+E_STAR_IDX, TAU0_IDX, B_IDX = COMPONENT_SIZE, COMPONENT_SIZE + 1, COMPONENT_SIZE + 2  # 20, 21, 22
+MATERIAL_IDX = np.array([E_STAR_IDX, TAU0_IDX, B_IDX])  # θ[MATERIAL_IDX] = (E* [MPa], τ0 [MPa], B)
 
 
 class ThetaError(StudioError, ValueError):
@@ -72,11 +74,11 @@ def canonical(theta: np.ndarray) -> np.ndarray:
     heights keep their order.
     """
     theta = np.array(theta, dtype=np.float64, copy=True)
-    comps = theta[..., :20].reshape(theta.shape[:-1] + (N_COMPONENTS, PER_COMPONENT))
+    comps = theta[..., :COMPONENT_SIZE].reshape(theta.shape[:-1] + (N_COMPONENTS, PER_COMPONENT))
     comps[..., 0] = normalise_weights(comps[..., 0])
     order = np.argsort(-comps[..., 1], axis=-1, kind="stable")
     comps = np.take_along_axis(comps, order[..., None], axis=-2)
-    theta[..., :20] = comps.reshape(theta.shape[:-1] + (20,))
+    theta[..., :COMPONENT_SIZE] = comps.reshape(theta.shape[:-1] + (COMPONENT_SIZE,))
     return theta
 
 

@@ -1,0 +1,541 @@
+"""The search engines' code: four generator functions and the bookkeeping they share.
+
+They are declared (name, options, models, help) and called through studio.design.engines; see
+that module and docs/design-engines.md for the contract. Each is a job (studio.jobs): it yields
+`Progress` about every 0.1 s, calls `control.checkpoint()` between generations (so a job pauses and
+cancels within one generation) and returns `list[Design]`, best first, each scored with the exact
+float64 model (`Design.evaluate`). With `max_evaluations` the engine stops (and switches phases) by
+evaluation count instead of by clock, so a given seed gives the same designs on any machine and in
+concurrent jobs; with a time budget alone the result is the best of the same deterministic sequence
+of iterates that fitted in the time.
+
+    candidates   K diverse CVAE samples ranked by re-simulated error (no model: a Sobol screen of the box)
+    vae_cmaes    CMA-ES over the VAE latent — the published baseline (no model: CMA-ES in θ)
+    cmaes        CMA-ES in the normalised θ box [0, 1]^23 with bounds
+    hybrid       model proposals → gradient polish → CMA-ES → polish over several realisation seeds
+
+Models (studio.models) are imported lazily and are optional: without them the model-based engines
+fall back to θ-space search and say so in their Progress messages. Tests and callers may pass
+`generator=` (an object with `sample(law_N, N, k, seed) -> θ (k, 23)`) or `vae=` (with
+`decode(z) -> θ` and `latent_dim`) to use a specific model.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, Iterator
+
+import numpy as np
+
+from studio.design.core import Design, JobControl, Progress, Target
+from studio.design.objective import BatchObjective, polish
+from studio.errors import StudioError
+from studio.physics import LOAD_GRID_N, THETA_SIZE, canonical, from_unit, to_unit
+from studio.physics.ranking import ROW_BLOCK
+
+PROGRESS_INTERVAL_S = 0.1
+POPULATION = ROW_BLOCK  # CMA-ES population = rows per compiled ranking call: one compile per asperity bucket
+OUT_OF_REACH_PERCENT = 5.0  # a load whose residual exceeds this is reported as out of reach
+DUPLICATE_DISTANCE = 0.02  # RMS distance in the unit box of canonical θ below which two designs are one
+
+
+class _NoModel(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# Shared bookkeeping of one job
+
+
+class _Job:
+    """Clock (paused time excluded), budget, best-so-far archive and throttled Progress for one engine run."""
+
+    def __init__(self, target: Target, method: str, *, seed: int, time_budget_s: float, control: JobControl | None,
+                 max_evaluations: int | None, model: str = "", batch: int = POPULATION):
+        self.target = target
+        self.method = method
+        self.model = model
+        self.seed = int(seed)
+        self.time_budget_s = float(time_budget_s)
+        self.max_evaluations = None if max_evaluations is None else int(max_evaluations)
+        self.control = control
+        self.objective = BatchObjective(target, batch=batch)
+        self.extra_evaluations = 0
+        self.iteration = 0
+        self.messages: list[str] = []
+        self._t0 = time.perf_counter()
+        self._paused_s = 0.0
+        self._last_yield = -1.0
+        self._archive: list[tuple[float, int, np.ndarray]] = []  # (approx error %, seed, unit θ)
+        self._reported: Design | None = None
+        self._reported_key = None
+        # Realisation seeds this job tries: deterministic in the job seed, distinct per job seed.
+        self.realisation_seeds = [int(s) for s in
+                                  np.random.SeedSequence([self.seed, 0xD5]).generate_state(8, dtype=np.uint32)]
+        self.rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xC3A]))
+
+    # -- time and budget
+    @property
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self._t0 - self._paused_s
+
+    @property
+    def evaluations(self) -> int:
+        return self.objective.evaluations + self.extra_evaluations
+
+    @property
+    def fraction(self) -> float:
+        if self.max_evaluations is not None:
+            return min(1.0, self.evaluations / self.max_evaluations)
+        return min(1.0, self.elapsed_s / self.time_budget_s) if self.time_budget_s > 0 else 1.0
+
+    def over(self, fraction: float = 1.0) -> bool:
+        """True once `fraction` of the budget is spent (the clock always caps a job, even with max_evaluations)."""
+        if self.max_evaluations is not None and self.elapsed_s > max(self.time_budget_s, 1e-9) * 20:
+            return True  # a safety cap for evaluation budgets far too large for the clock
+        return self.fraction >= fraction
+
+    def checkpoint(self) -> None:
+        if self.control is None:
+            return
+        t = time.perf_counter()
+        self.control.checkpoint()
+        self._paused_s += time.perf_counter() - t
+
+    # -- archive
+    def offer(self, unit: np.ndarray, seed: int, error: float) -> None:
+        """Record a design found by the search with its float32 error estimate [%]."""
+        self.offer_many(np.asarray(unit)[None], seed, [error])
+
+    def offer_many(self, units: np.ndarray, seed: int, errors: np.ndarray) -> None:
+        """`offer` for a population under one realisation seed (one sort, not one per design)."""
+        units = np.clip(np.asarray(units, dtype=np.float64), 0.0, 1.0)
+        self._archive.extend((float(e), int(seed), u) for u, e in zip(units, errors))
+        self._archive.sort(key=lambda e: e[0])
+        del self._archive[256:]
+
+    @property
+    def best(self) -> tuple[float, int, np.ndarray]:
+        return self._archive[0]
+
+    def best_design(self) -> Design:
+        err, seed, unit = self.best
+        key = (seed, unit.tobytes())
+        if key != self._reported_key:
+            self._reported = self._design(unit, seed)
+            self._reported_key = key
+        return self._reported
+
+    def _design(self, unit, seed) -> Design:
+        # Not counted in `evaluations`: reporting happens on the clock, and the budget must not depend on it.
+        return Design.evaluate(from_unit(unit), self.target.N, seed, self.target, method=self.method,
+                               model=self.model, elapsed_s=self.elapsed_s)
+
+    # -- progress
+    def progress(self, message: str = "", force: bool = False) -> Progress | None:
+        """A Progress if PROGRESS_INTERVAL_S passed since the last one (or `force`), else None."""
+        now = self.elapsed_s
+        if not force and now - self._last_yield < PROGRESS_INTERVAL_S:
+            return None
+        self._last_yield = now
+        best = self.best_design() if self._archive else None
+        return Progress(iteration=self.iteration, evaluations=self.evaluations,
+                        best_error=best.error_percent if best else float("nan"), best=best,
+                        elapsed_s=now, fraction=self.fraction, message=message)
+
+    def finish(self, count: int) -> tuple[list[Design], Progress]:
+        """Exact designs for the best `count` distinct archive entries, best first, and the final Progress."""
+        # Diverse first (on the float32 ranking), with spares in case the exact errors reorder them.
+        chosen: list[tuple[int, np.ndarray]] = []
+        chosen_canon = np.empty((0, THETA_SIZE))
+        for _, seed, unit in self._archive:
+            if len(chosen) >= max(count, 1) + 2:
+                break
+            canon = _canonical_unit(unit)
+            if chosen_canon.shape[0] and _rms_distances(chosen_canon, canon).min() < DUPLICATE_DISTANCE:
+                continue
+            chosen.append((seed, unit))
+            chosen_canon = np.vstack([chosen_canon, canon])
+        designs = Design.evaluate_many([from_unit(u) for _, u in chosen], self.target.N, [s for s, _ in chosen],
+                                       self.target, method=self.method, model=self.model, elapsed_s=self.elapsed_s)
+        designs = sorted(designs, key=lambda d: d.error_percent)
+        designs = designs[:max(count, 1)]
+        for i, d in enumerate(designs):
+            d.name = f"{self.method}-{i + 1}"
+            d.elapsed_s = self.elapsed_s
+        best = designs[0]
+        text = "; ".join(self.messages + [reach_report(best, self.target)])
+        final = Progress(iteration=self.iteration, evaluations=self.evaluations, best_error=best.error_percent,
+                         best=best, elapsed_s=self.elapsed_s, fraction=1.0, message=text)
+        return designs, final
+
+
+def _canonical_unit(unit: np.ndarray) -> np.ndarray:
+    """A unit-box design with its components in canonical order (equal designs → equal vectors)."""
+    return to_unit(canonical(from_unit(unit)))
+
+
+def _rms_distances(canon_rows: np.ndarray, canon: np.ndarray) -> np.ndarray:
+    """RMS distances in the unit box from canonical designs (rows) to one canonical design."""
+    return np.sqrt(np.mean((np.atleast_2d(canon_rows) - canon) ** 2, axis=-1))
+
+
+def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_REACH_PERCENT) -> str:
+    """One line saying where the design misses the target by more than `limit_percent` (per-load residual)."""
+    r = design.residual_percent(target)
+    bad = np.abs(np.nan_to_num(r)) > limit_percent
+    if not bad.any():
+        return f"within {limit_percent:g} % of the target at every specified load (sMAPE {design.error_percent:.3g} %)"
+    ranges = []
+    j = 0
+    while j < len(bad):
+        if bad[j]:
+            k = j
+            while k + 1 < len(bad) and bad[k + 1]:
+                k += 1
+            worst = j + int(np.nanargmax(np.abs(r[j:k + 1])))
+            if j == k:
+                ranges.append(f"{LOAD_GRID_N[j]:.3g} N ({r[j]:+.1f} %)")
+            else:
+                ranges.append(f"{LOAD_GRID_N[j]:.3g}–{LOAD_GRID_N[k]:.3g} N (worst {r[worst]:+.1f} % at "
+                              f"{LOAD_GRID_N[worst]:.3g} N)")
+            j = k + 1
+        else:
+            j += 1
+    return (f"out of reach of the design box by more than {limit_percent:g} % at loads "
+            + ", ".join(ranges) + f" (sMAPE {design.error_percent:.3g} %)")
+
+
+# --------------------------------------------------------------------------------------------
+# Models (optional, lazy)
+
+
+_MODELS: dict[str, object] = {}  # the shipped models, loaded once per process (read-only afterwards)
+_MODELS_LOCK = threading.Lock()
+
+
+def _shipped(kind: str):
+    """studio.models' shipped CVAE ('generator') or VAE ('vae'), cached; raises _NoModel when unavailable."""
+    with _MODELS_LOCK:
+        if kind not in _MODELS:
+            try:
+                from studio import models
+                loader = getattr(models, "load_generator" if kind == "generator" else "load_vae")
+                _MODELS[kind] = loader()
+            except (ImportError, AttributeError, OSError, StudioError) as exc:
+                raise _NoModel(str(exc)) from None
+        if _MODELS[kind] is None:
+            raise _NoModel(f"no shipped {kind}")
+        return _MODELS[kind]
+
+
+def _load_model(kind: str, options: dict, job_messages: list[str]):
+    """options[kind] ("generator": the CVAE, "vae"), else studio.models' shipped one, else None with a message."""
+    if options.get(kind) is not None:
+        return options[kind]
+    try:
+        return _shipped(kind)
+    except _NoModel as exc:
+        fallback = ("CVAE", "searching the θ box instead") if kind == "generator" \
+            else ("VAE", "running CMA-ES in the θ box instead")
+        job_messages.append(f"{fallback[0]} unavailable ({exc}); {fallback[1]}")
+        return None
+
+
+def _model_name(model, default: str) -> str:
+    """'<kind>-<name>' from a loaded model's card (e.g. 'cvae-compact'), else its `name` or `default`."""
+    card = getattr(model, "card", None)
+    if isinstance(card, dict):
+        config = card.get("config", {})
+        kind, name = card.get("kind") or config.get("kind"), card.get("name") or config.get("name")
+        if kind and name:
+            return f"{kind}-{name}"
+    return str(getattr(model, "name", "") or default)
+
+
+def _as_numpy(x) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _sample_units(generator, target: Target, k: int, seed: int) -> np.ndarray:
+    theta = _as_numpy(generator.sample(target.friction_N, target.N, k, seed)).reshape(-1, THETA_SIZE)
+    return np.clip(to_unit(theta), 0.0, 1.0)
+
+
+def _box_screen(k: int, seed: int) -> np.ndarray:
+    """k scrambled-Sobol points of the unit box (the model-free proposal)."""
+    from scipy.stats import qmc
+    return qmc.Sobol(THETA_SIZE, scramble=True, seed=np.random.default_rng(seed)).random(k)
+
+
+# --------------------------------------------------------------------------------------------
+# Search building blocks (generators yielding Progress, returning nothing; results go to the job archive)
+
+
+def _cma(job: _Job, x0: np.ndarray, sigma0: float, realisation_seed: int, *, until: float,
+         decode: Callable[[np.ndarray], np.ndarray] | None = None, bounds=(0.0, 1.0),
+         inject: list[np.ndarray] = (), phase: str = "CMA-ES") -> Iterator[Progress]:
+    """CMA-ES with this job's own random stream (never NumPy's global one) until `until` of the budget."""
+    import cma
+
+    opts = {"randn": lambda *shape: job.rng.standard_normal(shape), "seed": np.nan, "popsize": POPULATION,
+            "verbose": -9, "verb_log": 0, "verb_disp": 0, "tolfun": 1e-12, "tolx": 1e-9,
+            "bounds": list(bounds) if bounds is not None else [None, None]}
+    es = cma.CMAEvolutionStrategy(np.asarray(x0, dtype=np.float64), float(sigma0), opts)
+    if len(inject):
+        es.inject([np.asarray(v, dtype=np.float64) for v in inject], force=True)
+    first = True  # one generation always runs, so even a budget spent compiling yields a design
+    while first or (not job.over(until) and not es.stop()):
+        first = False
+        job.checkpoint()
+        X = np.asarray(es.ask())
+        units = decode(X) if decode is not None else np.clip(X, 0.0, 1.0)
+        err = job.objective.errors(units, realisation_seed)
+        es.tell(list(X), err.tolist())
+        i = int(np.argmin(err))
+        job.offer(units[i], realisation_seed, err[i])
+        job.iteration += 1
+        p = job.progress(phase)
+        if p is not None:
+            yield p
+
+
+def _polish(job: _Job, unit: np.ndarray, realisation_seed: int, *, until: float,
+            max_steps: int = 40) -> Iterator[Progress]:
+    """Gradient polish of one design (seed fixed); offers the result to the archive."""
+    gen = polish(job.target, unit, realisation_seed, max_steps=max_steps)
+    used = 0
+    best = np.asarray(unit, dtype=np.float64)
+    while True:
+        job.checkpoint()
+        try:
+            best, _, evaluations = next(gen)
+        except StopIteration as stop:
+            best = stop.value if stop.value is not None else best
+            break
+        job.extra_evaluations += evaluations - used
+        used = evaluations
+        job.iteration += 1
+        if job.over(until):
+            gen.close()
+            break
+        p = job.progress("gradient polish")
+        if p is not None:
+            yield p
+    err = job.objective.errors(best[None], realisation_seed)[0]
+    job.offer(best, realisation_seed, err)
+
+
+def _restart_until_over(job: _Job, count: int, run: Callable[[int], Iterator[Progress]]):
+    """Run `run(0)`, `run(1)`, … (each a search from a fresh start) until the budget is spent; return the best."""
+    restart = 0
+    while True:
+        yield from run(restart)
+        restart += 1
+        if job.over():
+            break
+    designs, final = job.finish(count)
+    yield final
+    return designs
+
+
+def _offer_start(job: _Job, start: Design) -> None:
+    """Put the design a job was asked to refine into its archive, scored like any other."""
+    unit = to_unit(start.theta)
+    job.offer(unit, start.seed, float(job.objective.errors(unit[None], start.seed)[0]))
+
+
+# --------------------------------------------------------------------------------------------
+# Engines
+
+
+def cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
+          max_evaluations: int | None = None, count: int = 4, sigma0: float = 0.3, start: Design | None = None,
+          **options) -> Iterator[Progress]:
+    """CMA-ES in the normalised θ box [0, 1]^23 with bounds; restarts from a fresh point when it stalls.
+
+    With `start`, the first run is centred on that design (its θ and realisation seed) with a
+    smaller step, so refining a candidate stays near it.
+    """
+    job = _Job(target, "cmaes", seed=seed, time_budget_s=time_budget_s, control=control,
+               max_evaluations=max_evaluations)
+    if start is not None:
+        _offer_start(job, start)
+    def run(restart):
+        if restart == 0 and start is not None:
+            x0, rs, sigma = to_unit(start.theta), start.seed, min(sigma0, 0.1)
+        else:
+            x0 = job.rng.random(THETA_SIZE) if restart else np.full(THETA_SIZE, 0.5)
+            rs, sigma = job.realisation_seeds[restart % len(job.realisation_seeds)], sigma0
+        return _cma(job, x0, sigma, rs, until=1.0, phase=f"CMA-ES in θ (run {restart + 1})")
+
+    return (yield from _restart_until_over(job, count, run))
+
+
+def vae_cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
+              max_evaluations: int | None = None, count: int = 4, sigma0: float = 1.0,
+              **options) -> Iterator[Progress]:
+    """CMA-ES over the unconditional VAE's latent space (the published baseline), decoding each population."""
+    messages: list[str] = []
+    vae = _load_model("vae", options, messages)
+    if vae is None:
+        designs = yield from _with_messages(
+            cmaes(target, seed=seed, time_budget_s=time_budget_s, control=control, max_evaluations=max_evaluations,
+                  count=count), messages, method="vae_cmaes")
+        return designs
+    job = _Job(target, "vae_cmaes", seed=seed, time_budget_s=time_budget_s, control=control,
+               max_evaluations=max_evaluations, model=_model_name(vae, "vae"))
+    dim = int(vae.latent_dim)
+
+    def decode(z):
+        return np.clip(to_unit(_as_numpy(vae.decode(np.asarray(z, dtype=np.float32))).reshape(-1, THETA_SIZE)),
+                       0.0, 1.0)
+
+    def run(restart):
+        z0 = np.zeros(dim) if restart == 0 else job.rng.standard_normal(dim) * 0.5
+        rs = job.realisation_seeds[restart % len(job.realisation_seeds)]
+        return _cma(job, z0, sigma0, rs, until=1.0, decode=decode, bounds=None,
+                    phase=f"CMA-ES in the VAE latent (run {restart + 1})")
+
+    return (yield from _restart_until_over(job, count, run))
+
+
+def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
+               max_evaluations: int | None = None, count: int = 16, oversample: int = 4,
+               **options) -> Iterator[Progress]:
+    """`count` diverse CVAE samples, re-simulated (float32 ranking, exact for the kept), best first.
+
+    `count` × `oversample` proposals are ranked under each realisation seed the one way
+    (studio.physics.ranking.rank, which `friction-studio evaluate` measures too): every proposal's τ0
+    and B (which enter the law linearly) are replaced by the exact best pair for that realisation;
+    measured on 500 unseen targets this halves the best-of-16 error of the CVAE (docs/models.md).
+
+    Each proposal is tried with four realisation seeds (the time budget does not cut this short;
+    `max_evaluations` does); near-duplicates (close canonical θ) are removed.
+    Without a model the proposals are a scrambled-Sobol screen of the θ box, 16× larger.
+    """
+    messages: list[str] = []
+    generator = _load_model("generator", options, messages)
+    count = max(1, int(count))
+    proposals = count * max(1, int(oversample))
+    # One compiled call ranks all proposals under a seed (padded to a multiple of the population).
+    job = _Job(target, "candidates", seed=seed, time_budget_s=time_budget_s, control=control,
+               max_evaluations=max_evaluations, model=_model_name(generator, "cvae") if generator else "",
+               batch=-(-min(proposals, 256) // POPULATION) * POPULATION)
+    job.messages.extend(messages)
+    units = _sample_units(generator, target, proposals, job.seed) if generator is not None \
+        else _box_screen(proposals * 16, job.seed)
+    for i, rs in enumerate(job.realisation_seeds[:4]):
+        job.checkpoint()
+        fitted, err = job.objective.rank(units, rs)
+        job.offer_many(fitted, rs, err)
+        job.iteration += 1
+        p = job.progress("ranking proposals", force=i == 0)
+        if p is not None:
+            yield p
+        # Only an evaluation budget cuts the ranking short: by the clock, the first seed's call can
+        # take the whole budget compiling (a first launch: 5 s) and the other three take ~10 ms each.
+        if job.max_evaluations is not None and job.over():
+            break
+    designs, final = job.finish(count)
+    yield final
+    return designs
+
+
+def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
+           max_evaluations: int | None = None, count: int = 4, proposals: int = 64, starts: int = 6,
+           seeds_tried: int = 3, start: Design | None = None, **options) -> Iterator[Progress]:
+    """Model proposals → multi-start gradient polish → CMA-ES around the best → polish under other seeds.
+
+    Phases by fraction of the budget: proposals ranked (≈0); the best `starts` proposals each polished
+    briefly (to 0.35: the polish is strong locally, the proposals pick the basin); CMA-ES from the best
+    with the runners-up injected (to 0.5: it also moves the mixture weights, which carry no gradient);
+    the best polished under `seeds_tried` realisation seeds (to 0.75: the seed is part of the design);
+    then alternating long polish and short local CMA-ES on the best until the budget is spent.
+    With `start` (a design to refine), that design is polished first, under its own seed.
+    """
+    messages: list[str] = []
+    generator = _load_model("generator", options, messages)
+    job = _Job(target, "hybrid", seed=seed, time_budget_s=time_budget_s, control=control,
+               max_evaluations=max_evaluations, model=_model_name(generator, "cvae") if generator else "")
+    job.messages.extend(messages)
+    seeds = job.realisation_seeds[:max(1, int(seeds_tried))]
+    rs0 = seeds[0]
+
+    # 1. proposals, ranked under the first realisation seed
+    units = _sample_units(generator, target, proposals, job.seed) if generator is not None \
+        else _box_screen(proposals * 4, job.seed)
+    units, err = job.objective.rank(units, rs0)
+    order = np.argsort(err)
+    for i in order[:8]:
+        job.offer(units[i], rs0, err[i])
+    p = job.progress("ranking proposals", force=True)
+    if p is not None:
+        yield p
+
+    # 2. multi-start polish: the start design (if any), then each of the best proposals
+    if start is not None:
+        _offer_start(job, start)
+        yield from _polish(job, to_unit(start.theta), start.seed, until=0.1, max_steps=15)
+    n_starts = max(1, int(starts))
+    for j, i in enumerate(order[:n_starts]):
+        yield from _polish(job, units[i], rs0, until=0.35 * (j + 1) / n_starts, max_steps=15)
+
+    # 3. CMA-ES from the best so far, the runners-up injected
+    _, best_seed, best_unit = job.best
+    runners = [u for _, s, u in job._archive[1:4]]
+    yield from _cma(job, best_unit, 0.05, best_seed, until=0.5, inject=runners, phase="CMA-ES around the best")
+
+    # 4. the best polished under other realisation seeds (the seed is part of the design)
+    _, best_seed, best_unit = job.best
+    for j, rs in enumerate(s for s in seeds if s != best_seed):
+        yield from _polish(job, best_unit, rs, until=0.5 + 0.25 * (j + 1) / max(1, len(seeds) - 1), max_steps=20)
+
+    # 5. alternate a long polish and a short local CMA-ES (which moves the weights) on the best
+    round_ = 0
+    while not job.over():
+        _, best_seed, best_unit = job.best
+        yield from _polish(job, best_unit, best_seed, until=min(1.0, job.fraction + 0.1), max_steps=60)
+        _, best_seed, best_unit = job.best
+        yield from _cma(job, best_unit, 0.02, best_seed, until=min(1.0, job.fraction + 0.05),
+                        phase=f"local CMA-ES (round {round_ + 1})")
+        round_ += 1
+    designs, final = job.finish(count)
+    yield final
+    return designs
+
+
+def _with_messages(engine: Iterator[Progress], messages: list[str], method: str) -> Iterator[Progress]:
+    """Run a fallback engine, prefixing its messages and relabelling its designs with the requested method."""
+    prefix = "; ".join(messages)
+    try:
+        while True:
+            p = next(engine)
+            p.message = f"{prefix}; {p.message}" if p.message else prefix
+            yield p
+    except StopIteration as stop:
+        designs = stop.value
+    for d in designs:
+        d.method = method
+        d.name = d.name.replace("cmaes", method, 1) if d.name.startswith("cmaes") else d.name
+    return designs
+
+
+def compile_refinement(target: Target) -> None:
+    """Load the shipped models and compile what a refinement job runs for the target's N bucket.
+
+    Each program (population ranking, polish residual and Jacobian, per bucket width) compiles
+    once per process, so a job worker process (studio.design.processes) is asked to do this
+    while it waits, and its first job then starts without seconds of loading and tracing. It ranks
+    the centre of the box and takes one polish step from it: the engines' own code paths.
+    """
+    for kind in ("generator", "vae"):
+        _load_model(kind, {}, [])  # a missing model only means the engines fall back, as they say
+    start = np.full(THETA_SIZE, 0.5)
+    BatchObjective(target, batch=POPULATION).errors(start[None], 0)
+    gen = polish(target, start, 0, max_steps=1, chunk=1)
+    for _ in gen:
+        break
+    gen.close()

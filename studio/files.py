@@ -1,0 +1,92 @@
+"""Files every layer writes: atomic replacement and SHA-256 digests. Standard library only.
+
+The one atomic writer of the project. A file is written under a temporary name beside its final
+path (`.NAME.<random>.partial.SUFFIX`: same folder, so the rename is atomic; same suffix, so
+writers that pick a format by the file name, such as image exporters, still work), flushed to
+disk, then renamed over the final path. A crash or an exception while writing leaves the previous
+file (if any) untouched; an exception removes the temporary file, and a killed process leaves one
+that `is_partial` recognises (the dataset generator cleans those up when it resumes).
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+PARTIAL_MARK = ".partial"  # in every temporary name: `is_partial` finds what a killed writer left
+
+
+def is_partial(name) -> bool:
+    """True for the name of a temporary file an atomic write left behind (hidden, with PARTIAL_MARK)."""
+    name = Path(name).name
+    return name.startswith(".") and PARTIAL_MARK in name
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """Yield a temporary path beside `path` to write to; on normal exit it replaces `path`
+    (flushed to disk first), on error it is removed and `path` is left as it was.
+
+    Permissions: those of the file it replaces, else 0644."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    while True:
+        tmp = folder / f".{stem}.{secrets.token_hex(4)}{PARTIAL_MARK}{path.suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            continue
+    os.close(fd)
+    try:
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write bytes to `path` atomically; returns the path."""
+    with atomic_write(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write UTF-8 text to `path` atomically; returns the path."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _fsync(path) -> None:
+    """Flush a written file to disk; a full disk or an I/O error here is an error of the write."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):  # file systems without fsync
+            raise
+    finally:
+        os.close(fd)
+
+
+def sha256_bytes(data: bytes) -> str:
+    """SHA-256 hex digest of bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
