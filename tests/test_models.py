@@ -118,6 +118,40 @@ def test_training_resumes_from_its_checkpoint(examples, tmp_path):
     assert history[: len(first)] == first
 
 
+class _RunsCodeWhenUnpickled:
+    """A pickled object whose loading would create a file (standing in for any code it could run)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_resuming_refuses_a_checkpoint_carrying_a_pickled_object(examples, tmp_path):
+    from studio.models.errors import ModelError
+    from studio.models.training import load_checkpoint
+
+    opts = TrainOptions(epochs=1, batch_size=100, log_every=10_000)
+    data, val = examples.subset(np.arange(300)), examples.subset(np.arange(300, 350))
+    train(tiny_config(), data, val, opts, out=tmp_path / "m", log=lambda *a: None)
+    ckpt = tmp_path / "m.checkpoint.pt"
+    saved = torch.load(ckpt, weights_only=True)  # what friction-studio writes loads the safe way
+    assert set(saved) == {"model", "optimiser", "scheduler", "state", "config"}
+    marker = tmp_path / "code-ran"
+    saved["state"]["history"].append(_RunsCodeWhenUnpickled(marker))
+    torch.save(saved, ckpt)  # a checkpoint from elsewhere, carrying an object
+    opts.epochs = 2
+    with pytest.raises(ModelError) as err:
+        train(tiny_config(), data, val, opts, out=tmp_path / "m", resume=True, log=lambda *a: None)
+    message = str(err.value)
+    assert "\n" not in message and str(ckpt) in message and "refused" in message
+    assert not marker.exists()  # nothing in it ran
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="junk.pt: not a readable training checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+
+
 def test_save_load_round_trip_samples_identically(examples, tmp_path):
     config = tiny_config()
     model = build(config)

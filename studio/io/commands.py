@@ -1,10 +1,14 @@
-"""Re-simulate a design stored in a design file from its own asperities and material.
+"""Commands on design files: re-simulate a stored design; export one for fabrication.
 
     friction-studio simulate DESIGN.h5 [--design NAME] [--out CURVE.csv]
+    friction-studio export DESIGN.h5 [--design NAME] [--stl OUT.stl] [--height-map OUT.png|.csv|.npy]
+                    [--pixel-mm 0.02] [--ascii]
 
-Uses the float64 reference model on the stored asperity list, so anyone can check a
-design file independently of the seed and θ. Prints or writes the curve, and the
-largest relative difference against the curve stored in the file.
+`simulate` uses the float64 reference model on the stored asperity list, so anyone can check a
+design file independently of the seed and θ. Prints or writes the curve, and the largest relative
+difference against the curve stored in the file. `export` writes the design's asperities on their
+stored fabrication layout as an STL mesh and/or a height map (studio.io.export) and prints one
+JSON line naming what it wrote.
 """
 from __future__ import annotations
 
@@ -22,6 +26,18 @@ def register(subparsers) -> None:
     p.add_argument("--out", metavar="CURVE.csv", default=None,
                    help="write the curve here (load (N), friction (N)); default: print it")
     p.set_defaults(run=run_simulate)
+
+    e = subparsers.add_parser("export", help="export a design of a design file as an STL mesh and/or a height map",
+                              description="Write one design's asperities, on the fabrication layout stored in "
+                                          "the design file, as an STL mesh [mm] and/or a height map.")
+    e.add_argument("design_file", metavar="DESIGN.h5", help="design file written by friction-studio")
+    e.add_argument("--design", metavar="NAME", default=None, help="design to export (default: the best)")
+    e.add_argument("--stl", metavar="OUT.stl", default=None, help="write the part (plate and asperities) as STL")
+    e.add_argument("--height-map", metavar="OUT", default=None,
+                   help="write the surface height map: .png (16-bit, scale in its text chunk), .csv or .npy [mm]")
+    e.add_argument("--pixel-mm", type=float, default=0.02, metavar="MM", help="height map pixel size (default 0.02)")
+    e.add_argument("--ascii", action="store_true", help="ASCII STL instead of binary")
+    e.set_defaults(run=run_export)
 
 
 def resimulate(design_file, name: str | None = None):
@@ -54,4 +70,23 @@ def run_simulate(args) -> int:
         for p, fr in zip(LOAD_GRID_N, law):
             out.write(f"{p:.10g},{fr:.10g}\n")
         out.write(f"# design {d.name}: max relative difference vs stored curve {difference:.3e}\n")
+    return 0
+
+
+def run_export(args) -> int:
+    from studio.errors import StudioError
+    from studio.io.design_file import read_design_file
+    from studio.io.export import Geometry, save_height_map, save_stl
+
+    if not (args.stl or args.height_map):
+        raise StudioError("nothing to write: give --stl OUT.stl and/or --height-map OUT.png|.csv|.npy")
+    f = read_design_file(args.design_file)
+    design = f.design(args.design)
+    geometry = Geometry.from_design_file(f, design.name)
+    out = {"design": design.name, "N": design.N}
+    if args.height_map:
+        out["height_map"] = str(save_height_map(args.height_map, geometry, pixel_mm=args.pixel_mm))
+    if args.stl:
+        out["stl"] = str(save_stl(args.stl, geometry, binary=not args.ascii))
+    print(json.dumps(out))
     return 0

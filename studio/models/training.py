@@ -4,9 +4,12 @@ data-parallel runs under `torchrun --nproc_per_node=K` (DDP; gloo on CPU, nccl o
 """
 from __future__ import annotations
 
+import io
 import math
 import os
+import pickle
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +18,10 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from studio.files import atomic_write_bytes
 from studio.models.dataset import Examples
 from studio.models.errors import ModelError
 from studio.models.networks import ModelConfig, build, unit_to_theta
-from studio.files import atomic_write_bytes
 from studio.models.store import default_device, save_model
 from studio.physics import parameter_error
 
@@ -114,6 +117,57 @@ def _checkpoint_path(out: Path) -> Path:
     return out.with_name(out.name + ".checkpoint.pt")
 
 
+CHECKPOINT_KEYS = ("model", "optimiser", "scheduler", "state", "config")
+
+
+def _plain(value):
+    """`value` as tensors and plain Python values only (what torch.load(weights_only=True) reads)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
+        return value
+    raise TypeError(f"a checkpoint holds tensors and plain values only, not {type(value).__name__}")
+
+
+def save_checkpoint(path: Path, model, optimiser, scheduler, state: dict, config: ModelConfig) -> None:
+    """Write a resumable checkpoint (atomically): state dicts of tensors and plain values, nothing a
+    loader would have to unpickle as code, so `load_checkpoint` reads it with weights_only=True."""
+    payload = {"model": model.state_dict(), "optimiser": _plain(optimiser.state_dict()),
+               "scheduler": _plain(scheduler.state_dict()), "state": _plain(state), "config": _plain(config.to_dict())}
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def load_checkpoint(path: Path, device="cpu") -> dict:
+    """A checkpoint written by `save_checkpoint`, read with torch.load(weights_only=True).
+
+    A file that holds other Python objects (which unpickling could run as code) is refused with a
+    one-line ModelError, as is a file that is not a checkpoint at all."""
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; torch's refusals look alike
+        raise ModelError(f"{path}: not a readable training checkpoint (not a torch checkpoint archive)")
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:  # the weights-only unpickler met a global it does not allow
+        raise ModelError(f"{path}: refused to load: it holds Python objects besides tensors and plain "
+                         "values, which could run code; resume only from checkpoints friction-studio wrote") from None
+    except (OSError, RuntimeError, EOFError, ValueError) as exc:
+        raise ModelError(f"{path}: not a readable training checkpoint ({_first_line(exc)})") from None
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(saved, dict) or k not in saved]
+    if missing:
+        raise ModelError(f"{path}: not a friction-studio training checkpoint (missing {', '.join(missing)})")
+    return saved
+
+
 def train(config: ModelConfig, train_data: Examples, val_data: Examples, opts: TrainOptions,
           out=None, resume: bool = False, card: dict | None = None, log=print, more_data=None, init_from=None):
     """Train a model; with `out` (models/NAME) write a checkpoint each epoch and the best weights + card.
@@ -154,7 +208,7 @@ def train(config: ModelConfig, train_data: Examples, val_data: Examples, opts: T
     if resume:
         if ckpt is None or not ckpt.is_file():
             raise ModelError(f"{ckpt}: no checkpoint to resume from")
-        saved = torch.load(ckpt, map_location=device, weights_only=False)
+        saved = load_checkpoint(ckpt, device)
         model.load_state_dict(saved["model"])
         optimiser.load_state_dict(saved["optimiser"])
         sched_state = saved["scheduler"]
@@ -241,12 +295,7 @@ def train(config: ModelConfig, train_data: Examples, val_data: Examples, opts: T
             stop = True
         if rank == 0 and ckpt is not None:
             ckpt.parent.mkdir(parents=True, exist_ok=True)
-            import io
-
-            buf = io.BytesIO()
-            torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                        "scheduler": scheduler.state_dict(), "state": state, "config": config.to_dict()}, buf)
-            atomic_write_bytes(ckpt, buf.getvalue())
+            save_checkpoint(ckpt, model, optimiser, scheduler, state, config)
             if improved:
                 _write_best(model, out, card, state, opts)
     if best_state is not None:
