@@ -12,13 +12,10 @@ from studio.io import session as sess
 from studio.io.session import (
     Session,
     SessionError,
-    autosave,
     autosave_path,
-    discard_autosave,
     has_recoverable_session,
     load_session,
     mark_clean_exit,
-    recover_session,
     save_session,
     state_dir,
 )
@@ -116,16 +113,16 @@ def test_truncated_session_names_the_line(tmp_path, session):
 
 def test_crash_after_autosave_is_recoverable(state, session):
     assert not has_recoverable_session()  # nothing saved yet
-    autosave(session)
+    save_session(autosave_path(), session)  # what the studio does every 30 s
     assert autosave_path().parent == state
     assert has_recoverable_session()  # running (or crashed): no clean exit after this autosave
     mark_clean_exit()
     assert not has_recoverable_session()  # closed cleanly
     session.pinned = ["d2"]
-    autosave(session)  # the next run autosaves, then crashes
+    save_session(autosave_path(), session)  # the next run autosaves, then crashes
     assert has_recoverable_session()
-    assert recover_session().pinned == ["d2"]
-    discard_autosave()
+    assert load_session(autosave_path()).pinned == ["d2"]  # what the studio offers to restore
+    mark_clean_exit()  # the run after it closes cleanly
     assert not has_recoverable_session()
 
 

@@ -250,11 +250,6 @@ def clean_exit_path() -> Path:
     return state_dir() / CLEAN_EXIT_NAME
 
 
-def autosave(session: Session) -> Path:
-    """Save `session` to the autosave file (atomic)."""
-    return save_session(autosave_path(), session)
-
-
 def mark_clean_exit() -> None:
     """Record that the studio closed cleanly after its last autosave."""
     revision = _autosave_revision()
@@ -274,20 +269,6 @@ def has_recoverable_session() -> bool:
     except (OSError, ValueError):
         return True
     return not isinstance(marker, dict) or marker.get("revision") != revision
-
-
-def recover_session() -> Session:
-    """Load the autosaved session (raises SessionError when it is missing or damaged)."""
-    return load_session(autosave_path())
-
-
-def discard_autosave() -> None:
-    """Forget the autosave (the user declined recovery)."""
-    for path in (autosave_path(), clean_exit_path()):
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 def _autosave_revision() -> str | None:
