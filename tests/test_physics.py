@@ -395,3 +395,27 @@ def test_the_fitted_law_is_the_simulated_law_of_the_fitted_design_and_the_box_op
                     assert cost[j] <= grid_cost * (1 + 1e-12), name
         if name != "inside":
             assert np.all(fitted[:, TAU0_IDX] == THETA_UPPER[TAU0_IDX])
+
+
+def test_importing_the_physics_leaves_jax_alone_and_32_bit_calls_are_refused():
+    """float64 is the entry points' explicit choice: importing changes nothing, and a physics call
+    made without it fails with one line instead of returning float32 results as float64."""
+    import subprocess
+    import sys
+
+    code = ("import jax, numpy as np\n"
+            "import studio.physics as p\n"
+            "assert not jax.config.jax_enable_x64, 'importing studio.physics switched JAX to 64 bits'\n"
+            "try:\n"
+            "    p.simulate(p.from_unit(np.full(p.THETA_SIZE, 0.5)), 32, 0)\n"
+            "except p.Float64Error as exc:\n"
+            "    print('refused:', exc)\n"
+            "p.enable_float64()\n"
+            "law = p.simulate(p.from_unit(np.full(p.THETA_SIZE, 0.5)), 32, 0)\n"
+            "print('dtype:', law.dtype, p.realize(p.from_unit(np.full(p.THETA_SIZE, 0.5)), 32, 0).height_mm.dtype)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("refused: JAX is in 32-bit mode") and "enable_float64()" in lines[0]
+    assert lines[1] == "dtype: float64 float64"

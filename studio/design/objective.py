@@ -1,9 +1,10 @@
 """The design objective on the masked load grid: fast batch ranking and a differentiable residual.
 
 Three views of one quantity (how far a design's law is from the target):
-  * `BatchObjective.errors` — masked sMAPE [%] of a population in float32 (studio.physics.simulate_batch),
-    for ranking CMA-ES populations and model proposals. Fixed shapes: the population is padded to
-    `batch` rows and N is bucketed to a multiple of 32, so each (batch, width) compiles once per process.
+  * `BatchObjective.errors` — masked sMAPE [%] of a population in float32 (studio.physics.simulate_fast),
+    for CMA-ES populations; `BatchObjective.rank` ranks model proposals the one way
+    (studio.physics.ranking.rank). Fixed shapes: `batch` rows per call and N bucketed to a multiple of
+    32, so each (batch, width) compiles once per process.
   * `polish` — Levenberg–Marquardt on the log residual log F(θ) − log F_target over the masked loads,
     through the differentiable float64 model, with the realisation seed (base draws) held fixed. The
     mixture weights only move asperities between components (a step function), so they are held too.
@@ -19,7 +20,8 @@ import numpy as np
 from studio.design.core import Target
 from studio.physics import THETA_LOWER, THETA_SIZE, THETA_UPPER, bucket_width, from_unit, simulate_batch, to_unit
 from studio.physics.friction import REFERENCE_ITERATIONS
-from studio.physics.ranking import errors_percent, fast_laws, rank
+from studio.physics.ranking import errors_percent, rank
+from studio.physics.realize import FAST_BLOCK, simulate_fast
 from studio.physics.theta import W_IDX
 
 # NumPy, not JAX, constants: a module-level JAX array would take the precision JAX had at import.
@@ -46,10 +48,9 @@ _jacobian = jax.jit(jax.jacfwd(_log_residual), static_argnames=("width",))
 class BatchObjective:
     """Masked float32 sMAPE [%] of populations of unit-box designs for one target and asperity count."""
 
-    def __init__(self, target: Target, batch: int = 16):
+    def __init__(self, target: Target, batch: int = FAST_BLOCK):
         self.target = target
-        self.batch = int(batch)
-        self.width = bucket_width(target.N)
+        self.batch = int(batch)  # rows per compiled call
         self._target_N = np.asarray(target.friction_N, dtype=np.float64)
         self._mask = np.asarray(target.mask, dtype=bool)
         self.evaluations = 0
@@ -59,7 +60,7 @@ class BatchObjective:
         (P,) or one int seed; counted in `evaluations`."""
         theta = from_unit(np.clip(np.asarray(unit, dtype=np.float64).reshape(-1, THETA_SIZE), 0.0, 1.0))
         self.evaluations += theta.shape[0]
-        return fast_laws(theta, self.target.N, seeds, block=self.batch)
+        return simulate_fast(theta, self.target.N, seeds, block=self.batch)
 
     def errors_of(self, laws: np.ndarray) -> np.ndarray:
         """Masked sMAPE [%] of laws (P, 128) against the target; 200 (the maximum) where not finite."""

@@ -21,8 +21,11 @@ fall back to θ-space search and say so in their Progress messages. Tests and ca
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
 import time
+import warnings
 from typing import Callable, Iterator
 
 import numpy as np
@@ -31,10 +34,10 @@ from studio.design.core import Design, JobControl, Progress, Target
 from studio.design.objective import BatchObjective, polish
 from studio.errors import StudioError
 from studio.physics import LOAD_GRID_N, THETA_SIZE, canonical, from_unit, to_unit
-from studio.physics.ranking import ROW_BLOCK
+from studio.physics.realize import FAST_BLOCK
 
 PROGRESS_INTERVAL_S = 0.1
-POPULATION = ROW_BLOCK  # CMA-ES population = rows per compiled ranking call: one compile per asperity bucket
+POPULATION = FAST_BLOCK  # CMA-ES population = rows per compiled float32 call: one program per asperity bucket
 OUT_OF_REACH_PERCENT = 5.0  # a load whose residual exceeds this is reported as out of reach
 DUPLICATE_DISTANCE = 0.02  # RMS distance in the unit box of canonical θ below which two designs are one
 
@@ -51,7 +54,7 @@ class _Job:
     """Clock (paused time excluded), budget, best-so-far archive and throttled Progress for one engine run."""
 
     def __init__(self, target: Target, method: str, *, seed: int, time_budget_s: float, control: JobControl | None,
-                 max_evaluations: int | None, model: str = "", batch: int = POPULATION):
+                 max_evaluations: int | None, model: str = ""):
         self.target = target
         self.method = method
         self.model = model
@@ -59,7 +62,7 @@ class _Job:
         self.time_budget_s = float(time_budget_s)
         self.max_evaluations = None if max_evaluations is None else int(max_evaluations)
         self.control = control
-        self.objective = BatchObjective(target, batch=batch)
+        self.objective = BatchObjective(target, batch=POPULATION)
         self.extra_evaluations = 0
         self.iteration = 0
         self.messages: list[str] = []
@@ -101,6 +104,28 @@ class _Job:
         t = time.perf_counter()
         self.control.checkpoint()
         self._paused_s += time.perf_counter() - t
+
+    @contextlib.contextmanager
+    def off_the_clock(self):
+        """Time spent inside (loading a model) is not charged to the budget, like paused time."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._paused_s += time.perf_counter() - t
+
+    def start_report(self, start: Design | None) -> Progress | None:
+        """The first Progress of a job refining `start`, before anything loads or compiles.
+
+        Its best is the start design scored exactly against this target from its stored float64 law
+        (NumPy only), which the job then improves on: a refinement says at once what it starts from.
+        None when the design carries no law for this target's N."""
+        if start is None or start.friction_N is None or start.N != self.target.N:
+            return None
+        best = dataclasses.replace(start, error_percent=self.target.error(start.friction_N))
+        return Progress(iteration=0, evaluations=0, best_error=best.error_percent, best=best,
+                        elapsed_s=self.elapsed_s, fraction=0.0,
+                        message=f"starting from {start.name or 'the design'} (loading, compiling on first use)")
 
     # -- archive
     def offer(self, unit: np.ndarray, seed: int, error: float) -> None:
@@ -274,11 +299,19 @@ def _box_screen(k: int, seed: int) -> np.ndarray:
 # Search building blocks (generators yielding Progress, returning nothing; results go to the job archive)
 
 
+def _import_cma():
+    """cma, without its import-time warning that matplotlib is missing (only its plots need it)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Could not import matplotlib", category=UserWarning)
+        import cma
+    return cma
+
+
 def _cma(job: _Job, x0: np.ndarray, sigma0: float, realisation_seed: int, *, until: float,
          decode: Callable[[np.ndarray], np.ndarray] | None = None, bounds=(0.0, 1.0),
          inject: list[np.ndarray] = (), phase: str = "CMA-ES") -> Iterator[Progress]:
     """CMA-ES with this job's own random stream (never NumPy's global one) until `until` of the budget."""
-    import cma
+    cma = _import_cma()
 
     opts = {"randn": lambda *shape: job.rng.standard_normal(shape), "seed": np.nan, "popsize": POPULATION,
             "verbose": -9, "verb_log": 0, "verb_disp": 0, "tolfun": 1e-12, "tolx": 1e-9,
@@ -361,6 +394,9 @@ def cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
     """
     job = _Job(target, "cmaes", seed=seed, time_budget_s=time_budget_s, control=control,
                max_evaluations=max_evaluations)
+    first = job.start_report(start)
+    if first is not None:
+        yield first
     if start is not None:
         _offer_start(job, start)
     def run(restart):
@@ -420,10 +456,10 @@ def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, con
     generator = _load_model("generator", options, messages)
     count = max(1, int(count))
     proposals = count * max(1, int(oversample))
-    # One compiled call ranks all proposals under a seed (padded to a multiple of the population).
+    # Ranked POPULATION rows per call, the other engines' and the spread band's program (measured:
+    # 256 rows in blocks of 16 take ~2.5 ms more than in blocks of 64; one program fewer to compile).
     job = _Job(target, "candidates", seed=seed, time_budget_s=time_budget_s, control=control,
-               max_evaluations=max_evaluations, model=_model_name(generator, "cvae") if generator else "",
-               batch=-(-min(proposals, 256) // POPULATION) * POPULATION)
+               max_evaluations=max_evaluations, model=_model_name(generator, "cvae") if generator else "")
     job.messages.extend(messages)
     units = _sample_units(generator, target, proposals, job.seed) if generator is not None \
         else _box_screen(proposals * 16, job.seed)
@@ -454,12 +490,18 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
     with the runners-up injected (to 0.5: it also moves the mixture weights, which carry no gradient);
     the best polished under `seeds_tried` realisation seeds (to 0.75: the seed is part of the design);
     then alternating long polish and short local CMA-ES on the best until the budget is spent.
-    With `start` (a design to refine), that design is polished first, under its own seed.
+    With `start` (a design to refine), that design is polished first, under its own seed, and the
+    first Progress reports it before the model loads.
     """
     messages: list[str] = []
-    generator = _load_model("generator", options, messages)
     job = _Job(target, "hybrid", seed=seed, time_budget_s=time_budget_s, control=control,
-               max_evaluations=max_evaluations, model=_model_name(generator, "cvae") if generator else "")
+               max_evaluations=max_evaluations)
+    first = job.start_report(start)
+    if first is not None:
+        yield first
+    with job.off_the_clock():  # the budget is search time (a fresh worker imports torch here)
+        generator = _load_model("generator", options, messages)
+    job.model = _model_name(generator, "cvae") if generator else ""
     job.messages.extend(messages)
     seeds = job.realisation_seeds[:max(1, int(seeds_tried))]
     rs0 = seeds[0]

@@ -20,18 +20,19 @@ import torch
 from studio.files import atomic_write, atomic_write_bytes
 from studio.models.dataset import Examples
 from studio.physics import THETA_SIZE, bucket_width, canonical, parameter_error, simulate, smape, summary, to_unit
-from studio.physics.ranking import fast_laws, rank
+from studio.physics.ranking import rank
+from studio.physics.realize import simulate_fast as _simulate_fast
 
 DESIGN_SEED = 0
 
 
 def simulate_fast(theta, n_asperities, seed=DESIGN_SEED) -> np.ndarray:
     """float32 laws (B, 128) of designs θ (B, 23) with one asperity count (or N (B,), all equal) at a
-    design seed, or seeds (B,): the ranking's own simulation (studio.physics.ranking.fast_laws)."""
+    design seed, or seeds (B,): the ranking's own simulation (studio.physics.simulate_fast)."""
     n = np.unique(np.asarray(n_asperities))
     if n.size != 1:
         raise ValueError(f"simulate_fast: one asperity count per call, got {n.tolist()}")
-    return fast_laws(theta, int(n[0]), seed)
+    return _simulate_fast(theta, int(n[0]), seed)
 
 
 def best_of(candidates, law_N, n_asperities: int, seed=DESIGN_SEED, *, fit: bool = False):

@@ -12,9 +12,10 @@ Public API (import from here):
     realisation ........ Asperities, realize(theta, N, seed), realize_many, base_draws, asperities_from_draws
     friction law ....... LOAD_GRID_N (128,), friction_law(h, R, E*, tau0, B), friction_law_batch,
                          simulate(theta, N, seed), simulate_batch(theta, N, seeds),
-                         simulate_many(thetas, N, seeds) (exact, one call)
+                         simulate_many(thetas, N, seeds) (exact), simulate_fast(thetas, N, seeds) (float32);
+                         FAST_BLOCK / EXACT_BLOCK rows per compiled call, one program per padded width
     exact fit .......... fit_tau0_B(theta, laws, target) -> (theta, laws): τ0 and B solved for a realisation
-    ranking ............ rank(theta, N, seeds, target) -> Ranking, fast_laws, errors_percent (ranking.py):
+    ranking ............ rank(theta, N, seeds, target) -> Ranking, errors_percent (ranking.py):
                          the one way proposals are ranked (the studio's engines and the model figures)
     set-up ............. enable_float64, require_float64, Float64Error, enable_compilation_cache
     spread ............. spread_band(theta, N, seed) -> (p05, p95)
@@ -49,7 +50,10 @@ from studio.physics.realize import (  # noqa: F401
     realize,
     realize_many,
     simulate,
+    EXACT_BLOCK,
+    FAST_BLOCK,
     simulate_batch,
+    simulate_fast,
     simulate_many,
     spread_band,
 )
@@ -81,5 +85,5 @@ from studio.physics.theta import (  # noqa: F401
     validate,
     validate_asperity_count,
 )
-from studio.physics.ranking import Ranking, errors_percent, fast_laws, rank  # noqa: F401,E402
+from studio.physics.ranking import Ranking, errors_percent, rank  # noqa: F401,E402
 from studio.physics.layout import Layout, layout_faults, layout_for, plan_layout  # noqa: F401,E402

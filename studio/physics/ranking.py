@@ -6,20 +6,18 @@ best-of-K figure is what the studio does with K proposals. A proposal θ is real
 and simulated on the float32 fast path; since the law is linear in τ0 and B, with `fit` each
 proposal gets the exact best (τ0, B) in the box for its own realisation (fit_tau0_B, no second
 simulation); its error is the masked sMAPE [%] of that law (200, the maximum, where not finite).
+Simulated FAST_BLOCK rows per call (studio.physics.realize.simulate_fast): one program per width.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax.numpy as jnp
 import numpy as np
 
-from studio.physics.friction import N_LOADS, fit_tau0_B
+from studio.physics.friction import fit_tau0_B
 from studio.physics.metrics import smape
-from studio.physics.realize import bucket_width, simulate_batch
+from studio.physics.realize import FAST_BLOCK, simulate_fast
 from studio.physics.theta import THETA_SIZE
-
-ROW_BLOCK = 16  # rows per compiled call (a CMA-ES population): every batch is padded to a multiple of it
 WORST_SMAPE = 200.0  # the largest sMAPE; given to laws that are not finite, so they rank last
 
 
@@ -33,31 +31,6 @@ class Ranking:
     order: np.ndarray           # (P,) indices, best first (stable for ties)
 
 
-def fast_laws(theta, n: int, seeds, *, block: int = ROW_BLOCK) -> np.ndarray:
-    """float32-path laws (P, 128) [N] of designs θ (P, 23) with one asperity count and seeds (P,) or one seed.
-
-    Simulated `block` rows at a time, the last block padded with copies of its last row, at the
-    padded width of N: one compiled program per (block, width) serves any number of proposals.
-    """
-    theta = np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)
-    p = theta.shape[0]
-    seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (p,))
-    block = max(1, int(block))
-    ns = np.full((block,), int(n))  # NumPy: no eager JAX op (a compile) in a job thread
-    width = bucket_width(int(n))
-    out = np.empty((p, N_LOADS))
-    for start in range(0, p, block):
-        chunk, s = theta[start:start + block], seeds[start:start + block]
-        k = chunk.shape[0]
-        if k < block:
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], block - k, axis=0)])
-            s = np.concatenate([s, np.repeat(s[-1:], block - k)])
-        # simulate_batch is called outside jit: its fast path redoes unconverged rows on the host.
-        laws = simulate_batch(jnp.asarray(chunk), ns, jnp.asarray(s), width=width)
-        out[start:start + k] = np.asarray(laws, dtype=np.float64)[:k]
-    return out
-
-
 def errors_percent(laws_N, target_N, mask=None) -> np.ndarray:
     """Masked sMAPE [%] of laws (P, 128) against a target law (128,); WORST_SMAPE where not finite."""
     target = np.asarray(target_N, dtype=np.float64)[None, :]
@@ -65,11 +38,11 @@ def errors_percent(laws_N, target_N, mask=None) -> np.ndarray:
     return np.where(np.isfinite(err), err, WORST_SMAPE)
 
 
-def rank(theta, n: int, seeds, target_N, mask=None, *, fit: bool = True, block: int = ROW_BLOCK) -> Ranking:
+def rank(theta, n: int, seeds, target_N, mask=None, *, fit: bool = True, block: int = FAST_BLOCK) -> Ranking:
     """Score proposals θ (P, 23) with N asperities realised with `seeds` (P,) or one seed against a
     target law (128,) on the masked loads; with `fit`, τ0 and B solved exactly first (see the module)."""
     theta = np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)
-    laws = fast_laws(theta, n, seeds, block=block)
+    laws = simulate_fast(theta, n, seeds, block=block)
     if fit:
         theta, laws = fit_tau0_B(theta, laws, target_N, mask)
     err = errors_percent(laws, target_N, mask)

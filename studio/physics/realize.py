@@ -70,41 +70,51 @@ def asperities_from_draws(theta, u, z_h, z_r):
     return h, r, k
 
 
-def realize(theta, n: int, seed: int) -> Asperities:
-    """The asperities of design (θ, N, seed) as float64 numpy arrays."""
-    _friction.require_float64()
-    theta = jnp.asarray(validate(theta))
-    n = validate_asperity_count(n)
-    h, r, k = _realize_jit(theta, int(seed), bucket_width(n))
-    return Asperities(np.asarray(h)[:n], np.asarray(r)[:n], np.asarray(k, dtype=np.int32)[:n])
+# Rows per compiled call: every batch is cut into blocks of this many rows (the last one padded with
+# copies of its last row), so each path compiles one program per padded width, whatever the batch:
+FAST_BLOCK = 16   # the float32 fast path: a CMA-ES population, a ranking block, the spread band
+EXACT_BLOCK = 8   # the float64 reference and the realisation (one design or the designs a job keeps)
 
 
-def _padded_batch(theta, n: int, seeds):
-    """Validated designs θ (rows, 23) and seeds, padded to a multiple of 8 rows (few shapes compile)."""
+def _blocks(theta: np.ndarray, seeds: np.ndarray, block: int):
+    """(θ block (block, 23), seeds block (block,), real rows) covering every row once."""
+    for start in range(0, theta.shape[0], block):
+        t, s = theta[start:start + block], seeds[start:start + block]
+        k = t.shape[0]
+        if k < block:
+            t = np.concatenate([t, np.repeat(t[-1:], block - k, axis=0)])
+            s = np.concatenate([s, np.repeat(s[-1:], block - k)])
+        yield t, s, k
+
+
+def _validated(theta, seeds):
     theta = np.stack([validate(t) for t in np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)])
-    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
-    rows, pad = theta.shape[0], -theta.shape[0] % 8
-    if pad:
-        theta = np.concatenate([theta, np.repeat(theta[-1:], pad, axis=0)])
-        seeds = np.concatenate([seeds, np.repeat(seeds[-1:], pad)])
-    return theta, validate_asperity_count(n), seeds, rows
+    return theta, np.broadcast_to(np.asarray(seeds, dtype=np.int64).reshape(-1), (theta.shape[0],))
+
+
+def realize(theta, n: int, seed: int) -> Asperities:
+    """The asperities of design (θ, N, seed) as float64 numpy arrays (realize_many's program)."""
+    return realize_many(np.asarray(theta, dtype=np.float64)[None], n, [int(seed)])[0]
 
 
 def realize_many(theta, n: int, seeds) -> list[Asperities]:
-    """The asperities of designs θ (batch, 23), one N, seeds (batch,): one compiled call for all."""
+    """The asperities of designs θ (batch, 23), one N, seeds (batch,): EXACT_BLOCK rows per call."""
     _friction.require_float64()
-    theta, n, seeds, rows = _padded_batch(theta, n, seeds)
-    h, r, k = (np.asarray(a) for a in _realize_many_jit(jnp.asarray(theta), jnp.asarray(seeds), bucket_width(n)))
-    return [Asperities(h[i, :n], r[i, :n], k[i, :n].astype(np.int32)) for i in range(rows)]
+    theta, seeds = _validated(theta, seeds)
+    n = validate_asperity_count(n)
+    out = []
+    for t, s, k in _blocks(theta, seeds, EXACT_BLOCK):
+        h, r, c = (np.asarray(a) for a in _realize_many_jit(jnp.asarray(t), jnp.asarray(s), bucket_width(n)))
+        out += [Asperities(h[i, :n], r[i, :n], c[i, :n].astype(np.int32)) for i in range(k)]
+    return out
 
 
 @partial(jax.jit, static_argnames=("width",))
 def _realize_many_jit(theta, seeds, width):
-    return jax.vmap(lambda t, s: _realize_jit(t, s, width))(theta, seeds)
+    return jax.vmap(lambda t, s: _realize_one(t, s, width))(theta, seeds)
 
 
-@partial(jax.jit, static_argnames=("width",))
-def _realize_jit(theta, seed, width):
+def _realize_one(theta, seed, width):
     # Draws for `width` ≥ N asperities; the first N are the design's (the stream does not depend on width).
     u, z_h, z_r = base_draws(seed, MAX_ASPERITIES)
     return asperities_from_draws(theta, u[:width], z_h[:width], z_r[:width])
@@ -142,11 +152,14 @@ def simulate_batch(theta, n, seed, *, iterations=_friction.FAST_ITERATIONS, dtyp
 
 
 def simulate(theta, n: int, seed: int, *, dtype=jnp.float64) -> np.ndarray:
-    """Friction law F [N] on the 128-point grid of one design (θ, N, seed)."""
+    """Friction law F [N] on the 128-point grid of one design (θ, N, seed).
+
+    float64 (the reference) is simulate_many's program: one design or many, one compile per width."""
+    if jnp.dtype(dtype) == jnp.float64:
+        return simulate_many(np.asarray(theta, dtype=np.float64)[None], n, [int(seed)])[0]
     theta = validate(theta)
     n = validate_asperity_count(n)
-    iterations = _friction.REFERENCE_ITERATIONS if jnp.dtype(dtype) == jnp.float64 else _friction.FAST_ITERATIONS
-    out = simulate_batch(theta[None], jnp.asarray([n]), jnp.asarray([int(seed)]), iterations=iterations,
+    out = simulate_batch(theta[None], jnp.asarray([n]), jnp.asarray([int(seed)]), iterations=_friction.FAST_ITERATIONS,
                          dtype=jnp.dtype(dtype), width=bucket_width(n))
     return np.asarray(out[0], dtype=np.float64)
 
@@ -154,12 +167,30 @@ def simulate(theta, n: int, seed: int, *, dtype=jnp.float64) -> np.ndarray:
 def simulate_many(theta, n: int, seeds) -> np.ndarray:
     """Exact (float64) laws (batch, 128) of designs θ (batch, 23) with one N and seeds (batch,).
 
-    One compiled call for the batch (padded to a multiple of 8 rows, so few shapes compile);
-    row i equals simulate(θ_i, N, seed_i)."""
-    theta, n, seeds, rows = _padded_batch(theta, n, seeds)
-    out = simulate_batch(theta, np.full(theta.shape[0], n), seeds, iterations=_friction.REFERENCE_ITERATIONS,
-                         dtype=jnp.float64, width=bucket_width(n))
-    return np.asarray(out, dtype=np.float64)[:rows]
+    EXACT_BLOCK rows per compiled call; row i equals simulate(θ_i, N, seed_i)."""
+    theta, seeds = _validated(theta, seeds)
+    n = validate_asperity_count(n)
+    ns = np.full((EXACT_BLOCK,), n)
+    out = [np.asarray(simulate_batch(t, ns, s, iterations=_friction.REFERENCE_ITERATIONS, dtype=jnp.float64,
+                                     width=bucket_width(n)), dtype=np.float64)[:k]
+           for t, s, k in _blocks(theta, seeds, EXACT_BLOCK)]
+    return np.concatenate(out, axis=0)
+
+
+def simulate_fast(theta, n: int, seeds, *, block: int = FAST_BLOCK) -> np.ndarray:
+    """float32-path laws (P, 128) [N] of designs θ (P, 23) with one asperity count and seeds (P,) or
+    one seed, `block` rows per compiled call: one program per (block, width) serves any batch.
+
+    Not validated (a search's proposals are in the box by construction); not differentiable."""
+    theta = np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)
+    seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (theta.shape[0],))
+    ns = np.full((int(block),), int(n))  # NumPy: no eager JAX op (a compile) in a job thread
+    out = np.empty((theta.shape[0], _friction.N_LOADS))
+    for i, (t, s, k) in enumerate(_blocks(theta, seeds, int(block))):
+        # simulate_batch is called outside jit: its fast path redoes unconverged rows on the host.
+        laws = simulate_batch(t, ns, s, width=bucket_width(int(n)))
+        out[i * int(block):i * int(block) + k] = np.asarray(laws, dtype=np.float64)[:k]
+    return out
 
 
 def bucket_width(n: int) -> int:
@@ -179,11 +210,9 @@ def band_seeds(seed: int, count: int = BAND_SEEDS) -> np.ndarray:
 
 def spread_band(theta, n: int, seed: int = 0, count: int = BAND_SEEDS,
                 percentiles=BAND_PERCENTILES) -> tuple[np.ndarray, np.ndarray]:
-    """5th and 95th percentile of F over `count` other realisations of θ (spec §4)."""
+    """5th and 95th percentile of F over `count` other realisations of θ (spec §4), float32 path."""
     theta = validate(theta)
     n = validate_asperity_count(n)
-    seeds = band_seeds(seed, count)
-    laws = simulate_batch(np.repeat(theta[None], count, axis=0), jnp.full((count,), n), jnp.asarray(seeds),
-                          width=bucket_width(n))
-    lo, hi = np.percentile(np.asarray(laws, dtype=np.float64), percentiles, axis=0)
+    laws = simulate_fast(np.repeat(theta[None], count, axis=0), n, band_seeds(seed, count))
+    lo, hi = np.percentile(laws, percentiles, axis=0)
     return lo, hi
