@@ -32,7 +32,9 @@ import numpy as np  # noqa: E402
 from studio.data import store  # noqa: E402
 from studio.data.generate import batch_plan, compute_shard, generate_dataset, simulate_chunk  # noqa: E402
 from studio.data.sampling import sample_designs  # noqa: E402
-from studio.physics import MAX_ASPERITIES  # noqa: E402
+from studio.physics import MAX_ASPERITIES, enable_float64  # noqa: E402
+
+enable_float64()  # an entry point: the shards' bytes depend on it
 
 SEED = 12345
 

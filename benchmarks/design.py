@@ -19,6 +19,9 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from studio.design.benchmark import load_targets, run_benchmark, select, table, write_json  # noqa: E402
+from studio.physics import enable_float64  # noqa: E402
+
+enable_float64()  # an entry point
 
 ALL_ENGINES = "candidates,vae_cmaes,cmaes,hybrid"
 

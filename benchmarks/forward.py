@@ -23,9 +23,11 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from studio.physics import friction  # noqa: E402
+from studio.physics import enable_float64, friction  # noqa: E402
 from studio.physics.realize import asperities_from_draws, base_draws, simulate_batch  # noqa: E402
-from studio.physics.theta import from_unit  # noqa: E402
+from studio.physics.theta import B_IDX, E_STAR_IDX, TAU0_IDX, THETA_SIZE, from_unit  # noqa: E402
+
+enable_float64()  # an entry point: the float64 reference the errors are measured against
 
 BISECTION_STEPS = 40
 
@@ -36,7 +38,7 @@ def _naive_single(theta, n, seed, loads, width):
     h, r, _ = asperities_from_draws(theta, u, z_h, z_r)
     h, r = h.astype(jnp.float32), r.astype(jnp.float32)
     mask = jnp.arange(width) < n
-    c = jnp.where(mask, (4.0 / 3.0) * theta[20].astype(jnp.float32) * jnp.sqrt(r), 0.0)
+    c = jnp.where(mask, (4.0 / 3.0) * theta[E_STAR_IDX].astype(jnp.float32) * jnp.sqrt(r), 0.0)
     hi = jnp.full(loads.shape, jnp.max(jnp.where(mask, h, -jnp.inf)))
     lo = hi - (loads[-1] / jnp.min(jnp.where(mask, c, jnp.inf))) ** (2.0 / 3.0) - 2.0
 
@@ -52,7 +54,7 @@ def _naive_single(theta, n, seed, loads, width):
     g = 0.5 * (lo + hi)
     d = jnp.maximum(h[None, :] - g[:, None], 0.0)
     area = jnp.pi * jnp.sum(jnp.where(mask, r, 0.0) * d, axis=-1)
-    return theta[21].astype(jnp.float32) * area + theta[22].astype(jnp.float32) * loads
+    return theta[TAU0_IDX].astype(jnp.float32) * area + theta[B_IDX].astype(jnp.float32) * loads
 
 
 @partial(jax.jit, static_argnames=("width",))
@@ -89,7 +91,7 @@ def main(argv=None):
         return steps_sweep(args.steps_sweep)
 
     rng = np.random.default_rng(0)
-    theta = jnp.asarray(from_unit(rng.random((args.batch, 23))))
+    theta = jnp.asarray(from_unit(rng.random((args.batch, THETA_SIZE))))
     seeds = jnp.asarray(rng.integers(0, 2**31, args.batch))
     rows = []
     for n in (16, 64, 256):
@@ -154,7 +156,7 @@ def steps_sweep(designs: int) -> list:
     from studio.physics.realize import _simulate_batch_jit
 
     rng = np.random.default_rng(1)
-    theta = jnp.asarray(from_unit(rng.random((designs, 23))))
+    theta = jnp.asarray(from_unit(rng.random((designs, THETA_SIZE))))
     seeds = jnp.asarray(rng.integers(0, 2**31, designs))
     rows = []
     print(f"secant steps after the sample pass (FAST_ITERATIONS = {friction.FAST_ITERATIONS}); 'converged' = "

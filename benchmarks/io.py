@@ -13,7 +13,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
-from studio.physics import from_unit
+from studio.physics import THETA_SIZE, enable_float64, from_unit  # noqa: E402
+
+enable_float64()  # an entry point
 from studio.design.core import Design
 from studio.io.design_file import write_design_file, read_design_file
 from studio.io.csv_target import read_target_csv
@@ -21,7 +23,7 @@ rng = np.random.default_rng(0)
 result = {"benchmark": "io"}
 h5 = os.path.join(tempfile.mkdtemp(), "b.h5")
 csv = os.path.join(os.path.dirname(__file__), "..", "resources", "examples", "tribometer_semicolon_decimal_comma_mN.csv")
-ds = [Design.evaluate(from_unit(rng.random(23)), 256, s) for s in range(5)]
+ds = [Design.evaluate(from_unit(rng.random(THETA_SIZE)), 256, s) for s in range(5)]
 write_design_file(h5, ds)  # warm-up (compiles)
 t = time.perf_counter(); write_design_file(h5, ds); w = time.perf_counter() - t
 t = time.perf_counter(); read_design_file(h5); r = time.perf_counter() - t

@@ -18,7 +18,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
 
-from studio.physics import LOAD_GRID_N, MAX_ASPERITIES, MIN_ASPERITIES, THETA_SIZE, from_unit, simulate  # noqa: E402
+from studio.physics import (LOAD_GRID_N, MAX_ASPERITIES, MIN_ASPERITIES, THETA_SIZE, enable_float64,  # noqa: E402
+                            from_unit, simulate)
+
+enable_float64()  # an entry point: the targets are float64 laws
 
 SET_SEED = 9999
 DEFAULT_OUT = os.path.join(os.path.dirname(__file__), "..", "resources", "benchmarks", "design-targets.json")

@@ -3,6 +3,8 @@
 #   bash packaging/quickstart.sh run     # set up, open the studio on the shipped model and example target
 #   bash packaging/quickstart.sh test    # set up, run the whole test suite (what CI runs)
 #   bash packaging/quickstart.sh setup   # set up only (used by packaging/build.sh)
+# Set-up also compiles the physics once into JAX's persistent cache (`friction-studio warm-up`,
+# ~15–45 s), so the first design and the first studio start do not wait for the compiler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-run}"
@@ -24,8 +26,19 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "quickstart: installing dependencies (torch CPU build first, so no CUDA build is pulled)" >&2
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q "torch==2.13.0"
-    .venv/bin/python -m pip install -q -e ".[test]"
+    # -qq: setuptools' note about how an editable install works is not the newcomer's business
+    # (errors still print).
+    .venv/bin/python -m pip install -qq -e ".[test]"
     touch "$stamp"
+fi
+warmed=.venv/.friction-studio-warmed
+if [ ! -f "$warmed" ] || [ "$stamp" -nt "$warmed" ]; then
+    echo "quickstart: compiling the physics once, so the first design and studio start are quick" >&2
+    if .venv/bin/friction-studio warm-up >/dev/null; then
+        touch "$warmed"
+    else
+        echo "quickstart: warm-up failed; the first design will compile as it goes" >&2
+    fi
 fi
 
 case "$what" in

@@ -1,8 +1,9 @@
-"""`friction-studio design` and `friction-studio bench` (spec: design-file.md, "Command line").
+"""`friction-studio design`, `bench` and `warm-up` (spec: design-file.md, "Command line").
 
     friction-studio design TARGET.csv --asperities N --out OUT.h5
                     [--time-budget SECONDS] [--method NAME] [--candidates K] [--seed S]
     friction-studio bench [--targets SPEC] [--engines a,b] [--budget SECONDS] [--json OUT.json]
+    friction-studio warm-up [--asperities 64]
 
 `design` prints exactly one JSON line on stdout (best, smape_percent, elapsed_s, ...); progress
 goes to stderr with --progress. Errors are StudioErrors, printed as one line by studio/cli.py.
@@ -40,6 +41,14 @@ def register(subparsers) -> None:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--json", metavar="OUT.json", help="also write the full result here")
     b.set_defaults(run=bench_command)
+
+    w = subparsers.add_parser("warm-up", help="compile the physics once so the first design and studio start "
+                                              "quickly (quickstart setup runs it)",
+                              description="Compile, once, what a first design and the studio's first screen run, "
+                                          "into JAX's persistent compilation cache.")
+    w.add_argument("--asperities", "-N", default="64", metavar="N[,N...]",
+                   help="asperity counts to prepare (default 64; each bucket of 32 compiles once)")
+    w.set_defaults(run=warm_up_command)
 
 
 def design_command(args) -> int:
@@ -82,4 +91,23 @@ def bench_command(args) -> int:
         write_json(args.json, result)
     print(json.dumps({"budget_s": result["budget_s"], "summary": result["summary"]}))
     print(table(result))
+    return 0
+
+
+def warm_up_command(args) -> int:
+    import jax
+
+    from studio.design.warmup import warm_up
+    from studio.errors import StudioError
+    from studio.physics import validate_asperity_count
+
+    try:
+        counts = [validate_asperity_count(int(v)) for v in str(args.asperities).split(",") if v.strip()]
+    except ValueError:
+        raise StudioError(f"--asperities {args.asperities!r}: give asperity counts such as 64 or 32,128") from None
+    if not counts:
+        raise StudioError("--asperities: give at least one asperity count")
+    result = warm_up(counts, log=lambda text: print(f"warm-up: {text}", file=sys.stderr))
+    result["cache"] = jax.config.jax_compilation_cache_dir  # None: FRICTION_STUDIO_JAX_CACHE=0, nothing kept
+    print(json.dumps(result))
     return 0

@@ -14,5 +14,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from studio.desktop import check_display
+    check_display()  # before Qt: its own failure here is an abort with a misleading hint
     from studio.gui.app import run_gui
     return run_gui(demo=args.demo, screenshot=args.screenshot, target_csv=args.target)
