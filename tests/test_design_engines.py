@@ -14,6 +14,7 @@ from studio.design.core import Cancelled, Design, JobControl, Target
 from studio.design.engines import ENGINES, reach_report, run
 from studio.design.objective import BatchObjective, polish
 from studio.errors import StudioError
+from studio.jobs import drive
 from studio.physics import LOAD_GRID_N, THETA_SIZE, canonical, from_unit, simulate, to_unit
 
 N = 32
@@ -53,12 +54,9 @@ def target():
 
 
 def _drive(gen):
+    """(result, every progress) of a job, driven by the project's one loop."""
     progress = []
-    while True:
-        try:
-            progress.append(next(gen))
-        except StopIteration as stop:
-            return stop.value, progress
+    return drive(gen, on_progress=progress.append), progress
 
 
 @pytest.mark.parametrize("name,budget", [("cmaes", 480), ("vae_cmaes", 480), ("hybrid", 1200)])

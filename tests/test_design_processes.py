@@ -126,3 +126,34 @@ def test_shutdown_ends_every_worker_even_with_a_job_running(target):
     assert not any(proc.is_alive() for proc in processes)
     with pytest.raises(EngineProcessError, match="shut down"):
         run_in_process(p, "cmaes", target)
+
+
+# A job that is not a design engine, and a slow warm-up: module-level, so a worker can import them.
+def _slow_warm_up(marker: str, seconds: float) -> None:
+    time.sleep(seconds)
+    with open(marker, "w") as fh:
+        fh.write("done")
+
+
+def _counting_job(marker: str, steps: int, *, control=None):
+    """A job of studio.jobs that is not an engine: yields plain dicts, returns a plain value."""
+    for i in range(steps):
+        if control is not None:
+            control.checkpoint()
+        yield {"step": i, "warm_up_done": os.path.exists(marker)}
+    return {"steps": steps, "pid": os.getpid()}
+
+
+def test_any_job_runs_in_a_worker_and_reports_before_a_running_warm_up_ends(tmp_path):
+    marker = str(tmp_path / "warmed")
+    pool = EngineProcessPool(spare=1, keep=1)
+    try:
+        pool.prestart()
+        pool.prepare(_slow_warm_up, (marker, 3.0), key="slow")
+        result, progress = _drive(pool.run_job(_counting_job, (marker, 3), prefer="slow"))
+    finally:
+        pool.shutdown()
+    # The first report left before the warm-up ended; the rest waited for it (its programs).
+    assert [p["step"] for p in progress] == [0, 1, 2]
+    assert progress[0]["warm_up_done"] is False and progress[1]["warm_up_done"] is True
+    assert result["steps"] == 3 and result["pid"] != os.getpid()

@@ -48,7 +48,11 @@ class EngineProcessError(StudioError):
 
 
 def _worker_main(conn, running, cancel, nice: int, compile_cache: str | None) -> None:
-    """Serve ("job", fn, args, kwargs) and ("prepare", fn, args) requests until ("stop",)."""
+    """Serve ("job", fn, args, kwargs) and ("prepare", fn, args) requests until ("stop",).
+
+    A warm-up ("prepare") runs in a thread of its own, so a job that arrives meanwhile starts at
+    once: its first progress (a refinement's start design, which needs no compiling) goes out, then
+    it waits for the warm-up, which is compiling the very programs it needs next."""
     try:  # absolute, not relative to the spawning thread's own (possibly lowered) priority
         if os.getpriority(os.PRIO_PROCESS, 0) < nice:
             os.setpriority(os.PRIO_PROCESS, 0, nice)
@@ -59,7 +63,30 @@ def _worker_main(conn, running, cancel, nice: int, compile_cache: str | None) ->
     enable_float64()  # an entry point: the physics' float64 reference needs it
     enable_compilation_cache(compile_cache or "0")  # before the first compile
     control = JobControl(_cancel=cancel, _running=running)
-    conn.send(("ready", os.getpid()))
+    sending = threading.Lock()  # the warm-up thread and the job both answer on the pipe
+
+    def send(msg) -> None:
+        with sending:
+            conn.send(msg)
+
+    warming: list[threading.Thread] = []
+
+    def prepare(fn, args) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a failed warm-up only means the first job compiles
+            log.info("worker warm-up failed:\n%s", traceback.format_exc())
+        send(("prepared",))
+
+    def after_progress(item) -> None:
+        send(("progress", item))
+        while warming:  # the job goes on once the warm-up has compiled its programs (cancel still acts)
+            warming[0].join(POLL_S)
+            if not warming[0].is_alive():
+                warming.pop(0)
+            control.checkpoint()
+
+    send(("ready", os.getpid()))
     while True:
         try:
             msg = conn.recv()
@@ -70,23 +97,21 @@ def _worker_main(conn, running, cancel, nice: int, compile_cache: str | None) ->
             break
         if kind == "prepare":
             _, fn, args = msg
-            try:
-                fn(*args)
-            except Exception:  # a failed warm-up only means the first job compiles
-                log.info("worker warm-up failed:\n%s", traceback.format_exc())
-            conn.send(("prepared",))
+            thread = threading.Thread(target=prepare, args=(fn, args), name="warm-up", daemon=True)
+            warming.append(thread)
+            thread.start()
             continue
         _, fn, args, kwargs = msg
         try:
-            result = drive(fn(*args, control=control, **kwargs), control,
-                           on_progress=lambda item: conn.send(("progress", item)))
-            conn.send(("finished", result))
+            result = drive(fn(*args, control=control, **kwargs), control, on_progress=after_progress)
+            send(("finished", result))
         except Cancelled:
-            conn.send(("cancelled",))
+            send(("cancelled",))
         except Exception as exc:
             user = isinstance(exc, StudioError)
-            conn.send(("failed", str(exc) if user else f"{type(exc).__name__}: {exc}", user,
-                       traceback.format_exc()))
+            send(("failed", str(exc) if user else f"{type(exc).__name__}: {exc}", user, traceback.format_exc()))
+    for thread in warming:
+        thread.join(1.0)
     conn.close()
 
 
@@ -107,7 +132,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.pid = self.process.pid
-        self.warmed: set[int] = set()
+        self.warmed: set = set()  # keys of the warm-ups asked of it
 
     def send(self, msg) -> None:
         try:
@@ -170,12 +195,18 @@ class EngineProcessPool:
 
     def warm(self, target: Target) -> None:
         """Ask every idle worker to compile the refinement programs for the target's asperity bucket."""
-        width = bucket_width(target.N)
+        self.prepare(engines.compile_refinement, (target,), key=bucket_width(target.N))
+
+    def prepare(self, fn: Callable[..., Any], args: tuple = (), key=None) -> None:
+        """Have every idle worker run `fn(*args)` (a warm-up: load models, compile) in the background,
+        once per `key`; a job later run with `prefer=key` takes such a worker first. A job that
+        reaches a worker still warming up starts at once and waits for the warm-up after its first
+        progress."""
         with self._lock:
             for w in self._idle:
-                if width not in w.warmed:
-                    w.warmed.add(width)
-                    w.send(("prepare", engines.compile_refinement, (target,)))
+                if key not in w.warmed:
+                    w.warmed.add(key)
+                    w.send(("prepare", fn, tuple(args)))
 
     def _acquire(self, width) -> _Worker:
         """An idle worker (one warmed for `width` first, if given) or a new one, marked busy."""
