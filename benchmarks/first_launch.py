@@ -13,6 +13,9 @@ compilation cache of its own (FRICTION_STUDIO_JAX_CACHE), and measures as a newc
     candidates shown (the window's own "N candidates in … ms" log line; goal ≤ 6 s), with the
     cache as set-up left it (the design runs above use a copy, so they do not warm it).
 
+With --empty-cache both start from an empty cache anyway (what the warm-up of set-up saves).
+The studio's settings and autosave folders are fresh too (XDG_CONFIG_HOME, XDG_STATE_HOME).
+
 Prints one JSON line, then a short table. The figures are wall-clock on a shared machine: the
 load average before each step is recorded beside it.
 """
@@ -72,6 +75,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rev", default="HEAD", help="revision to check out (default: HEAD of --source)")
     ap.add_argument("--workdir", default=None, help="folder for the clone and caches (default: a new temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the clone (and its .venv) afterwards")
+    ap.add_argument("--empty-cache", action="store_true",
+                    help="measure from an empty JAX cache even after set-up (what set-up's warm-up saves)")
     args = ap.parse_args(argv)
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="first-launch-"))
@@ -89,7 +94,8 @@ def main(argv=None) -> int:
     env.update(FRICTION_STUDIO_JAX_CACHE=str(cache), QT_QPA_PLATFORM="offscreen",
                XDG_CONFIG_HOME=str(work / "config"), XDG_STATE_HOME=str(work / "state"),
                XDG_DATA_HOME=str(work / "data"))
-    result = {"benchmark": "first_launch", "rev": rev, "workdir": str(work), "cpu_count": os.cpu_count()}
+    result = {"benchmark": "first_launch", "rev": rev, "workdir": str(work), "cpu_count": os.cpu_count(),
+              "empty_cache_after_setup": args.empty_cache}
 
     load = _load()
     wall, rc, err = _run(["bash", "packaging/quickstart.sh", "setup"], cwd=clone, env=env, log_path=logs / "setup.log")
@@ -101,40 +107,35 @@ def main(argv=None) -> int:
         print(f"set-up failed: see {logs / 'setup.log'}", file=sys.stderr)
         return 1
     after_setup = work / "jax-cache-after-setup"  # each measurement below starts from what set-up left
-    if cache.exists():
+    if cache.exists() and not args.empty_cache:
         shutil.copytree(cache, after_setup)
     else:
         after_setup.mkdir()
 
-    exe = clone / ".venv" / "bin" / "friction-studio"
-    design_cache = work / "jax-cache-design"
-    shutil.copytree(after_setup, design_cache)
-    runs = []
-    for i in (1, 2):
-        load = _load()
-        out = work / f"design-{i}.h5"
-        wall, rc, err = _run([str(exe), "design", "resources/examples/example_target.csv", "--asperities", "64",
-                              "--out", str(out), "--time-budget", "5"], cwd=clone,
-                             env={**env, "FRICTION_STUDIO_JAX_CACHE": str(design_cache)},
-                             log_path=logs / f"design-{i}.log")
-        runs.append({"wall_s": round(wall, 2), "rc": rc, "load": load, "stderr_lines": len(err.splitlines()),
-                     "stderr_head": err.splitlines()[:3]})
-    result["design"] = {"first": runs[0], "second": runs[1], "goal_first_wall_s": 10}
+    def timed(name: str, cmd: list, cache_name: str) -> list[dict]:
+        """Two runs of `cmd`, each from the cache set-up left (copied), the second after the first."""
+        cache_copy = work / cache_name
+        shutil.copytree(after_setup, cache_copy)
+        runs = []
+        for i in (1, 2):
+            load = _load()
+            marker = work / f"{name}-{i}.first-candidates"
+            t0 = time.time()
+            wall, rc, err = _run([c.replace("{i}", str(i)) for c in cmd], cwd=clone, log_path=logs / f"{name}-{i}.log",
+                                 env={**env, "FRICTION_STUDIO_JAX_CACHE": str(cache_copy),
+                                      "FIRST_LAUNCH_T0": repr(t0), "FIRST_LAUNCH_OUT": str(marker)})
+            runs.append({"wall_s": round(wall, 2), "rc": rc, "load": load, "stderr_lines": len(err.splitlines()),
+                         "stderr_head": err.splitlines()[:3],
+                         "first_candidates_s": float(marker.read_text().split()[0]) if marker.exists() else None})
+        return runs
 
-    gui_cache = work / "jax-cache-gui"
-    shutil.copytree(after_setup, gui_cache)
-    gui_runs = []
-    for i in (1, 2):
-        load = _load()
-        marker = work / f"gui-{i}.first-candidates"
-        t0 = time.time()
-        wall, rc, err = _run([str(clone / ".venv" / "bin" / "python"), "-c", _GUI_CHILD, str(work / f"gui-{i}.png")],
-                             cwd=clone, env={**env, "FRICTION_STUDIO_JAX_CACHE": str(gui_cache),
-                                             "FIRST_LAUNCH_T0": repr(t0), "FIRST_LAUNCH_OUT": str(marker)},
-                             log_path=logs / f"gui-{i}.log")
-        first = float(marker.read_text().split()[0]) if marker.exists() else None
-        gui_runs.append({"first_candidates_s": first, "process_wall_s": round(wall, 2), "rc": rc, "load": load})
-    result["gui"] = {"first": gui_runs[0], "second": gui_runs[1], "goal_first_candidates_s": 6}
+    venv = clone / ".venv" / "bin"
+    design = timed("design", [str(venv / "friction-studio"), "design", "resources/examples/example_target.csv",
+                              "--asperities", "64", "--out", str(work / "design-{i}.h5"), "--time-budget", "5"],
+                   "jax-cache-design")
+    result["design"] = {"first": design[0], "second": design[1], "goal_first_wall_s": 10}
+    gui = timed("gui", [str(venv / "python"), "-c", _GUI_CHILD, str(work / "gui-{i}.png")], "jax-cache-gui")
+    result["gui"] = {"first": gui[0], "second": gui[1], "goal_first_candidates_s": 6}
 
     print(json.dumps(result))
     print(f"{'step':44s} {'wall':>8s}  {'load':>5s}  goal")
