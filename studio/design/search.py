@@ -397,8 +397,14 @@ def cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
     first = job.start_report(start)
     if first is not None:
         yield first
+    return (yield from _cma_in_theta(job, count, sigma0, start))
+
+
+def _cma_in_theta(job: _Job, count: int, sigma0: float, start: Design | None = None):
+    """The `cmaes` search for an existing job (also `vae_cmaes`'s fallback without a VAE)."""
     if start is not None:
         _offer_start(job, start)
+
     def run(restart):
         if restart == 0 and start is not None:
             x0, rs, sigma = to_unit(start.theta), start.seed, min(sigma0, 0.1)
@@ -414,15 +420,13 @@ def vae_cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, cont
               max_evaluations: int | None = None, count: int = 4, sigma0: float = 1.0,
               **options) -> Iterator[Progress]:
     """CMA-ES over the unconditional VAE's latent space (the published baseline), decoding each population."""
-    messages: list[str] = []
-    vae = _load_model("vae", options, messages)
-    if vae is None:
-        designs = yield from _with_messages(
-            cmaes(target, seed=seed, time_budget_s=time_budget_s, control=control, max_evaluations=max_evaluations,
-                  count=count), messages, method="vae_cmaes")
-        return designs
     job = _Job(target, "vae_cmaes", seed=seed, time_budget_s=time_budget_s, control=control,
-               max_evaluations=max_evaluations, model=_model_name(vae, "vae"))
+               max_evaluations=max_evaluations)
+    with job.off_the_clock():
+        vae = _load_model("vae", options, job.messages)
+    if vae is None:  # the message says so; the designs keep this method's name
+        return (yield from _cma_in_theta(job, count, sigma0=0.3))
+    job.model = _model_name(vae, "vae")
     dim = int(vae.latent_dim)
 
     def decode(z):
@@ -546,22 +550,6 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
         round_ += 1
     designs, final = job.finish(count)
     yield final
-    return designs
-
-
-def _with_messages(engine: Iterator[Progress], messages: list[str], method: str) -> Iterator[Progress]:
-    """Run a fallback engine, prefixing its messages and relabelling its designs with the requested method."""
-    prefix = "; ".join(messages)
-    try:
-        while True:
-            p = next(engine)
-            p.message = f"{prefix}; {p.message}" if p.message else prefix
-            yield p
-    except StopIteration as stop:
-        designs = stop.value
-    for d in designs:
-        d.method = method
-        d.name = d.name.replace("cmaes", method, 1) if d.name.startswith("cmaes") else d.name
     return designs
 
 
