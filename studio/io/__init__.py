@@ -5,7 +5,7 @@
     save_session / load_session, autosave_path           (session.py, SessionError)
     height map (.npy/.csv/.png) and STL export           (export.py, ExportError)
 
-Every write is atomic (studio/io/atomic.py). Submodules are imported lazily so that
+Every write is atomic (studio/files.py, the one atomic writer). Submodules are imported lazily so that
 `import studio.io` stays light (h5py and the physics load only when needed).
 """
 from __future__ import annotations
