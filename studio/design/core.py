@@ -20,9 +20,8 @@ from studio.physics import (
     Asperities,
     hertz_valid,
     realize,
-    realize_many,
     simulate,
-    simulate_many,
+    simulate_and_realize,
     smape,
     validate,
     validate_asperity_count,
@@ -102,12 +101,7 @@ class Design:
     @classmethod
     def evaluate(cls, theta, N: int, seed: int, target: Target | None = None, **kw) -> "Design":
         """Realise and simulate with the exact (float64) model; score against `target` if given."""
-        d = cls(theta=theta, N=N, seed=seed, **kw)
-        d.asperities = realize(d.theta, d.N, d.seed)
-        d.friction_N = simulate(d.theta, d.N, d.seed)
-        if target is not None:
-            d.error_percent = target.error(d.friction_N)
-        return d
+        return cls.evaluate_many([theta], N, [seed], target, **kw)[0]
 
     @classmethod
     def evaluate_many(cls, thetas, N: int, seeds, target: Target | None = None, **kw) -> list["Design"]:
@@ -117,8 +111,8 @@ class Design:
             return []
         theta = np.stack([d.theta for d in designs])
         seed = np.array([d.seed for d in designs])
-        laws = simulate_many(theta, designs[0].N, seed)
-        for d, asp, law in zip(designs, realize_many(theta, designs[0].N, seed), laws):
+        laws, asperities = simulate_and_realize(theta, designs[0].N, seed)
+        for d, asp, law in zip(designs, asperities, laws):
             d.asperities, d.friction_N = asp, law
             if target is not None:
                 d.error_percent = target.error(law)

@@ -12,7 +12,8 @@ Public API (import from here):
     realisation ........ Asperities, realize(theta, N, seed), realize_many, base_draws, asperities_from_draws
     friction law ....... LOAD_GRID_N (128,), friction_law(h, R, E*, tau0, B), friction_law_batch,
                          simulate(theta, N, seed), simulate_batch(theta, N, seeds),
-                         simulate_many(thetas, N, seeds) (exact), simulate_fast(thetas, N, seeds) (float32);
+                         simulate_many(thetas, N, seeds) (exact), simulate_and_realize (exact laws and
+                         asperities in one call), simulate_fast(thetas, N, seeds) (float32);
                          FAST_BLOCK / EXACT_BLOCK rows per compiled call, one program per padded width
     exact fit .......... fit_tau0_B(theta, laws, target) -> (theta, laws): τ0 and B solved for a realisation
     ranking ............ rank(theta, N, seeds, target) -> Ranking, errors_percent (ranking.py):
@@ -52,6 +53,7 @@ from studio.physics.realize import (  # noqa: F401
     simulate,
     EXACT_BLOCK,
     FAST_BLOCK,
+    simulate_and_realize,
     simulate_batch,
     simulate_fast,
     simulate_many,

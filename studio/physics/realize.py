@@ -93,31 +93,46 @@ def _validated(theta, seeds):
 
 
 def realize(theta, n: int, seed: int) -> Asperities:
-    """The asperities of design (θ, N, seed) as float64 numpy arrays (realize_many's program)."""
+    """The asperities of design (θ, N, seed) as float64 numpy arrays (the exact program's)."""
     return realize_many(np.asarray(theta, dtype=np.float64)[None], n, [int(seed)])[0]
 
 
 def realize_many(theta, n: int, seeds) -> list[Asperities]:
-    """The asperities of designs θ (batch, 23), one N, seeds (batch,): EXACT_BLOCK rows per call."""
+    """The asperities of designs θ (batch, 23), one N, seeds (batch,)."""
+    return simulate_and_realize(theta, n, seeds)[1]
+
+
+def simulate_and_realize(theta, n: int, seeds) -> tuple[np.ndarray, list[Asperities]]:
+    """Exact (float64) laws (batch, 128) and the asperities of designs θ (batch, 23) with one N and
+    seeds (batch,): EXACT_BLOCK rows per call of one compiled program per width, which every
+    exact evaluation and realisation of the project shares (a design, a job's results, a file)."""
     _friction.require_float64()
     theta, seeds = _validated(theta, seeds)
     n = validate_asperity_count(n)
-    out = []
+    ns = np.full((EXACT_BLOCK,), n)
+    laws, asperities = [], []
     for t, s, k in _blocks(theta, seeds, EXACT_BLOCK):
-        h, r, c = (np.asarray(a) for a in _realize_many_jit(jnp.asarray(t), jnp.asarray(s), bucket_width(n)))
-        out += [Asperities(h[i, :n], r[i, :n], c[i, :n].astype(np.int32)) for i in range(k)]
-    return out
+        law, h, r, c = (np.asarray(a) for a in _exact_jit(jnp.asarray(t), jnp.asarray(ns), jnp.asarray(s),
+                                                          bucket_width(n)))
+        laws.append(np.asarray(law, dtype=np.float64)[:k])
+        asperities += [Asperities(h[i, :n], r[i, :n], c[i, :n].astype(np.int32)) for i in range(k)]
+    return np.concatenate(laws, axis=0), asperities
 
 
 @partial(jax.jit, static_argnames=("width",))
-def _realize_many_jit(theta, seeds, width):
-    return jax.vmap(lambda t, s: _realize_one(t, s, width))(theta, seeds)
+def _exact_jit(theta, n, seed, width):
+    """Reference laws (float64, REFERENCE_ITERATIONS: converged, no host fallback) and asperities."""
+    loads = jnp.asarray(_friction.LOAD_GRID_N)
 
+    def one(t, nn, s):
+        u, z_h, z_r = base_draws(s, width)  # the first N of the stream are the design's, whatever the width
+        h, r, k = asperities_from_draws(t, u, z_h, z_r)
+        mask = jnp.arange(width) < nn
+        law, _ = _friction._friction_single(h, r, mask, t[E_STAR_IDX], t[TAU0_IDX], t[B_IDX], loads,
+                                            _friction.REFERENCE_ITERATIONS)
+        return law, h, r, k
 
-def _realize_one(theta, seed, width):
-    # Draws for `width` ≥ N asperities; the first N are the design's (the stream does not depend on width).
-    u, z_h, z_r = base_draws(seed, MAX_ASPERITIES)
-    return asperities_from_draws(theta, u[:width], z_h[:width], z_r[:width])
+    return jax.vmap(one)(theta, n, seed)
 
 
 def _simulate_one(theta, n, seed, loads, iterations, dtype, width):
@@ -154,7 +169,7 @@ def simulate_batch(theta, n, seed, *, iterations=_friction.FAST_ITERATIONS, dtyp
 def simulate(theta, n: int, seed: int, *, dtype=jnp.float64) -> np.ndarray:
     """Friction law F [N] on the 128-point grid of one design (θ, N, seed).
 
-    float64 (the reference) is simulate_many's program: one design or many, one compile per width."""
+    float64 (the reference) is simulate_and_realize's program: one design or many, one compile per width."""
     if jnp.dtype(dtype) == jnp.float64:
         return simulate_many(np.asarray(theta, dtype=np.float64)[None], n, [int(seed)])[0]
     theta = validate(theta)
@@ -167,14 +182,9 @@ def simulate(theta, n: int, seed: int, *, dtype=jnp.float64) -> np.ndarray:
 def simulate_many(theta, n: int, seeds) -> np.ndarray:
     """Exact (float64) laws (batch, 128) of designs θ (batch, 23) with one N and seeds (batch,).
 
-    EXACT_BLOCK rows per compiled call; row i equals simulate(θ_i, N, seed_i)."""
-    theta, seeds = _validated(theta, seeds)
-    n = validate_asperity_count(n)
-    ns = np.full((EXACT_BLOCK,), n)
-    out = [np.asarray(simulate_batch(t, ns, s, iterations=_friction.REFERENCE_ITERATIONS, dtype=jnp.float64,
-                                     width=bucket_width(n)), dtype=np.float64)[:k]
-           for t, s, k in _blocks(theta, seeds, EXACT_BLOCK)]
-    return np.concatenate(out, axis=0)
+    EXACT_BLOCK rows per compiled call (simulate_and_realize's program); row i equals
+    simulate(θ_i, N, seed_i)."""
+    return simulate_and_realize(theta, n, seeds)[0]
 
 
 def simulate_fast(theta, n: int, seeds, *, block: int = FAST_BLOCK) -> np.ndarray:
