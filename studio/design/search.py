@@ -556,15 +556,17 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
 def compile_refinement(target: Target) -> None:
     """Load the shipped models and compile what a refinement job runs for the target's N bucket.
 
-    Each program (population ranking, polish residual and Jacobian, per bucket width) compiles
-    once per process, so a job worker process (studio.design.processes) is asked to do this
-    while it waits, and its first job then starts without seconds of loading and tracing. It ranks
-    the centre of the box and takes one polish step from it: the engines' own code paths.
+    Each program (population ranking, exact evaluation, polish residual and Jacobian, per bucket
+    width) compiles once per process, so a job worker process (studio.design.processes) is asked
+    to do this while it waits, and its first job then starts without seconds of loading and
+    tracing. It ranks and scores the centre of the box and takes one polish step from it: the
+    engines' own code paths.
     """
     for kind in ("generator", "vae"):
         _load_model(kind, {}, [])  # a missing model only means the engines fall back, as they say
     start = np.full(THETA_SIZE, 0.5)
     BatchObjective(target, batch=POPULATION).errors(start[None], 0)
+    Design.evaluate(from_unit(start), target.N, 0, target)  # what every Progress's best goes through
     gen = polish(target, start, 0, max_steps=1, chunk=1)
     for _ in gen:
         break
