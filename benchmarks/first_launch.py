@@ -11,7 +11,7 @@ compilation cache of its own (FRICTION_STUDIO_JAX_CACHE), and measures as a newc
     wall clock, first run after set-up, then a second run (goal for the first: ≤ 10 s);
   * `friction-studio gui --screenshot` (offscreen): from launching the process to the first
     candidates shown (the window's own "N candidates in … ms" log line; goal ≤ 6 s), with the
-    cache as set-up left it (the design runs above use a copy, so they do not warm it).
+    cache as set-up left it (restored after the design runs, so they do not warm it).
 
 With --empty-cache both start from an empty cache anyway (what the warm-up of set-up saves).
 The studio's settings and autosave folders are fresh too (XDG_CONFIG_HOME, XDG_STATE_HOME).
@@ -106,24 +106,26 @@ def main(argv=None) -> int:
         print(json.dumps(result))
         print(f"set-up failed: see {logs / 'setup.log'}", file=sys.stderr)
         return 1
-    after_setup = work / "jax-cache-after-setup"  # each measurement below starts from what set-up left
+    # Each measurement below starts from what set-up left in the cache, restored at the same path:
+    # JAX hashes the cache folder's path into its keys (the XLA autotuning cache option lives
+    # there), so a copy elsewhere would miss every entry.
+    after_setup = work / "jax-cache-after-setup"
     if cache.exists() and not args.empty_cache:
         shutil.copytree(cache, after_setup)
     else:
         after_setup.mkdir()
 
-    def timed(name: str, cmd: list, cache_name: str) -> list[dict]:
-        """Two runs of `cmd`, each from the cache set-up left (copied), the second after the first."""
-        cache_copy = work / cache_name
-        shutil.copytree(after_setup, cache_copy)
+    def timed(name: str, cmd: list) -> list[dict]:
+        """Two runs of `cmd`, the first from the cache as set-up left it, the second after the first."""
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.copytree(after_setup, cache)
         runs = []
         for i in (1, 2):
             load = _load()
             marker = work / f"{name}-{i}.first-candidates"
             t0 = time.time()
             wall, rc, err = _run([c.replace("{i}", str(i)) for c in cmd], cwd=clone, log_path=logs / f"{name}-{i}.log",
-                                 env={**env, "FRICTION_STUDIO_JAX_CACHE": str(cache_copy),
-                                      "FIRST_LAUNCH_T0": repr(t0), "FIRST_LAUNCH_OUT": str(marker)})
+                                 env={**env, "FIRST_LAUNCH_T0": repr(t0), "FIRST_LAUNCH_OUT": str(marker)})
             runs.append({"wall_s": round(wall, 2), "rc": rc, "load": load, "stderr_lines": len(err.splitlines()),
                          "stderr_head": err.splitlines()[:3],
                          "first_candidates_s": float(marker.read_text().split()[0]) if marker.exists() else None})
@@ -131,10 +133,9 @@ def main(argv=None) -> int:
 
     venv = clone / ".venv" / "bin"
     design = timed("design", [str(venv / "friction-studio"), "design", "resources/examples/example_target.csv",
-                              "--asperities", "64", "--out", str(work / "design-{i}.h5"), "--time-budget", "5"],
-                   "jax-cache-design")
+                              "--asperities", "64", "--out", str(work / "design-{i}.h5"), "--time-budget", "5"])
     result["design"] = {"first": design[0], "second": design[1], "goal_first_wall_s": 10}
-    gui = timed("gui", [str(venv / "python"), "-c", _GUI_CHILD, str(work / "gui-{i}.png")], "jax-cache-gui")
+    gui = timed("gui", [str(venv / "python"), "-c", _GUI_CHILD, str(work / "gui-{i}.png")])
     result["gui"] = {"first": gui[0], "second": gui[1], "goal_first_candidates_s": 6}
 
     print(json.dumps(result))
