@@ -304,3 +304,31 @@ def test_cma_imports_without_a_matplotlib_warning():
     assert out.returncode == 0, out.stderr
     ours, plain = map(int, out.stdout.split())
     assert ours == 0 and plain >= 1  # silenced by us; cma itself does warn
+
+
+def test_the_registry_gives_each_engine_only_what_its_spec_says(target):
+    import dataclasses
+
+    from studio.design import engines
+
+    tgt, _ = target
+    start = Design.evaluate(from_unit(np.full(THETA_SIZE, 0.5)), N, 1, tgt)
+    seen = {}
+
+    def recorder(name):
+        def run(target, **kw):
+            seen[name] = kw
+            return iter(())
+        return run
+
+    for name, spec in ENGINES.items():
+        engines.call(dataclasses.replace(spec, run=recorder(name)), tgt, seed=1, time_budget_s=2.0, start=start,
+                     count=3, generator="the CVAE", vae=None, sigma0=0.2)
+    assert {n for n, kw in seen.items() if "start" in kw} == {n for n, s in ENGINES.items() if s.takes_start} \
+        == {"cmaes", "hybrid"}
+    assert {n for n, kw in seen.items() if kw.get("generator") == "the CVAE"} == {"candidates", "hybrid"}
+    assert not any("vae" in kw for kw in seen.values())  # None: the engine loads the shipped one
+    assert all(kw["count"] == 3 and kw["seed"] == 1 and kw["sigma0"] == 0.2 for kw in seen.values())
+    assert ENGINES["candidates"].default_count == 16 and ENGINES["hybrid"].default_count == 4
+    with pytest.raises(StudioError, match="unknown design method 'annealing'; choose one of candidates"):
+        engines.call("annealing", tgt)
