@@ -11,7 +11,7 @@ import pytest
 
 from studio.design import search
 from studio.design.core import Cancelled, Design, JobControl, Target
-from studio.design.engines import ENGINES, reach_report, run
+from studio.design.engines import ENGINES, call, reach_report, run
 from studio.design.objective import BatchObjective, polish
 from studio.errors import StudioError
 from studio.jobs import drive
@@ -273,7 +273,7 @@ def test_a_refinement_reports_its_start_design_before_loading_or_compiling(targe
     loaded, ranked = [], []
     monkeypatch.setattr(search, "_load_model", lambda kind, options, messages: loaded.append(kind) or None)
     monkeypatch.setattr(BatchObjective, "errors", lambda self, *a, **k: ranked.append(1) or [0.0])
-    gen = ENGINES[name](tgt, seed=3, time_budget_s=60.0, max_evaluations=100, start=start)
+    gen = call(name, tgt, seed=3, time_budget_s=60.0, max_evaluations=100, start=start)
     first = next(gen)
     gen.close()
     assert loaded == [] and ranked == []  # nothing loaded, nothing simulated yet

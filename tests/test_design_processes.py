@@ -157,3 +157,22 @@ def test_any_job_runs_in_a_worker_and_reports_before_a_running_warm_up_ends(tmp_
     assert [p["step"] for p in progress] == [0, 1, 2]
     assert progress[0]["warm_up_done"] is False and progress[1]["warm_up_done"] is True
     assert result["steps"] == 3 and result["pid"] != os.getpid()
+
+
+def test_a_refinement_reports_its_start_before_a_worker_is_started(target):
+    from studio.design.core import Design
+    from studio.physics import THETA_SIZE, from_unit
+
+    start = Design.evaluate(from_unit(np.full(THETA_SIZE, 0.4)), N, 3, target, name="card-1")
+    pool = EngineProcessPool(spare=0, keep=1)
+    try:
+        gen = pool.run("cmaes", target, start=start, seed=1, max_evaluations=32, time_budget_s=60.0, count=1)
+        first = next(gen)
+        assert pool.workers == 0  # reported from here, before any process exists
+        assert first.iteration == 0 and first.best_error == pytest.approx(start.error_percent, rel=1e-12)
+        assert "card-1" in first.message
+        designs, rest = _drive(gen)
+        assert rest and all(p.best is None or p.evaluations > 0 for p in rest)  # the worker did not report it again
+        assert designs[0].error_percent <= start.error_percent
+    finally:
+        pool.shutdown()

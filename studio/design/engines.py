@@ -14,6 +14,7 @@ for the studio's menus and `--help`. Callers read the spec instead of inspecting
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -70,14 +71,15 @@ def spec(engine) -> EngineSpec:
 
 def call(engine, target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
          start: Design | None = None, count: int | None = None, max_evaluations: int | None = None,
-         **options) -> Iterator[Progress]:
+         report_start: bool = True, **options) -> Iterator[Progress]:
     """The generator of `engine` (a name or an EngineSpec) for `target`, given only what it takes.
 
     `start` (a design to refine) goes to engines that take one and is ignored by the others (they
-    search anew; `spec(engine).takes_start` tells a caller which). `count` is the number of designs
-    to return (default: the spec's). Model keywords in `options` ("generator", "vae") reach only
-    engines that use them, and None values are dropped (the engine then loads the shipped model);
-    any other option is passed through (e.g. `sigma0`, `proposals`).
+    search anew; `spec(engine).takes_start` tells a caller which); the first Progress of such a
+    refinement is then `start_report` (unless `report_start` is False: a caller that reported it
+    already). `count` is the number of designs to return (default: the spec's). Model keywords in
+    `options` ("generator", "vae") reach only engines that use them, and None values are dropped
+    (the engine then loads the shipped model); any other option is passed through (e.g. `sigma0`).
     """
     s = spec(engine)
     kw = {k: v for k, v in options.items() if k not in ("generator", "vae")}
@@ -86,8 +88,28 @@ def call(engine, target: Target, *, seed: int = 0, time_budget_s: float = 5.0, c
         kw["start"] = start
     if count is not None:
         kw["count"] = int(count)
-    return s.run(target, seed=seed, time_budget_s=time_budget_s, control=control, max_evaluations=max_evaluations,
-                 **kw)
+    gen = s.run(target, seed=seed, time_budget_s=time_budget_s, control=control, max_evaluations=max_evaluations,
+                **kw)
+    first = start_report(target, start) if report_start and "start" in kw else None
+    return gen if first is None else _after(first, gen)
+
+
+def start_report(target: Target, start: Design | None) -> Progress | None:
+    """The first Progress of a job refining `start`, before anything loads, starts or compiles.
+
+    Its best is the start design scored exactly against `target` from the design's stored float64
+    law (NumPy only), which the job then improves on: a refinement says at once what it starts
+    from. None when the design carries no law for the target's N."""
+    if start is None or start.friction_N is None or start.N != target.N:
+        return None
+    best = dataclasses.replace(start, error_percent=target.error(start.friction_N))
+    return Progress(iteration=0, evaluations=0, best_error=best.error_percent, best=best, elapsed_s=0.0,
+                    fraction=0.0, message=f"starting from {start.name or 'the design'} (loading, compiling on first use)")
+
+
+def _after(first: Progress, engine: Iterator[Progress]) -> Iterator[Progress]:
+    yield first
+    return (yield from engine)
 
 
 def run(engine, target: Target, *, on_progress: Callable[[Progress], None] | None = None,

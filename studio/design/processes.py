@@ -257,10 +257,16 @@ class EngineProcessPool:
     def run(self, method: str, target: Target, *, control: JobControl | None = None,
             **options) -> Iterator[Progress]:
         """Run design engine `method` in a worker (`engines.call(method, target, **options)`): yields
-        its Progress, returns its designs (best first). Errors as for `run_job`."""
-        engines.spec(method)  # an unknown name fails here, before a worker is taken
-        return (yield from self.run_job(engines.call, (method, target), options, control=control,
-                                        prefer=bucket_width(target.N)))
+        its Progress (a refinement's start report first, from this process), returns its designs
+        (best first). Errors as for `run_job`."""
+        spec = engines.spec(method)  # an unknown name fails here, before a worker is taken
+        # A refinement reports its start design from here, at once, while a worker is found or
+        # started (seconds for a fresh one); the worker then goes straight to the search.
+        first = engines.start_report(target, options.get("start")) if spec.takes_start else None
+        if first is not None:
+            yield first
+        return (yield from self.run_job(engines.call, (method, target), {**options, "report_start": first is None},
+                                        control=control, prefer=bucket_width(target.N)))
 
     def run_job(self, job: Callable[..., Iterator[Any]], args: tuple = (), kwargs: dict | None = None, *,
                 control: JobControl | None = None, prefer=None) -> Iterator[Any]:

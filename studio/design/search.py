@@ -22,7 +22,6 @@ fall back to θ-space search and say so in their Progress messages. Tests and ca
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import threading
 import time
 import warnings
@@ -113,19 +112,6 @@ class _Job:
             yield
         finally:
             self._paused_s += time.perf_counter() - t
-
-    def start_report(self, start: Design | None) -> Progress | None:
-        """The first Progress of a job refining `start`, before anything loads or compiles.
-
-        Its best is the start design scored exactly against this target from its stored float64 law
-        (NumPy only), which the job then improves on: a refinement says at once what it starts from.
-        None when the design carries no law for this target's N."""
-        if start is None or start.friction_N is None or start.N != self.target.N:
-            return None
-        best = dataclasses.replace(start, error_percent=self.target.error(start.friction_N))
-        return Progress(iteration=0, evaluations=0, best_error=best.error_percent, best=best,
-                        elapsed_s=self.elapsed_s, fraction=0.0,
-                        message=f"starting from {start.name or 'the design'} (loading, compiling on first use)")
 
     # -- archive
     def offer(self, unit: np.ndarray, seed: int, error: float) -> None:
@@ -394,9 +380,6 @@ def cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
     """
     job = _Job(target, "cmaes", seed=seed, time_budget_s=time_budget_s, control=control,
                max_evaluations=max_evaluations)
-    first = job.start_report(start)
-    if first is not None:
-        yield first
     return (yield from _cma_in_theta(job, count, sigma0, start))
 
 
@@ -494,15 +477,11 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
     with the runners-up injected (to 0.5: it also moves the mixture weights, which carry no gradient);
     the best polished under `seeds_tried` realisation seeds (to 0.75: the seed is part of the design);
     then alternating long polish and short local CMA-ES on the best until the budget is spent.
-    With `start` (a design to refine), that design is polished first, under its own seed, and the
-    first Progress reports it before the model loads.
+    With `start` (a design to refine), that design is polished first, under its own seed.
     """
     messages: list[str] = []
     job = _Job(target, "hybrid", seed=seed, time_budget_s=time_budget_s, control=control,
                max_evaluations=max_evaluations)
-    first = job.start_report(start)
-    if first is not None:
-        yield first
     with job.off_the_clock():  # the budget is search time (a fresh worker imports torch here)
         generator = _load_model("generator", options, messages)
     job.model = _model_name(generator, "cvae") if generator else ""
