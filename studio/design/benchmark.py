@@ -18,6 +18,7 @@ import numpy as np
 
 from studio.design.core import Target
 from studio.errors import StudioError
+from studio.files import atomic_write_text
 from studio.physics import summary
 from studio.physics import bucket_width
 
@@ -121,20 +122,8 @@ def run_benchmark(targets: list[dict], engine_names, budget_s: float = 5.0, seed
 
 
 def write_json(path, result: dict) -> None:
-    """Write the benchmark result atomically (temporary file in the same folder, then rename)."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(result, fh, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write the benchmark result atomically (studio.files, the one atomic writer)."""
+    atomic_write_text(Path(path), json.dumps(result, indent=1))
 
 
 def summarise(rows: list[dict], engine_names) -> dict:

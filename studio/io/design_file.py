@@ -1,6 +1,6 @@
 """HDF5 design files, format_version 1 (../shared/spec/design-file.md; documented in docs/design-file.md).
 
-Writing always produces the newest format, atomically (temporary file beside the
+Writing always produces the newest format, atomically (studio.files: temporary file beside the
 target, then os.replace). Reading dispatches on the root attribute `format_version`
 through READERS: a future version 2 adds `@reader(2)` and keeps `@reader(1)`, whose
 result is the same in-memory DesignFile (that is the migration: old files are read
