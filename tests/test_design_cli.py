@@ -68,10 +68,14 @@ def test_design_command_rejects_an_unknown_method(target_csv, tmp_path, capsys):
     assert rc != 0 and "annealing" in err and "hybrid" in err
 
 
-def test_bench_command_prints_a_json_summary_and_a_table(capsys):
-    rc = main(["bench", "--targets", "sim-00", "--engines", "cmaes", "--budget", "0.3"])
+def test_bench_command_prints_a_json_summary_and_a_table(capsys, tmp_path):
+    rc = main(["bench", "--targets", "sim-00", "--engines", "cmaes", "--budget", "0.3",
+               "--json", str(tmp_path / "bench.json")])
     assert rc == 0
     out = capsys.readouterr().out.splitlines()
     summary = json.loads(out[0])
     assert summary["summary"]["cmaes"]["simulated"]["count"] == 1
+    written = json.loads((tmp_path / "bench.json").read_text())
+    assert written["summary"] == summary["summary"] and len(written["rows"]) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["bench.json"]  # written atomically, nothing left over
     assert any(line.startswith("cmaes") for line in out[1:])
