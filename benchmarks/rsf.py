@@ -33,6 +33,9 @@ from scipy.integrate import solve_ivp  # noqa: E402
 
 from studio.dynamics import Protocol, RsfParams, Segment, simulate, slide, stack  # noqa: E402
 from studio.dynamics.fit import Record, fit  # noqa: E402
+from studio.physics import enable_float64  # noqa: E402
+
+enable_float64()  # an entry point: the float64 reference rows
 
 
 LOOSE = (1e-6, 1e-6)  # rtol, atol of the extra spring-mode row (float64 arithmetic, fast-path accuracy)

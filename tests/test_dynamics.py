@@ -371,3 +371,19 @@ def test_fit_recovers_two_state_variables():
     assert result.converged
     for name in ("a", "b", "Dc_m", "b2", "Dc2_m"):
         assert result.values[name] == pytest.approx(getattr(p2, name), rel=1e-6), name
+
+
+def test_a_fit_is_a_studio_job_that_a_job_control_pauses_and_cancels():
+    """fit_steps speaks the job contract (studio.jobs), so the one loop drives it anywhere."""
+    from studio.jobs import Cancelled, JobControl, drive
+
+    control, seen = JobControl(), []
+
+    def cancel_after_two(progress):
+        seen.append(progress)
+        if len(seen) == 2:
+            control.cancel()
+
+    with pytest.raises(Cancelled):
+        drive(fit_steps(_record(noise=1e-4), control=control), control, cancel_after_two)
+    assert len(seen) == 2 and seen[1].iteration == 1

@@ -12,6 +12,9 @@ import numpy as np  # noqa: E402
 
 from studio.dynamics import RsfParams, simulate, slide_hold_slide, velocity_steps  # noqa: E402
 from studio.dynamics.fit import Record, fit  # noqa: E402
+from studio.physics import enable_float64  # noqa: E402
+
+enable_float64()  # an entry point (studio.cli does it for the command line)
 
 import pyqtgraph as pg  # noqa: E402  (after JAX, as the studio does)
 import pyqtgraph.exporters  # noqa: E402,F401

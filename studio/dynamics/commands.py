@@ -142,7 +142,7 @@ def run_fit(args) -> int:
 def _write_fit(path, record, result) -> None:
     import numpy as np
 
-    from studio.io.atomic import atomic_write_text
+    from studio.files import atomic_write_text
 
     lines = [f"# RSF fit of {record.source}: " + json.dumps(result.to_json()), "time (s),mu,mu_fit,residual"]
     rows = np.stack([record.times_s, record.mu, result.mu_fit, record.mu - result.mu_fit], axis=1)

@@ -31,7 +31,7 @@ import numpy as np
 
 from studio.dynamics.fit import Record
 from studio.dynamics.protocol import Protocol, ProtocolError, Segment
-from studio.io.atomic import atomic_write_text
+from studio.files import atomic_write_text
 from studio.io.csv_target import CsvError, column_unit, parse_table, read_csv_text
 
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "min": 60.0, "h": 3600.0}

@@ -1,9 +1,11 @@
 """Fitting RSF parameters to a measured record: least squares with the JAX Jacobian.
 
     fit(record, law=..., mode=..., fix={...}) -> FitResult
-    fit_steps(...)  the same as a generator: yields FitProgress (plain objects) once per
-                    iteration and returns the FitResult; a GUI job drives it in a worker and
-                    cancels it between iterations (`cancel()` returning True, or generator.close()).
+    fit_steps(...)  the same as a job (studio.jobs): yields FitProgress (plain objects) once per
+                    iteration and returns the FitResult; `control` (a JobControl) pauses it or
+                    cancels it (Cancelled) between iterations, so `studio.jobs.drive`, a worker
+                    process (EngineProcessPool.run_job) or a GUI thread runs it; `cancel()`
+                    returning True instead stops it with the best point so far.
 
 Parameters: mu0, a, b, Dc_m; k_per_m in spring mode; b2, Dc2_m with a second state variable;
 trend_per_m with detrending (a linear trend in μ per metre of displacement, fitted jointly:
@@ -39,6 +41,8 @@ from studio.dynamics.protocol import Protocol
 from studio.dynamics.simulate import check_mode
 from studio.dynamics.spring import spring_slider, spring_slider_batch
 from studio.errors import StudioError
+from studio.jobs import drive
+from studio.physics.friction import require_float64
 
 PARAMETERS = ("mu0", "a", "b", "Dc_m", "k_per_m", "b2", "Dc2_m", "trend_per_m")
 LOG_SCALED = ("Dc_m", "k_per_m", "Dc2_m")  # positive, spanning decades: fitted in log
@@ -177,21 +181,17 @@ def _residuals_and_jacobian(z, base, data, *, free, mode, law, two_states, detre
 
 
 def fit(record: Record, **options) -> FitResult:
-    """Run fit_steps to the end and return its FitResult."""
-    steps = fit_steps(record, **options)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value
+    """Run fit_steps to the end (studio.jobs.drive) and return its FitResult."""
+    return drive(fit_steps(record, **options))
 
 
 def fit_steps(record: Record, *, law: str = "aging", mode: str = "imposed", fix: dict | None = None,
               initial: dict | None = None, detrend: bool = False, two_states: bool = False,
               V0_m_s: float | None = None, max_iterations: int = 200,
               xtol: float = 1e-10, ftol: float = 1e-14, gtol: float = 1e-10,
-              cancel: Callable[[], bool] | None = None) -> Iterator[FitProgress]:
+              cancel: Callable[[], bool] | None = None, control=None) -> Iterator[FitProgress]:
     """Fit (module docstring); yields FitProgress per iteration, returns FitResult."""
+    require_float64()  # the Jacobian and the residuals are float64
     started = time.perf_counter()
     check_law(law)
     check_mode(mode)
@@ -237,6 +237,8 @@ def fit_steps(record: Record, *, law: str = "aging", mode: str = "imposed", fix:
     damping, nu = 1e-3, 2.0
     converged, message, iteration = False, "", 0
     for iteration in range(1, max_iterations + 1):
+        if control is not None:
+            control.checkpoint()  # the job contract: blocks while paused, raises Cancelled
         if cancel is not None and cancel():
             message = f"cancelled after {iteration - 1} iterations"
             break

@@ -26,10 +26,7 @@ from functools import partial
 from typing import NamedTuple
 
 import jax
-
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
+import jax.numpy as jnp
 
 LAWS = ("aging", "slip")
 # Imposed mode cannot slide at exactly V = 0 (ln V in μ); a hold is computed at this slider
