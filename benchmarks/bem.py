@@ -32,6 +32,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np  # noqa: E402
 
 from benchmarks.hybrid_designs import hybrid_designs, realised  # noqa: E402
+from studio.physics import enable_float64  # noqa: E402
+
+enable_float64()  # an entry point (module level: its spawned workers import this file too)
 
 E_STAR_MPA = 5.0
 RADIUS_MM = 2.0
@@ -118,7 +121,8 @@ def part_two_spheres() -> list[dict]:
 
 def one_design(design: dict, loads: int, search_loads: int, search: bool = True, row: dict | None = None) -> dict:
     """Default layout's validation (unless `row` has it), then the automatic spacing and its validation."""
-    from studio.design.validation import DEFAULT_TOLERANCE_PERCENT, find_spacing, run_job, validate_layout
+    from studio.design.validation import DEFAULT_TOLERANCE_PERCENT, find_spacing, validate_layout
+    from studio.jobs import drive
     from studio.physics.contact import ContactError
     from studio.physics.layout import plan_layout
 
@@ -130,7 +134,7 @@ def one_design(design: dict, loads: int, search_loads: int, search: bool = True,
                "touching": int(layout.touching.sum()), "default_footprint_mm": list(layout.footprint_mm)}
         try:
             cpu = time.process_time()
-            v = run_job(validate_layout(h, R, layout, E, tau0, B, loads=loads))
+            v = drive(validate_layout(h, R, layout, E, tau0, B, loads=loads))
             row["default"] = {"error_percent": v.interaction_error_percent, "s": v.elapsed_s,
                               "cpu_s": time.process_time() - cpu, "largest_grid": v.summary()["grid"]["largest"],
                               "grid_change_percent": v.grid_change_percent}
@@ -144,7 +148,7 @@ def one_design(design: dict, loads: int, search_loads: int, search: bool = True,
         return row
     t0 = time.perf_counter()
     try:
-        found = run_job(find_spacing(h, R, E, tau0, B, loads=search_loads))
+        found = drive(find_spacing(h, R, E, tau0, B, loads=search_loads))
     except ContactError as exc:
         row["auto"] = {"error": str(exc)}
         return row
@@ -152,7 +156,7 @@ def one_design(design: dict, loads: int, search_loads: int, search: bool = True,
                    "search_s": time.perf_counter() - t0, "footprint_mm": list(found.layout.footprint_mm),
                    "message": found.message, "tried": found.tried}
     try:
-        final = run_job(validate_layout(h, R, found.layout, E, tau0, B, loads=loads, grid_check=False))
+        final = drive(validate_layout(h, R, found.layout, E, tau0, B, loads=loads, grid_check=False))
         row["auto"].update({"error_percent": final.interaction_error_percent, "s": final.elapsed_s})
     except ContactError as exc:
         row["auto"]["error"] = str(exc)
@@ -216,9 +220,9 @@ def main(argv=None) -> int:
         "load_average": [round(load0, 2), round(os.getloadavg()[0], 2)]}
     result = {"benchmark": "bem", "loads": args.loads, "search_loads": args.search_loads, "summary": summary}
     if args.json:
-        with open(args.json + ".tmp", "w") as fh:
-            json.dump({**result, "hertz": hertz, "two_spheres": pair, "designs": ordered}, fh, indent=1)
-        os.replace(args.json + ".tmp", args.json)
+        from studio.files import atomic_write_text
+        atomic_write_text(args.json, json.dumps({**result, "hertz": hertz, "two_spheres": pair, "designs": ordered},
+                                                indent=1))
     print(json.dumps(result))
     print_tables(hertz, pair, ordered)
     return 0

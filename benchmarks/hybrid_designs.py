@@ -34,10 +34,8 @@ def hybrid_designs(budget_s: float = 5.0, seed: int = 0, cache: str | None = Non
                     "smape_percent": best.error_percent, "design_s": time.perf_counter() - t0})
         log(f"hybrid {t['name']} N={best.N}: {best.error_percent:.3f} % in {time.perf_counter() - t0:.1f} s")
     if cache:
-        tmp = cache + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump({"budget_s": budget_s, "seed": seed, "designs": out}, fh)
-        os.replace(tmp, cache)
+        from studio.files import atomic_write_text
+        atomic_write_text(cache, json.dumps({"budget_s": budget_s, "seed": seed, "designs": out}))
     return out
 
 

@@ -25,6 +25,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np  # noqa: E402
 
 from benchmarks.hybrid_designs import hybrid_designs, realised  # noqa: E402
+from studio.physics import enable_float64  # noqa: E402
+
+enable_float64()  # an entry point (module level: its spawned workers import this file too)
 
 # ------------------------------------------------------------------ the layout before issue 21 (baseline only)
 BEFORE_CLEARANCE_MM = 0.05
@@ -113,9 +116,8 @@ def main(argv=None) -> int:
               "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)], "machine": platform.machine(),
               "summary": summary}
     if args.json:
-        with open(args.json + ".tmp", "w") as fh:
-            json.dump({**result, "rows": rows}, fh, indent=1)
-        os.replace(args.json + ".tmp", args.json)
+        from studio.files import atomic_write_text
+        atomic_write_text(args.json, json.dumps({**result, "rows": rows}, indent=1))
     print(json.dumps(result))
     head = (f"{'target':<8}{'N':>5}{'touch':>6} | {'overlaps':>8}{'buried':>7}{'summits':>8}{'footprint mm':>15}{'ms':>6}"
             f" | {'overlaps':>8}{'buried':>7}{'summits':>8}{'footprint mm':>15}{'ms':>6}")

@@ -69,10 +69,8 @@ def main(argv=None) -> int:
     data = build(args.simulated)
     out = os.path.abspath(args.out)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    tmp = out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, separators=(",", ":"))
-    os.replace(tmp, out)
+    from studio.files import atomic_write_text
+    atomic_write_text(out, json.dumps(data, separators=(",", ":")))
     n_sim = sum(t["kind"] == "simulated" for t in data["targets"])
     print(json.dumps({"out": out, "targets": len(data["targets"]), "simulated": n_sim,
                       "analytic": len(data["targets"]) - n_sim}))

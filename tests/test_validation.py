@@ -13,12 +13,12 @@ from studio.design.validation import (
     Validation,
     ValidationError,
     find_spacing,
-    run_job,
     validate_design,
     validate_layout,
     validation_loads,
 )
 from studio.errors import StudioError
+from studio.jobs import drive
 from studio.io import design_file as dfmod
 from studio.io.design_file import DesignFileError, read_design_file, update_design_file, write_design_file
 from studio.physics import from_unit
@@ -122,7 +122,7 @@ def test_first_order_model_agrees_with_the_bem_far_apart():
 
 def test_validation_reports_the_law_difference(small_design):
     layout = plan_layout(small_design.asperities.height_mm, small_design.asperities.radius_mm, small_design.theta[20])
-    v = run_job(validate_design(small_design, layout, loads=3))
+    v = drive(validate_design(small_design, layout, loads=3))
     np.testing.assert_allclose(v.loads_N, [10 / 3, 20 / 3, 10.0])
     E, tau0, B = small_design.theta[20:23]
     np.testing.assert_allclose(v.friction_bem_N, tau0 * v.area_bem_mm2 + B * v.loads_N)
@@ -154,7 +154,7 @@ def test_validation_job_cancels_between_loads(small_design):
 def test_spacing_search_finds_a_clearance_the_bem_accepts():
     h = np.array([0.30, 0.30, 0.29, 0.27])
     R = np.array([2.0, 1.5, 1.0, 1.5])
-    search = run_job(find_spacing(h, R, E_STAR, TAU0, B, loads=2, tolerance_percent=0.5))
+    search = drive(find_spacing(h, R, E_STAR, TAU0, B, loads=2, tolerance_percent=0.5))
     assert search.reached and search.validation.interaction_error_percent <= 0.5
     assert search.layout.clearance_mm == search.validation.clearance_mm
     assert search.validation.matches_layout(search.layout.x_mm, search.layout.y_mm)
@@ -170,11 +170,11 @@ def test_bad_inputs_give_one_line_errors(small_design, monkeypatch):
     with pytest.raises(ContactError, match="layout missing"):
         Interface.of([0.3], [1.0], [np.nan], [0.0], E_STAR)
     with pytest.raises(ValidationError, match="no fabrication layout"):
-        run_job(validate_layout([0.3], [1.0], None, E_STAR, TAU0, B))
+        drive(validate_layout([0.3], [1.0], None, E_STAR, TAU0, B))
     with pytest.raises(ValidationError, match="number of loads"):
         validation_loads(0)
     with pytest.raises(ValidationError, match="tolerance"):
-        run_job(validate_layout([0.3], [1.0], arrange_caps([0.3], [1.0], 0.2), E_STAR, TAU0, B,
+        drive(validate_layout([0.3], [1.0], arrange_caps([0.3], [1.0], 0.2), E_STAR, TAU0, B,
                                 tolerance_percent=-1))
     monkeypatch.setattr(contact, "MAX_ITERATIONS", 2)
     with pytest.raises(SolverError, match="did not converge") as info:
@@ -188,7 +188,7 @@ def test_bad_inputs_give_one_line_errors(small_design, monkeypatch):
 def validated(small_design, tmp_path_factory):
     path = write_design_file(tmp_path_factory.mktemp("v") / "d.h5", [small_design])
     f = read_design_file(path)
-    v = run_job(validate_design(small_design, f.layout_details["small"], loads=2, grid_check=False))
+    v = drive(validate_design(small_design, f.layout_details["small"], loads=2, grid_check=False))
     return path, v
 
 

@@ -38,8 +38,9 @@ def register(subparsers) -> None:
 
 
 def run_validate(args) -> int:
-    from studio.design.validation import find_spacing, run_job, validate_design, validation_loads, design_material
-    from studio.io.atomic import atomic_write_text
+    from studio.design.validation import find_spacing, validate_design, validation_loads, design_material
+    from studio.files import atomic_write_text
+    from studio.jobs import drive
     from studio.io.design_file import read_design_file, update_design_file
     from studio.physics.layout import describe_layout, flat_lowest_mm
 
@@ -54,16 +55,16 @@ def run_validate(args) -> int:
         E_star = design_material(design.theta)[0]
         layout = describe_layout(a.height_mm, a.radius_mm, x, y, flat_lowest_mm(a.height_mm, a.radius_mm, E_star))
     report = lambda p: print(f"validate: {p.stage} {p.step}/{p.steps} {p.message}", file=sys.stderr)  # noqa: E731
-    validation = run_job(validate_design(design, layout, loads=args.loads, tolerance_percent=args.tolerance),
-                         report)
+    validation = drive(validate_design(design, layout, loads=args.loads, tolerance_percent=args.tolerance),
+                       on_progress=report)
     out = {"design": design.name, **validation.summary(), "loads_N": [float(p) for p in validation.loads_N],
            "error_percent_per_load": [round(float(e), 4) for e in validation.error_percent]}
     spacing = None
     if args.auto_spacing and not validation.passed:
         E_star, tau0, B = design_material(design.theta)
-        spacing = run_job(find_spacing(a.height_mm, a.radius_mm, E_star, tau0, B, max_load_N=layout.max_load_N,
-                                       start_clearance_mm=max(layout.clearance_mm, 1e-3), loads=args.loads,
-                                       tolerance_percent=args.tolerance), report)
+        spacing = drive(find_spacing(a.height_mm, a.radius_mm, E_star, tau0, B, max_load_N=layout.max_load_N,
+                                     start_clearance_mm=max(layout.clearance_mm, 1e-3), loads=args.loads,
+                                     tolerance_percent=args.tolerance), on_progress=report)
         out["default_layout"] = {"clearance_mm": float(layout.clearance_mm),
                                  "interaction_error_percent": out["interaction_error_percent"]}
         out["spacing"] = {"reached": spacing.reached, "message": spacing.message, "tried": spacing.tried}

@@ -376,19 +376,6 @@ def design_material(theta):
     return float(t[E_STAR_IDX]), float(t[TAU0_IDX]), float(t[B_IDX])
 
 
-def run_job(job: Iterator[ValidationProgress], on_progress=None):
-    """Drive a validation or spacing job to completion; `on_progress` sees every ValidationProgress."""
-    outcome = {}
-
-    def drained():
-        outcome["value"] = yield from job
-
-    for progress in drained():
-        if on_progress is not None:
-            on_progress(progress)
-    return outcome["value"]
-
-
 __all__ = ["ContactError", "GridBudgetError", "Validation", "ValidationError", "ValidationProgress", "SpacingSearch",
-           "find_spacing", "run_job", "validate_design", "validate_layout", "validation_loads", "DEFAULT_LOADS",
+           "find_spacing", "validate_design", "validate_layout", "validation_loads", "DEFAULT_LOADS",
            "DEFAULT_TOLERANCE_PERCENT"]
