@@ -297,6 +297,34 @@ def test_cli_train_then_evaluate(dataset_dir, tmp_path):
 
 
 @pytest.mark.slow
+def test_cli_evaluates_several_models_in_one_run_on_the_same_targets(dataset_dir, examples, tmp_path):
+    cvae, mlp = build(tiny_config("cvae")), build(tiny_config("mlp"))
+    for model in (cvae, mlp):
+        model.condition.fit(examples.friction_N)
+    save_model(cvae, tmp_path / "cvae-a", {"training": {"wall_time_s": 120.0}, "data": {"train_samples": 500}})
+    save_model(mlp, tmp_path / "mlp-b", {"training": {"wall_time_s": 60.0, "initialised_from": {"card": {}}}})
+    a, b = str(tmp_path / "cvae-a.safetensors"), str(tmp_path / "mlp-b.safetensors")
+    r = _cli([sys.executable, "-m", "studio.cli", "evaluate", "--model", a, b, "--mlp", b, "--data",
+              str(dataset_dir), "--targets", "2", "--k", "4", "--json", str(tmp_path / "e.json"),
+              "--figure", str(tmp_path / "e.png"), "--update-card"])
+    assert r.returncode == 0, r.stderr
+    results = json.loads((tmp_path / "e.json").read_text())["results"]
+    # one row per model (named by file), the CVAE's exact-τ0/B row, the baselines; the MLP given
+    # both as a model and as --mlp is evaluated once
+    assert set(results) == {"cvae-a", "cvae-a+fit", "mlp-b", "nearest", "true-theta"}
+    assert {r_["functional_smape_one_sample"]["count"] for r_ in results.values()} == {2}
+    assert results["cvae-a"]["model"]["parameters"] == sum(p.numel() for p in cvae.parameters())
+    assert results["cvae-a"]["model"]["training_wall_s"] == 120.0 and results["cvae-a"]["model"]["train_samples"] == 500
+    assert results["mlp-b"]["model"]["training_stages"] == 2 and results["nearest"]["model"]["parameters"] == 0
+    table_lines = {line.split("|")[0].strip(): line for line in r.stdout.splitlines() if "|" in line}
+    assert table_lines["cvae-a"].rstrip().endswith("2.0") and table_lines["mlp-b"].rstrip().endswith("1.0+")
+    for stem, rows in (("cvae-a", ["cvae-a", "cvae-a+fit"]), ("mlp-b", ["mlp-b"])):
+        evaluation = json.loads((tmp_path / f"{stem}.card.json").read_text())["evaluation"]
+        assert evaluation["rows_of_this_model"] == rows and set(evaluation["results"]) == set(results)
+    assert load_generator(a, device="cpu").kind == "cvae"  # the updated card still matches its weights
+
+
+@pytest.mark.slow
 def test_cli_fine_tune_keeps_the_tuned_sampling_temperature(dataset_dir, tmp_path):
     base = [sys.executable, "-m", "studio.cli", "train", "--model", "cvae", "--config", "compact", "--data",
             str(dataset_dir), "--epochs", "1", "--batch-size", "64", "--threads", "1"]

@@ -33,16 +33,20 @@ def register(subparsers) -> None:
     p.set_defaults(run=run_train)
 
     e = subparsers.add_parser("evaluate", help="evaluate a model on the held-out test split beside baselines")
-    e.add_argument("--model", required=True, help="NAME.safetensors (with NAME.card.json beside it)")
+    e.add_argument("--model", required=True, nargs="+",
+                   help="NAME.safetensors (with NAME.card.json beside it); several models are evaluated in one run "
+                        "on the same targets, one row each (named by file: cvae-paper, cvae-compact, ...)")
     e.add_argument("--data", required=True, help="dataset directory")
     e.add_argument("--targets", type=int, default=500)
     e.add_argument("--k", type=int, default=16, help="candidates per target for best-of-K")
-    e.add_argument("--mlp", default="models/mlp-compact.safetensors", help="MLP baseline ('' to skip)")
+    e.add_argument("--mlp", default="models/mlp-compact.safetensors", help="MLP baseline ('' to skip; skipped "
+                                                                         "when it is one of --model)")
     e.add_argument("--neighbours-from", type=int, default=200_000, help="training samples searched by the "
                                                                        "nearest-neighbour baseline")
-    e.add_argument("--json", default=None, help="write the results here (default NAME.eval.json)")
-    e.add_argument("--figure", default=None, help="PNG of example targets (default NAME.eval.png)")
-    e.add_argument("--update-card", action="store_true", help="store the figures in the model's card")
+    e.add_argument("--json", default=None, help="write the results here (default NAME.eval.json of the first "
+                                                "model)")
+    e.add_argument("--figure", default=None, help="PNG of example targets (default NAME.eval.png of the first model)")
+    e.add_argument("--update-card", action="store_true", help="store the figures in each evaluated model's card")
     e.set_defaults(run=run_evaluate)
 
 
@@ -105,40 +109,71 @@ def run_train(args) -> int:
     return 0
 
 
+def _row_names(model_paths) -> list[str]:
+    """One row name per evaluated model: its kind when it is alone (cvae, mlp: the single-model
+    report as before), else its file stem (cvae-paper, cvae-compact), made unique with a suffix."""
+    if len(model_paths) == 1:
+        return [None]
+    names = []
+    for path in model_paths:
+        stem = Path(str(path)).name
+        for suffix in (".safetensors", ".card.json"):
+            stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem
+        name, i = stem, 2
+        while name in names:
+            name, i = f"{stem}-{i}", i + 1
+        names.append(name)
+    return names
+
+
 def run_evaluate(args) -> int:
     import torch
 
     from studio.models.dataset import read_split
     from studio.models.errors import ModelError
     from studio.models.evaluate import (NearestNeighbour, TrueTheta, WithExactTau0B, evaluate_generators, figure,
-                                        table, write_json)
+                                        model_facts, table, write_json)
     from studio.files import atomic_write_bytes
     from studio.models.store import load_generator, paths, read_card
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    gen = load_generator(args.model)
-    if not hasattr(gen, "sample") or getattr(gen, "kind", "") == "vae":
-        raise ModelError(f"{args.model}: evaluate needs a conditional model (cvae or mlp), not {gen.kind}")
+    model_paths = list(args.model) if isinstance(args.model, (list, tuple)) else [args.model]
+    generators, facts, rows_of = {}, {}, {}
+    for path, name in zip(model_paths, _row_names(model_paths)):
+        gen = load_generator(path)
+        if not hasattr(gen, "sample") or getattr(gen, "kind", "") == "vae":
+            raise ModelError(f"{path}: evaluate needs a conditional model (cvae or mlp), not {gen.kind}")
+        name = name or gen.kind
+        generators[name], facts[name], rows_of[str(path)] = gen, model_facts(gen.card, path), [name]
+        if gen.kind == "cvae":
+            fitted = f"{name}+fit"  # τ0, B solved for the realisation
+            generators[fitted], facts[fitted] = WithExactTau0B(gen), facts[name]
+            rows_of[str(path)].append(fitted)
     test = read_split(args.data, "test", max_samples=args.targets)
-    generators = {gen.kind: gen}
-    if gen.kind == "cvae":
-        generators[WithExactTau0B(gen).kind] = WithExactTau0B(gen)  # τ0, B solved for the realisation
-    if args.mlp and Path(args.mlp).resolve() != Path(args.model).resolve():
+    evaluated = {Path(str(p)).resolve() for p in model_paths}
+    if args.mlp and Path(args.mlp).resolve() not in evaluated:
         if Path(args.mlp).is_file():
-            generators["mlp"] = load_generator(args.mlp)
+            name = "mlp" if len(model_paths) == 1 else _row_names(model_paths + [args.mlp])[-1]
+            generators[name] = load_generator(args.mlp)
+            facts[name] = model_facts(generators[name].card, args.mlp)
         else:
             print(f"note: no MLP baseline at {args.mlp}; skipped", flush=True)
     train = read_split(args.data, "train", max_samples=args.neighbours_from)
     generators["nearest"] = NearestNeighbour(train, args.neighbours_from)
+    facts["nearest"] = {"parameters": 0, "training_wall_s": 0.0, "train_samples": min(len(train), args.neighbours_from),
+                        "data": str(args.data)}
     generators["true-theta"] = TrueTheta(test)  # the realisation floor, for scale
     print(f"evaluating on {len(test)} test targets of {args.data}, best of {args.k}, design seed 0", flush=True)
     results = evaluate_generators(generators, test, k=args.k, log=lambda *a: print(*a, flush=True))
+    for name, f in facts.items():
+        results[name]["model"] = f
     print(table(results, args.k))
-    weights, card_path = paths(args.model)
+    weights, _ = paths(model_paths[0])
     stem = str(weights)[: -len(".safetensors")]
     json_path = Path(args.json or stem + ".eval.json")
-    payload = {"model": str(args.model), "data": str(args.data), "targets": len(test), "k": args.k,
-               "design_seed": 0, "command": "friction-studio " + " ".join(sys.argv[1:]), "results": results}
+    payload = {"model": model_paths[0] if len(model_paths) == 1 else model_paths, "data": str(args.data),
+               "targets": len(test), "k": args.k, "design_seed": 0,
+               "command": "friction-studio " + " ".join(sys.argv[1:]), "results": results}
     write_json(json_path, payload)
     fig_path = Path(args.figure or stem + ".eval.png")
     if figure(fig_path, results, test):
@@ -146,11 +181,12 @@ def run_evaluate(args) -> int:
     else:
         print(f"wrote {json_path} (no figure: matplotlib is not installed)")
     if args.update_card:
-        card = read_card(args.model)
-        card["evaluation"] = {"data": str(args.data), "targets": len(test), "k": args.k, "design_seed": 0,
-                              "command": payload["command"],
-                              "results": {m: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
-                                          for m, r in results.items()}}
-        atomic_write_bytes(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
-        print(f"updated {card_path}")
+        for path in model_paths:
+            card = read_card(path)
+            card["evaluation"] = {"data": str(args.data), "targets": len(test), "k": args.k, "design_seed": 0,
+                                  "command": payload["command"], "rows_of_this_model": rows_of[str(path)],
+                                  "results": {m: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
+                                              for m, r in results.items()}}
+            atomic_write_bytes(paths(path)[1], (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+            print(f"updated {paths(path)[1]}")
     return 0

@@ -179,20 +179,42 @@ def evaluate_generators(generators: dict, test: Examples, *, k: int = 16, log=pr
     return results
 
 
+def model_facts(card: dict, path=None) -> dict:
+    """What a report row says about a trained model, from its card: parameters, training wall time
+    (the last run's; `training_stages` > 1 when it was fine-tuned from earlier weights), training
+    samples and data set."""
+    training, data = card.get("training", {}), card.get("data", {})
+    stages, inner = 1, training
+    while isinstance(inner.get("initialised_from"), dict):  # a fine-tune: count the runs before it
+        stages += 1
+        inner = inner["initialised_from"].get("card", {}).get("training", {})
+    return {"file": None if path is None else str(path), "parameters": card.get("parameters"),
+            "training_wall_s": training.get("wall_time_s"), "training_stages": stages,
+            "train_samples": data.get("train_samples", data.get("train_samples_final")),
+            "data": data.get("dir", data.get("source"))}
+
+
 def table(results: dict, k: int = 16) -> str:
-    head = (f"{'method':>10} | {'param sMAPE med':>15} | {'adj R2':>6} | {'1-sample mean':>13} | "
+    """The report: one row per method; `params` and `train min` come from a row's `model` facts
+    (model_facts; a trailing + marks a fine-tune whose earlier runs are not counted)."""
+    width = max([10] + [len(name) for name in results])
+    head = (f"{'method':>{width}} | {'param sMAPE med':>15} | {'adj R2':>6} | {'1-sample mean':>13} | "
             f"{'1-sample med':>12} | {f'best-{k} med':>11} | {f'best-{k} p95':>11} | {f'best-{k} mean':>12} | "
-            f"{'seeds med':>9} | {'diversity':>9} | {'latency ms':>10}")
+            f"{'seeds med':>9} | {'diversity':>9} | {'latency ms':>10} | {'params':>9} | {'train min':>9}")
     lines = [head, "-" * len(head)]
     for name, r in results.items():
         b = r[f"functional_smape_best_of_{k}"]
-        lines.append(f"{name:>10.10} | {r['parameter_smape_one_sample']['median']:>15.2f} | "
+        facts = r.get("model") or {}
+        params = "-" if facts.get("parameters") is None else f"{facts['parameters']:,}"
+        minutes = "-" if facts.get("training_wall_s") is None else (
+            f"{facts['training_wall_s'] / 60:.1f}" + ("+" if facts.get("training_stages", 1) > 1 else ""))
+        lines.append(f"{name:>{width}} | {r['parameter_smape_one_sample']['median']:>15.2f} | "
                      f"{r['adjusted_r2_one_sample']:>6.3f} | {r['functional_smape_one_sample']['mean']:>13.2f} | "
                      f"{r['functional_smape_one_sample']['median']:>12.2f} | {b['median']:>11.2f} | "
                      f"{b['p95']:>11.2f} | {b['mean']:>12.2f} | "
                      f"{r[f'functional_smape_best_of_{k}_distinct_seeds']['median']:>9.2f} | "
                      f"{r[f'diversity_of_{k}_unit_box']:>9.3f} | "
-                     f"{r[f'latency_{k}_candidates_ms']['median']:>10.1f}")
+                     f"{r[f'latency_{k}_candidates_ms']['median']:>10.1f} | {params:>9} | {minutes:>9}")
     return "\n".join(lines)
 
 
