@@ -322,6 +322,16 @@ def test_cli_evaluates_several_models_in_one_run_on_the_same_targets(dataset_dir
         evaluation = json.loads((tmp_path / f"{stem}.card.json").read_text())["evaluation"]
         assert evaluation["rows_of_this_model"] == rows and set(evaluation["results"]) == set(results)
     assert load_generator(a, device="cpu").kind == "cvae"  # the updated card still matches its weights
+    # a validation run (for choosing a temperature) must not overwrite the cards' held-out figures
+    r = _cli([sys.executable, "-m", "studio.cli", "evaluate", "--model", a, "--split", "validation", "--data",
+              str(dataset_dir), "--update-card"])
+    assert r.returncode == 2 and "--update-card" in r.stderr
+    r = _cli([sys.executable, "-m", "studio.cli", "evaluate", "--model", a, "--split", "validation", "--temperature",
+              "0.3", "--data", str(dataset_dir), "--targets", "1", "--k", "2", "--mlp", "", "--json",
+              str(tmp_path / "v.json"), "--figure", str(tmp_path / "v.png")])
+    assert r.returncode == 0, r.stderr
+    payload = json.loads((tmp_path / "v.json").read_text())
+    assert payload["split"] == "validation" and payload["temperature"] == {"cvae": 0.3}
 
 
 @pytest.mark.slow

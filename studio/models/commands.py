@@ -38,6 +38,10 @@ def register(subparsers) -> None:
                         "on the same targets, one row each (named by file: cvae-paper, cvae-compact, ...)")
     e.add_argument("--data", required=True, help="dataset directory")
     e.add_argument("--targets", type=int, default=500)
+    e.add_argument("--split", choices=("test", "validation"), default="test",
+                   help="targets from this split (validation: for choosing a sampling temperature)")
+    e.add_argument("--temperature", type=float, default=None,
+                   help="prior scale of every CVAE evaluated (default: each card's sampling temperature)")
     e.add_argument("--k", type=int, default=16, help="candidates per target for best-of-K")
     e.add_argument("--mlp", default="models/mlp-compact.safetensors", help="MLP baseline ('' to skip; skipped "
                                                                          "when it is one of --model)")
@@ -136,6 +140,8 @@ def run_evaluate(args) -> int:
     from studio.files import atomic_write_bytes
     from studio.models.store import load_generator, paths, read_card
 
+    if args.update_card and args.split != "test":
+        raise ModelError(f"--update-card stores held-out figures: evaluate on the test split, not {args.split}")
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     model_paths = list(args.model) if isinstance(args.model, (list, tuple)) else [args.model]
     generators, facts, rows_of = {}, {}, {}
@@ -144,12 +150,14 @@ def run_evaluate(args) -> int:
         if not hasattr(gen, "sample") or getattr(gen, "kind", "") == "vae":
             raise ModelError(f"{path}: evaluate needs a conditional model (cvae or mlp), not {gen.kind}")
         name = name or gen.kind
+        if args.temperature is not None and gen.kind == "cvae":
+            gen.temperature = float(args.temperature)
         generators[name], facts[name], rows_of[str(path)] = gen, model_facts(gen.card, path), [name]
         if gen.kind == "cvae":
             fitted = f"{name}+fit"  # τ0, B solved for the realisation
             generators[fitted], facts[fitted] = WithExactTau0B(gen), facts[name]
             rows_of[str(path)].append(fitted)
-    test = read_split(args.data, "test", max_samples=args.targets)
+    test = read_split(args.data, args.split, max_samples=args.targets)
     evaluated = {Path(str(p)).resolve() for p in model_paths}
     if args.mlp and Path(args.mlp).resolve() not in evaluated:
         if Path(args.mlp).is_file():
@@ -163,7 +171,8 @@ def run_evaluate(args) -> int:
     facts["nearest"] = {"parameters": 0, "training_wall_s": 0.0, "train_samples": min(len(train), args.neighbours_from),
                         "data": str(args.data)}
     generators["true-theta"] = TrueTheta(test)  # the realisation floor, for scale
-    print(f"evaluating on {len(test)} test targets of {args.data}, best of {args.k}, design seed 0", flush=True)
+    print(f"evaluating on {len(test)} {args.split} targets of {args.data}, best of {args.k}, design seed 0",
+          flush=True)
     results = evaluate_generators(generators, test, k=args.k, log=lambda *a: print(*a, flush=True))
     for name, f in facts.items():
         results[name]["model"] = f
@@ -172,7 +181,9 @@ def run_evaluate(args) -> int:
     stem = str(weights)[: -len(".safetensors")]
     json_path = Path(args.json or stem + ".eval.json")
     payload = {"model": model_paths[0] if len(model_paths) == 1 else model_paths, "data": str(args.data),
-               "targets": len(test), "k": args.k, "design_seed": 0,
+               "split": args.split, "targets": len(test), "k": args.k, "design_seed": 0,
+               "temperature": {n: getattr(g, "temperature", None) for n, g in generators.items()
+                               if getattr(g, "kind", "") == "cvae"},
                "command": "friction-studio " + " ".join(sys.argv[1:]), "results": results}
     write_json(json_path, payload)
     fig_path = Path(args.figure or stem + ".eval.png")
@@ -183,7 +194,8 @@ def run_evaluate(args) -> int:
     if args.update_card:
         for path in model_paths:
             card = read_card(path)
-            card["evaluation"] = {"data": str(args.data), "targets": len(test), "k": args.k, "design_seed": 0,
+            card["evaluation"] = {"data": str(args.data), "split": args.split, "targets": len(test), "k": args.k,
+                                  "design_seed": 0, "temperature": payload["temperature"],
                                   "command": payload["command"], "rows_of_this_model": rows_of[str(path)],
                                   "results": {m: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
                                               for m, r in results.items()}}
