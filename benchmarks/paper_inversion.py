@@ -19,8 +19,9 @@ parameter error (studio.physics.parameter_error: canonical order, weights normal
 3. the forward map's sensitivity: each target's θ perturbed multiplicatively so that its
    parameter sMAPE to θ is about 2.27 % (the paper's median), 10 % and 50 %; functional sMAPE
    with the target's own seed (parameters only) and with design seed 0 (what evaluation does).
-4. for each CVAE in --models: parameter and functional sMAPE of a reconstruction (the encoder
-   sees the target's θ: decode the posterior mean) against a prior draw (what a user gets).
+4. for each CVAE in --models: parameter sMAPE, adjusted R² (as `friction-studio evaluate`) and
+   functional sMAPE of a reconstruction (the encoder sees the target's θ: decode the posterior
+   mean) against a prior draw at the card's temperature (what a user gets).
 
 Prints one JSON line and short tables; --markdown writes the tables for docs/.
 """
@@ -169,6 +170,7 @@ def reconstruction_vs_prior(path, test, log):
     """A CVAE's parameter and functional sMAPE when its encoder sees θ (posterior mean) and for one prior draw."""
     import torch
 
+    from studio.models.evaluate import adjusted_r2
     from studio.models.networks import unit_to_theta
     from studio.models.store import load_model
     from studio.physics import canonical, parameter_error, simulate_many, smape, to_unit
@@ -195,6 +197,7 @@ def reconstruction_vs_prior(path, test, log):
             own.append(float(smape(laws[0], target)))
             seed0.append(float(smape(laws[1], target)))
         res[name] = {"parameter_smape": _summary(parameter_error(theta, test["theta"].astype(np.float64))),
+                     "adjusted_r2": adjusted_r2(theta, test["theta"].astype(np.float64), predictors=129),
                      "functional_smape_own_seed": _summary(own), "functional_smape_design_seed_0": _summary(seed0)}
     res["temperature"] = tau
     log(f"reconstruction vs prior: {path}")
@@ -247,13 +250,13 @@ def markdown(result) -> str:
                      f"{s['functional_smape_design_seed_0']['median']:.2f} % |")
     if result["models"]:
         lines += ["", "**4. Reconstruction (encoder sees θ) vs a prior draw** (one θ per target):", "",
-                  "| model | θ from | parameter sMAPE median | functional sMAPE, target's seed: mean / median | "
-                  "design seed 0: mean / median |", "|---|---|---|---|---|"]
+                  "| model | θ from | parameter sMAPE median | adjusted R² | functional sMAPE, target's seed: "
+                  "mean / median | design seed 0: mean / median |", "|---|---|---|---|---|---|"]
         for path, r in result["models"].items():
             for name in ("reconstruction", "prior_draw"):
                 s = r[name]
                 lines.append(f"| `{os.path.basename(path)}` | {name.replace('_', ' ')} | "
-                             f"{s['parameter_smape']['median']:.2f} % | "
+                             f"{s['parameter_smape']['median']:.2f} % | {s['adjusted_r2']:.3f} | "
                              f"{s['functional_smape_own_seed']['mean']:.2f} / "
                              f"{s['functional_smape_own_seed']['median']:.2f} % | "
                              f"{s['functional_smape_design_seed_0']['mean']:.2f} / "

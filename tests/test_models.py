@@ -306,7 +306,8 @@ def test_cli_evaluates_several_models_in_one_run_on_the_same_targets(dataset_dir
     a, b = str(tmp_path / "cvae-a.safetensors"), str(tmp_path / "mlp-b.safetensors")
     r = _cli([sys.executable, "-m", "studio.cli", "evaluate", "--model", a, b, "--mlp", b, "--data",
               str(dataset_dir), "--targets", "2", "--k", "4", "--json", str(tmp_path / "e.json"),
-              "--figure", str(tmp_path / "e.png"), "--update-card"])
+              "--figure", str(tmp_path / "e.png"), "--update-card", "--neighbours-data", str(dataset_dir),
+              "--neighbours-from", "7"])
     assert r.returncode == 0, r.stderr
     results = json.loads((tmp_path / "e.json").read_text())["results"]
     # one row per model (named by file), the CVAE's exact-τ0/B row, the baselines; the MLP given
@@ -316,6 +317,7 @@ def test_cli_evaluates_several_models_in_one_run_on_the_same_targets(dataset_dir
     assert results["cvae-a"]["model"]["parameters"] == sum(p.numel() for p in cvae.parameters())
     assert results["cvae-a"]["model"]["training_wall_s"] == 120.0 and results["cvae-a"]["model"]["train_samples"] == 500
     assert results["mlp-b"]["model"]["training_stages"] == 2 and results["nearest"]["model"]["parameters"] == 0
+    assert results["nearest"]["model"]["data"] == str(dataset_dir) and results["nearest"]["model"]["train_samples"] == 7
     table_lines = {line.split("|")[0].strip(): line for line in r.stdout.splitlines() if "|" in line}
     assert table_lines["cvae-a"].rstrip().endswith("2.0") and table_lines["mlp-b"].rstrip().endswith("1.0+")
     for stem, rows in (("cvae-a", ["cvae-a", "cvae-a+fit"]), ("mlp-b", ["mlp-b"])):

@@ -47,6 +47,9 @@ def register(subparsers) -> None:
                                                                          "when it is one of --model)")
     e.add_argument("--neighbours-from", type=int, default=200_000, help="training samples searched by the "
                                                                        "nearest-neighbour baseline")
+    e.add_argument("--neighbours-data", default=None, help="dataset whose train split the nearest-neighbour "
+                                                           "baseline searches (default: --data), e.g. the one the "
+                                                           "models were trained on")
     e.add_argument("--json", default=None, help="write the results here (default NAME.eval.json of the first "
                                                 "model)")
     e.add_argument("--figure", default=None, help="PNG of example targets (default NAME.eval.png of the first model)")
@@ -166,10 +169,11 @@ def run_evaluate(args) -> int:
             facts[name] = model_facts(generators[name].card, args.mlp)
         else:
             print(f"note: no MLP baseline at {args.mlp}; skipped", flush=True)
-    train = read_split(args.data, "train", max_samples=args.neighbours_from)
+    pool = args.neighbours_data or args.data
+    train = read_split(pool, "train", max_samples=args.neighbours_from)
     generators["nearest"] = NearestNeighbour(train, args.neighbours_from)
     facts["nearest"] = {"parameters": 0, "training_wall_s": 0.0, "train_samples": min(len(train), args.neighbours_from),
-                        "data": str(args.data)}
+                        "data": str(pool)}
     generators["true-theta"] = TrueTheta(test)  # the realisation floor, for scale
     print(f"evaluating on {len(test)} {args.split} targets of {args.data}, best of {args.k}, design seed 0",
           flush=True)
