@@ -24,13 +24,9 @@ What is refused (CsvError: file, 1-based line and problem)
     loads that cover none of the grid (0.078–10 N); an unknown unit; a pressure without area.
 
 Resampling onto studio.physics.LOAD_GRID_N (128 loads, 10/128 … 10 N)
-    Inside the measured load range: linear interpolation; `mask` is True there.
-    Outside it (`mask` False, excluded from every error): the law is extrapolated only so
-    the CVAE has a full 128-point condition. Each end continues as a power law through the
-    end point, F = F_end · (P / P_end)^b, with b the least-squares slope of log F against
-    log P over the last (first) up to 5 measured points with P > 0 and F > 0, clipped to
-    [0, 1.5] (b = 1, a constant friction coefficient, when fewer than 2 such points). With
-    F_end > 0 and b ≥ 0 the extrapolation is positive and non-decreasing in P.
+    By the one target rule of studio.design.targets (the same as a drawn stroke's): linear
+    inside the measured load range (`mask` True), a power law through each end point outside
+    it (`mask` False, excluded from every error), so the CVAE has a full 128-point condition.
 """
 from __future__ import annotations
 
@@ -41,14 +37,13 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.design.targets import resample_to_grid, specified_mask
 from studio.errors import StudioError
 from studio.files import atomic_write_bytes
 from studio.physics import LOAD_GRID_N
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MIN_POINTS = 3
-EXTRAPOLATION_POINTS = 5  # measured points at each end used to fit the extrapolating power law
-EXTRAPOLATION_EXPONENT = (0.0, 1.5)  # b is clipped here: ≥ 0 keeps the law non-decreasing
 COMMENT_PREFIXES = ("#", "%", "//")
 
 _FORCE_UNITS = {"n": 1.0, "mn": 1e-3, "un": 1e-6, "µn": 1e-6, "μn": 1e-6, "kn": 1e3}
@@ -206,7 +201,7 @@ def parse_target_text(text: str, name: str = "pasted text", *, column=None,
         raise CsvError(f"{name}, line {int(line_numbers.max())}: only {load.size} data row(s); "
                        f"need at least {MIN_POINTS} (load, friction) points")
     grid = LOAD_GRID_N
-    mask = (grid >= load[0]) & (grid <= load[-1])
+    mask = specified_mask(load, grid)
     if not mask.any():
         raise CsvError(f"{name}: loads span {load[0]:g}–{load[-1]:g} N, which covers none of the model's "
                        f"load grid ({grid[0]:g}–{grid[-1]:g} N); convert the units or add points in that range")
@@ -511,39 +506,6 @@ def _check_values(load, friction, lines, name, load_name, friction_name):
     if zero.size:
         raise CsvError(f"{name}, line {lines[zero[0]]}: zero friction at load {load[zero[0]]:g} N; the "
                        "model's friction is positive at every load > 0")
-
-
-def resample_to_grid(load, friction, grid, mask, notes) -> np.ndarray:
-    """Sorted points → the grid: linear inside the measured range (mask), a power law through each
-    end point outside it (module docstring). The one rule for CSV targets and drawn strokes."""
-    out = np.empty(grid.shape)
-    out[mask] = np.interp(grid[mask], load, friction)
-    below = grid < load[0]
-    above = grid > load[-1]
-    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        if above.any():
-            b = _end_exponent(load[-EXTRAPOLATION_POINTS:], friction[-EXTRAPOLATION_POINTS:])
-            out[above] = friction[-1] * (grid[above] / load[-1]) ** b
-            notes.append(f"extrapolated above {load[-1]:g} N as F ∝ P^{b:.2f} (excluded from errors)")
-        if below.any():
-            b = _end_exponent(load[:EXTRAPOLATION_POINTS], friction[:EXTRAPOLATION_POINTS])
-            out[below] = friction[0] * (grid[below] / load[0]) ** b
-            notes.append(f"extrapolated below {load[0]:g} N as F ∝ P^{b:.2f} (excluded from errors)")
-    return out
-
-
-def _end_exponent(load, friction) -> float:
-    """Slope of log F against log P over the given points, clipped; 1 when it cannot be fitted."""
-    keep = (load > 0) & (friction > 0)
-    if keep.sum() < 2:
-        return 1.0
-    x, y = np.log(load[keep]), np.log(friction[keep])
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))) or np.ptp(x) == 0:
-        return 1.0
-    slope = float(np.polyfit(x, y, 1)[0])
-    if not math.isfinite(slope):
-        return 1.0
-    return float(np.clip(slope, *EXTRAPOLATION_EXPONENT))
 
 
 def _quote(text: str, limit: int = 40) -> str:

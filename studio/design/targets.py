@@ -1,0 +1,268 @@
+"""The one rule that turns points into a design target, and the target the studio edits (no Qt).
+
+Every target reaches the engines through this module — a freehand stroke, clicked points,
+handles dragged on a law, a preset, a measured CSV (studio.io.csv_target), a session or a
+design file — so the studio, the command line and the files build the same law from the
+same points:
+
+    points (load_N, friction_N) ──resample_to_grid──▶ law on the load grid + mask
+    base law + handle offsets   ──TargetSketch.law_N─▶ the edited law (non_decreasing if asked)
+    TargetSketch.target(N)      ──────────────────────▶ studio.design.core.Target
+
+The rule (resample_to_grid). Points sorted by load, one per load. Inside their load range
+the law is their linear interpolation and `mask` is True. Outside it (`mask` False,
+excluded from every error) the law is extrapolated only so the CVAE has a full condition:
+each end continues as a power law through the end point, F = F_end · (P / P_end)^b, with b
+the least-squares slope of log F against log P over the last (first) up to 5 points with
+P > 0 and F > 0, clipped to [0, 1.5] (b = 1, a constant friction coefficient, when fewer
+than 2 such points). With F_end > 0 and b ≥ 0 the extrapolation is positive and
+non-decreasing in P. A law that is already on the grid (a CSV target, a session, a file)
+is taken as it is: it is never extrapolated a second time.
+
+The load grid is a parameter of the rule and of the sketch (default studio.physics.LOAD_GRID_N,
+10·j/128 N), so a grid scaled to the data's largest load can replace it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy.interpolate import PchipInterpolator
+
+from studio.design.core import Target
+from studio.errors import StudioError
+from studio.physics import LOAD_GRID_N
+
+DEFAULT_HANDLES = 8
+MIN_FRICTION_N = 1e-4  # strokes and dragged handles are kept above this: a target is positive everywhere
+EXTRAPOLATION_POINTS = 5  # points at each end used to fit the extrapolating power law
+EXTRAPOLATION_EXPONENT = (0.0, 1.5)  # b is clipped here: ≥ 0 keeps the law non-decreasing
+SMOOTHING_WIDTH = 0.04  # of the stroke's load span: the Gaussian width of the stroke smoothing
+
+
+class SketchError(StudioError, ValueError):
+    """A stroke, point set or preset that cannot become a target (too few points, no load range)."""
+
+
+# --------------------------------------------------------------------------------------------
+# The rule
+
+
+def specified_mask(load_N, load_grid_N=LOAD_GRID_N) -> np.ndarray:
+    """True on the grid loads inside the points' load range (sorted loads): the specified part."""
+    load = np.asarray(load_N, dtype=np.float64)
+    return (load_grid_N >= load[0]) & (load_grid_N <= load[-1])
+
+
+def resample_to_grid(load, friction, grid, mask, notes) -> np.ndarray:
+    """Sorted points → the grid: linear inside the points' range (mask), a power law through each
+    end point outside it (module docstring). What was extrapolated is appended to `notes`."""
+    out = np.empty(grid.shape)
+    out[mask] = np.interp(grid[mask], load, friction)
+    below = grid < load[0]
+    above = grid > load[-1]
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        if above.any():
+            b = _end_exponent(load[-EXTRAPOLATION_POINTS:], friction[-EXTRAPOLATION_POINTS:])
+            out[above] = friction[-1] * (grid[above] / load[-1]) ** b
+            notes.append(f"extrapolated above {load[-1]:g} N as F ∝ P^{b:.2f} (excluded from errors)")
+        if below.any():
+            b = _end_exponent(load[:EXTRAPOLATION_POINTS], friction[:EXTRAPOLATION_POINTS])
+            out[below] = friction[0] * (grid[below] / load[0]) ** b
+            notes.append(f"extrapolated below {load[0]:g} N as F ∝ P^{b:.2f} (excluded from errors)")
+    return out
+
+
+def _end_exponent(load, friction) -> float:
+    """Slope of log F against log P over the given points, clipped; 1 when it cannot be fitted."""
+    keep = (load > 0) & (friction > 0)
+    if keep.sum() < 2:
+        return 1.0
+    x, y = np.log(load[keep]), np.log(friction[keep])
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))) or np.ptp(x) == 0:
+        return 1.0
+    slope = float(np.polyfit(x, y, 1)[0])
+    if not math.isfinite(slope):
+        return 1.0
+    return float(np.clip(slope, *EXTRAPOLATION_EXPONENT))
+
+
+def non_decreasing(law_N) -> np.ndarray:
+    """The smallest non-decreasing law above `law_N` (the studio's "Non-decreasing" toggle)."""
+    return np.maximum.accumulate(np.asarray(law_N, dtype=np.float64))
+
+
+# --------------------------------------------------------------------------------------------
+# The edited target
+
+
+@dataclass(frozen=True, eq=False)
+class TargetSketch:
+    """An editable target law F(P) [N] on a load grid: a base law plus handle drags.
+
+    base_N: law before handle drags. mask: True where the user specified it.
+    handle_idx: grid indices of the handles. handle_offset_N: their vertical drags [N].
+    monotone: the law is made non-decreasing (`non_decreasing`). Immutable, so an undo
+    history can hold snapshots.
+    """
+
+    base_N: np.ndarray
+    mask: np.ndarray
+    handle_idx: tuple[int, ...]
+    handle_offset_N: tuple[float, ...]
+    source: str = "sketch"
+    note: str = ""
+    monotone: bool = True
+    load_grid_N: np.ndarray = field(default_factory=lambda: LOAD_GRID_N)
+    _law: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_law(cls, law_N, mask=None, *, source="sketch", note="", monotone=True, handles: int = DEFAULT_HANDLES,
+                 handle_load_N=None, load_grid_N=LOAD_GRID_N) -> "TargetSketch":
+        """A law already on the grid (finite everywhere), taken as it is, with handles over its mask.
+
+        handle_load_N: loads of the handles (a restored session's); default `handles` evenly spread.
+        """
+        law = np.array(law_N, dtype=np.float64)
+        if law.shape != load_grid_N.shape:
+            raise SketchError(f"a target law needs {load_grid_N.size} values, got shape {law.shape}")
+        if not np.all(np.isfinite(law)):
+            raise SketchError("a target law must be finite at every load of the grid")
+        mask = np.ones(law.shape, bool) if mask is None else np.asarray(mask, bool)
+        if not mask.any():
+            raise SketchError(f"the target covers no load of the grid ({load_grid_N[0]:g}–{load_grid_N[-1]:g} N)")
+        if handle_load_N is not None and len(handle_load_N):
+            idx = np.unique(np.abs(np.asarray(handle_load_N, float)[:, None] - load_grid_N[None, :]).argmin(1))
+        else:
+            idx = handle_indices(mask, handles)
+        idx = tuple(int(i) for i in idx)
+        return cls(law, mask, idx, (0.0,) * len(idx), source, note, bool(monotone), load_grid_N)
+
+    @classmethod
+    def from_target(cls, target: Target, *, monotone: bool = False, handle_load_N=None) -> "TargetSketch":
+        """An existing target (CSV, session, design file) as an editable sketch with the very same law."""
+        return cls.from_law(target.friction_N, target.mask, source=target.source, note=target.note,
+                            monotone=monotone, handle_load_N=handle_load_N)
+
+    @property
+    def law_N(self) -> np.ndarray:
+        """The target law F [N] on the grid: base + handle correction, non-decreasing if asked."""
+        if self._law is None:
+            law = self.base_N.copy()
+            off = np.asarray(self.handle_offset_N, dtype=np.float64)
+            if off.size and np.any(off != 0):
+                grid = self.load_grid_N
+                p = grid[list(self.handle_idx)]
+                corr = PchipInterpolator(p, off, extrapolate=False)(grid) if off.size > 1 else \
+                    np.full(grid.shape, off[0])
+                corr = np.where(grid < p[0], off[0], corr)
+                corr = np.where(grid > p[-1], off[-1], corr)
+                law = np.maximum(law + corr, MIN_FRICTION_N)
+            if self.monotone:
+                law = non_decreasing(law)
+            object.__setattr__(self, "_law", law)
+        return self._law
+
+    @property
+    def handle_load_N(self) -> np.ndarray:
+        return self.load_grid_N[list(self.handle_idx)]
+
+    @property
+    def handle_friction_N(self) -> np.ndarray:
+        return self.law_N[list(self.handle_idx)]
+
+    @property
+    def specified_range_N(self) -> tuple[float, float]:
+        """The smallest and largest grid load the user specified."""
+        covered = np.flatnonzero(self.mask)
+        return float(self.load_grid_N[covered[0]]), float(self.load_grid_N[covered[-1]])
+
+    def with_handle(self, i: int, friction_N: float) -> "TargetSketch":
+        """The sketch with handle i dragged so the law passes through friction_N at its load."""
+        off = list(self.handle_offset_N)
+        current = self.base_N[self.handle_idx[i]] + off[i]
+        off[i] += max(float(friction_N), MIN_FRICTION_N) - current
+        return replace(self, handle_offset_N=tuple(off), _law=None)
+
+    def with_monotone(self, monotone: bool) -> "TargetSketch":
+        return replace(self, monotone=bool(monotone), _law=None)
+
+    def target(self, N: int) -> Target:
+        """The design target for asperity count N (raises TargetError on an impossible law)."""
+        return Target(self.law_N, N, mask=self.mask, source=self.source, note=self.note)
+
+
+def handle_indices(mask: np.ndarray, count: int = DEFAULT_HANDLES) -> np.ndarray:
+    """Grid indices of `count` handles spread evenly over the specified (masked-in) range."""
+    covered = np.flatnonzero(mask)
+    lo, hi = covered[0], covered[-1]
+    count = max(1, min(count, hi - lo + 1))
+    return np.unique(np.round(np.linspace(lo, hi, count)).astype(int))
+
+
+def stroke_to_sketch(load_N, friction_N, *, monotone=True, smooth=True, source="sketch",
+                     handles: int = DEFAULT_HANDLES, load_grid_N=LOAD_GRID_N) -> TargetSketch:
+    """A freehand stroke (or clicked points) → target: sort by load, smooth, then the rule.
+
+    Points outside the grid's load range are dropped; friction is kept above MIN_FRICTION_N.
+    Points that share a load are averaged (a vertical stroke segment).
+    """
+    p = np.asarray(load_N, dtype=np.float64).ravel()
+    f = np.asarray(friction_N, dtype=np.float64).ravel()
+    top = float(load_grid_N[-1])
+    keep = np.isfinite(p) & np.isfinite(f) & (p > 0) & (p <= top * 1.02)
+    p, f = p[keep], np.maximum(f[keep], MIN_FRICTION_N)
+    if p.size < 2:
+        raise SketchError(f"a target needs at least 2 points between 0 and {top:g} N load; got {p.size}")
+    order = np.argsort(p, kind="stable")
+    p, f = p[order], f[order]
+    up, inv = np.unique(p, return_inverse=True)
+    uf = np.bincount(inv, weights=f) / np.bincount(inv)
+    if up.size < 2:
+        raise SketchError("the stroke has no extent along the load axis; draw from left to right")
+    if smooth and up.size >= 5:
+        uf = _smooth(up, uf)
+    mask = specified_mask(up, load_grid_N)
+    if not mask.any():  # a very short stroke between two grid points: take the nearest one
+        mask[np.argmin(np.abs(load_grid_N - up.mean()))] = True
+    law = resample_to_grid(up, uf, load_grid_N, mask, [])
+    return TargetSketch.from_law(law, mask, source=source, monotone=monotone, handles=handles,
+                                 load_grid_N=load_grid_N)
+
+
+def _smooth(p: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Local-linear kernel smoothing along load (Gaussian width 4 % of the span): no bias at the ends."""
+    width = max((p[-1] - p[0]) * SMOOTHING_WIDTH, 1e-9)
+    w = np.exp(-0.5 * ((p[:, None] - p[None, :]) / width) ** 2)
+    dx = p[None, :] - p[:, None]
+    s0, s1, s2 = w.sum(1), (w * dx).sum(1), (w * dx * dx).sum(1)
+    t0, t1 = w @ f, (w * dx) @ f
+    det = s0 * s2 - s1 * s1
+    ok = det > 1e-12 * np.maximum(s0 * s2, 1e-300)
+    return np.where(ok, (s2 * t0 - s1 * t1) / np.where(ok, det, 1.0), t0 / s0)
+
+
+# --------------------------------------------------------------------------------------------
+# Presets
+
+PRESETS = ("linear", "power law", "bilinear")
+
+
+def preset_sketch(name: str, *, mu: float = 0.3, exponent: float = 0.67, knee_N: float = 4.0,
+                  mu_after: float | None = None, monotone: bool = True, load_grid_N=LOAD_GRID_N) -> TargetSketch:
+    """A ready-made law: 'linear' F = μP, 'power law' F = μ·P^n (P in N), 'bilinear' slope μ then μ_after."""
+    p = load_grid_N
+    if not mu > 0:
+        raise SketchError(f"preset {name!r}: friction coefficient μ must be > 0, got {mu}")
+    if name == "linear":
+        law, note = mu * p, f"F = {mu:g}·P"
+    elif name == "power law":
+        law, note = mu * p ** exponent, f"F = {mu:g}·P^{exponent:g}"
+    elif name == "bilinear":
+        after = mu * 0.4 if mu_after is None else mu_after
+        law = np.where(p <= knee_N, mu * p, mu * knee_N + after * (p - knee_N))
+        note = f"slope {mu:g} up to {knee_N:g} N, then {after:g}"
+    else:
+        raise SketchError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return TargetSketch.from_law(law, source=f"preset:{name}", note=note, monotone=monotone, load_grid_N=load_grid_N)
