@@ -68,6 +68,7 @@ def test_every_field_round_trips_in_memory(designs, target):
         assert out.hertz_valid[read.name] == original.hertz_valid
         x, y = out.layouts[read.name]
         layout = out.layout_details[read.name]
+        assert read.layout is layout  # the design keeps the layout it was made with
         a = read.asperities
         assert layout_faults(a.height_mm, a.radius_mm, x, y, layout.flat_lowest_mm) == \
             {"overlapping_caps": 0, "buried_summits": 0, "buried": []}
@@ -188,14 +189,21 @@ def test_non_hdf5_and_missing_files_are_refused(tmp_path):
 
 def test_a_future_version_only_needs_a_new_reader(tmp_path, designs, monkeypatch):
     path = _damaged(tmp_path, designs[:1], lambda f: f.attrs.__setitem__("format_version", 2))
-    seen = []
+    with pytest.raises(DesignFileError, match="format_version 2 by a newer"):  # no reader yet: refused
+        read_design_file(path)
 
-    def read_v2(f, where):  # a version 2 reader migrating to the in-memory DesignFile
-        seen.append(where)
-        return DesignFile(designs=[], best="", format_version=2)
+    def read_v2(f, where):  # a version 2 whose layout is version 1's: it migrates through that reader
+        migrated = READERS[1](f, where)
+        migrated.format_version = 2
+        return migrated
 
     monkeypatch.setitem(READERS, 2, read_v2)
-    assert read_design_file(path).format_version == 2 and seen == [str(path)]
+    out = read_design_file(path)
+    assert isinstance(out, DesignFile) and out.format_version == 2 and out.path == str(path)
+    read = out.design()  # the file's content, reached through the registered reader
+    assert (read.name, read.N, read.seed) == (designs[0].name, designs[0].N, designs[0].seed)
+    np.testing.assert_array_equal(read.theta, designs[0].theta)
+    np.testing.assert_array_equal(read.friction_N, designs[0].friction_N)
 
 
 def test_simulate_command_reproduces_the_stored_curve(tmp_path, designs, target, capsys):

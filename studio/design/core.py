@@ -78,7 +78,11 @@ class Target:
 
 @dataclass
 class Design:
-    """A design (θ, N, seed) with its realised asperities, simulated law and error."""
+    """A design (θ, N, seed) with its realised asperities, simulated law and error.
+
+    layout: the fabrication layout read with it (a design file's, studio.physics.layout.Layout);
+    None: studio.design.details uses the layout rules' (layout_for) when needed.
+    """
 
     theta: np.ndarray
     N: int
@@ -92,6 +96,7 @@ class Design:
     friction_N: np.ndarray | None = None
     band_p05: np.ndarray | None = None
     band_p95: np.ndarray | None = None
+    layout: object | None = None  # studio.physics.layout.Layout (not imported here: physics.layout is heavier)
 
     def __post_init__(self):
         self.theta = validate(self.theta)
