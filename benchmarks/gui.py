@@ -71,19 +71,20 @@ def main(argv=None) -> int:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from studio.gui.main_window import MainWindow, _environment_summary
-    from studio.gui.sketch import PRESETS, preset_sketch
+    from studio.design.targets import PRESETS, preset_sketch
+    from studio.gui.main_window import MainWindow
+    from studio.state.environment import load_environment
 
     app = QApplication.instance() or QApplication([])
     tmp = tempfile.mkdtemp(prefix="gui-bench-")
     t0 = time.perf_counter()
-    env = _environment_summary()  # loads the model the way the window does (in a worker there)
+    env = load_environment()  # loads the model the way the window does (in a worker there)
     model_load_s = time.perf_counter() - t0
     w = MainWindow(settings=QSettings(os.path.join(tmp, "s.ini"), QSettings.IniFormat),
                    session_path=os.path.join(tmp, "session.json"), load_model_info=False)
-    w._show_environment(env)
+    w.show_environment(env)
     if args.no_details:
-        from studio.gui.inspector import compute_details
+        from studio.design.details import compute_details
         first = []
 
         def once(design):  # the first (warm-up) selection only
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
                 raise RuntimeError("details skipped (--no-details)")
             first.append(design)
             return compute_details(design)
-        w.details_fn = once
+        w.details.details_fn = once
     w.resize(1600, 1000)
     w.show()
     if not args.no_freeze:
@@ -113,33 +114,35 @@ def main(argv=None) -> int:
 
     # Warm-up: compile the engines' batch objective and the exact model for this N.
     t0 = time.perf_counter()
-    w.apply_preset("power law")
-    wait_for(w.candidatesShown)
+    w.design.apply_preset("power law")
+    wait_for(w.candidates.shown)
     warmup_s = time.perf_counter() - t0
-    if not w.gallery.cards:
+    board = w.state.board
+    if not board.entries:
         print(f"no candidates after warm-up: {w.banner.label.text()}", file=sys.stderr)
         return 2
-    w.gallery.select(w.gallery.cards[0])
-    wait_for(w.detailsShown, 60_000)
+    board.select(board.entries[0])
+    wait_for(w.details.shown, 60_000)
     warm_all_s = time.perf_counter() - t0
 
     latencies, engine_s, gallery_s, before_s = [], [], [], []
     for i in range(args.changes):
         name = PRESETS[i % len(PRESETS)]
         sketch = preset_sketch(name, mu=0.2 + 0.02 * i)
-        w.set_sketch(sketch, f"bench {i}")
-        got = wait_for(w.candidatesShown, 60_000)
+        w.state.target.edit(sketch, f"bench {i}")
+        got = wait_for(w.candidates.shown, 60_000)
         if got:
-            latencies.append(w.last_candidates_latency_s)
-            engine_s.append(w.last_engine_s)
-            gallery_s.append(w.last_gallery_update_s)
-            before_s.append(w.last_wait_before_start_s)
+            timings = w.candidates.timings
+            latencies.append(timings["latency_s"])
+            engine_s.append(timings["engine_s"])
+            gallery_s.append(timings["gallery_s"])
+            before_s.append(timings["wait_s"])
     lat = np.array(latencies) * 1000
     engine_ms, gallery_ms = np.median(engine_s) * 1000, np.median(gallery_s) * 1000
     before_ms = np.median(before_s) * 1000
 
     # Stalls: a 5 ms timer on the GUI thread while refinement jobs run.
-    starts = [c.design for c in w.gallery.cards[: args.jobs]]
+    starts = [e.design for e in board.entries[: args.jobs]]
     while len(starts) < args.jobs:
         starts.append(starts[-1])
     gaps, gap_at = [], []
@@ -156,9 +159,9 @@ def main(argv=None) -> int:
         gap_at.append(now / 1e9)
         last[0] = now
         for i, j in enumerate(jobs):
-            if i not in first_progress_s and j.last is not None:
+            if i not in first_progress_s and j.progress is not None:
                 first_progress_s[i] = now / 1e9
-            if i not in first_search_s and j.last is not None and j.last.evaluations > 0:
+            if i not in first_search_s and j.progress is not None and j.progress.evaluations > 0:
                 first_search_s[i] = now / 1e9
 
     import gc
@@ -184,7 +187,7 @@ def main(argv=None) -> int:
     loop.exec()
     timer.stop()
     gc.callbacks.remove(on_gc)
-    progress_events = sum(j.last.iteration if j.last else 0 for j in jobs)
+    progress_events = sum(j.progress.iteration if j.progress else 0 for j in jobs)
     best = [j.best.error_percent for j in jobs if j.best is not None and j.best.error_percent is not None]
     t0 = time.perf_counter()
     w.close()
@@ -196,7 +199,7 @@ def main(argv=None) -> int:
     # Autosave (measured separately: the window is closed).
     from studio.io.session import save_session
     t0 = time.perf_counter()
-    save_session(os.path.join(tmp, "again.json"), w.session_state())
+    save_session(os.path.join(tmp, "again.json"), w.state.to_session())
     autosave_ms = (time.perf_counter() - t0) * 1000
 
     result = {
@@ -205,10 +208,10 @@ def main(argv=None) -> int:
         "model_load_s": round(model_load_s, 2), "first_candidates_s": round(warmup_s, 2),
         "warmup_with_details_s": round(warm_all_s, 2),
         "candidates_latency_ms": {"median": round(float(np.median(lat)), 1), "max": round(float(lat.max()), 1),
-                                  "count": int(lat.size), "K": w.K,
+                                  "count": int(lat.size), "K": w.state.settings.K,
                                   "engine_median_ms": round(float(engine_ms), 1),
                                   "gallery_update_median_ms": round(float(gallery_ms), 1),
-                                  "debounce_ms": w._debounce.interval(),
+                                  "debounce_ms": w.candidates.debounce.interval(),
                                   "change_to_engine_start_median_ms": round(float(before_ms), 1)},
         "goal_candidates_ms": 300,
         "stall": {"jobs": args.jobs, "method": args.method, "seconds": args.stall_seconds,

@@ -1,7 +1,8 @@
 """GUI workflows, offscreen (pytest-qt): drawing, import, candidates, refinement jobs, files, closing.
 
-Every test fails if an exception escapes into a Qt slot (the `slot_exceptions` fixture),
-and every window is closed with its jobs' threads joined.
+The window is driven as a user would (mouse gestures, buttons, actions) and checked through
+its state (studio.state) and its widgets. Every test fails if an exception escapes into a Qt
+slot (the `slot_exceptions` fixture), and every window is closed with its jobs' threads joined.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import time
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
-from studio.gui.inspector import DesignDetails, compute_details
+from studio.design.details import DesignDetails, compute_details
+from studio.design.targets import preset_sketch
 from studio.gui.main_window import MainWindow
-from studio.gui.sketch import preset_sketch
 from studio.physics import LOAD_GRID_N
+from studio.state import LIVE, RESULT
 from test_gui_helpers import QUICK_ENGINES, mouse_click, mouse_drag, quick_spec
 
 pg.setConfigOptions(mouseRateLimit=-1)  # otherwise pyqtgraph drops simulated mouse moves
@@ -61,76 +64,101 @@ def window(qtbot, tmp_path, slot_exceptions, details_fn):
     w.k_spin.setValue(4)
     yield w
     w.close()
-    assert all(not j.job.is_thread_running() for j in w.jobs)
+    assert all(not w.runner.is_running(j) for j in w.state.jobs.items)
+
+
+def open_window(qtbot, tmp_path, K: int) -> MainWindow:
+    """A window of its own (closed by the test), with the stand-in engines and K candidates."""
+    w = MainWindow(engines=QUICK_ENGINES, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                   load_model_info=False, details_fn=quick_details)
+    w.mark_clean_exit_on_close = False
+    qtbot.addWidget(w)
+    w.show()
+    w.k_spin.setValue(K)
+    return w
 
 
 def set_target(qtbot, w, name="power law"):
-    with qtbot.waitSignal(w.candidatesShown, timeout=30_000):
-        w.apply_preset(name)
+    with qtbot.waitSignal(w.candidates.shown, timeout=30_000):
+        w.design.apply_preset(name)
+
+
+def entries(w, kind=None):
+    return [e for e in w.state.board.entries if kind is None or e.kind == kind]
+
+
+def live_entry(w, job):
+    return next((e for e in w.state.board.entries if e.job is job), None)
 
 
 # --------------------------------------------------------------------------- target editing
 def test_drawn_stroke_becomes_monotone_target_and_candidates(qtbot, window):
     w = window
-    w.editor.plot.setXRange(0, 10, padding=0)
-    w.editor.plot.setYRange(0, 4, padding=0)
+    editor = w.design.editor
+    editor.plot.setXRange(0, 10, padding=0)
+    editor.plot.setYRange(0, 4, padding=0)
     p = np.linspace(1.0, 9.0, 40)
     f = 0.3 * p + 0.15 * np.sin(3 * p)  # wiggly: not monotone as drawn
-    with qtbot.waitSignal(w.candidatesShown, timeout=30_000):
-        mouse_drag(w.editor.view, list(zip(p, f)))
-    s = w.sketch
+    with qtbot.waitSignal(w.candidates.shown, timeout=30_000):
+        mouse_drag(editor.view, list(zip(p, f)))
+    s = w.state.target.sketch
     assert s is not None and s.source == "sketch"
     assert np.all(np.diff(s.law_N) >= 0)                        # made non-decreasing
     covered = LOAD_GRID_N[s.mask]
     assert covered[0] == pytest.approx(1.0, abs=0.15) and covered[-1] == pytest.approx(9.0, abs=0.15)
     assert 6 <= len(s.handle_idx) <= 8
     assert np.interp(5.0, LOAD_GRID_N, s.law_N) == pytest.approx(1.5, abs=0.25)
-    assert len(w.gallery.cards) == 4
+    assert len(w.gallery.cards) == 4 and [c.entry for c in w.gallery.cards] == w.state.board.entries
     errors = [c.design.error_percent for c in w.gallery.cards]
     assert errors == sorted(errors)                             # best first
-    assert w.undo.canUndo()
+    assert w.state.target.can_undo and w.undo_action.isEnabled()
+    assert editor.shown is s                                    # the editor shows the state's sketch
 
 
 def test_dragging_a_handle_reshapes_the_law_and_undo_restores_it(qtbot, window):
     w = window
     set_target(qtbot, w, "linear")
-    w.editor.plot.setXRange(0, 10, padding=0)
-    w.editor.plot.setYRange(0, 4, padding=0)
-    before = w.sketch
+    editor, target = w.design.editor, w.state.target
+    editor.plot.setXRange(0, 10, padding=0)
+    editor.plot.setYRange(0, 4, padding=0)
+    before = target.sketch
     i = 3
     hp, hf = before.handle_load_N[i], before.handle_friction_N[i]
-    with qtbot.waitSignal(w.candidatesShown, timeout=30_000):
-        mouse_drag(w.editor.view, [(hp, hf), (hp, hf + 0.4), (hp, hf + 0.8)])
-    after = w.sketch
+    with qtbot.waitSignal(w.candidates.shown, timeout=30_000):
+        mouse_drag(editor.view, [(hp, hf), (hp, hf + 0.4), (hp, hf + 0.8)])
+    after = target.sketch
     assert after.handle_friction_N[i] == pytest.approx(hf + 0.8, abs=0.05)
     assert after.law_N[-1] == pytest.approx(before.law_N[-1], abs=0.1)  # far end barely moves
-    w.undo.undo()
-    assert np.array_equal(w.sketch.law_N, before.law_N)
-    w.undo.redo()
-    assert w.sketch.handle_friction_N[i] == pytest.approx(hf + 0.8, abs=0.05)
+    w.undo_action.trigger()
+    assert target.sketch is before and np.array_equal(editor.curve.getData()[1], before.law_N)
+    w.redo_action.trigger()
+    assert target.sketch is after and target.sketch.handle_friction_N[i] == pytest.approx(hf + 0.8, abs=0.05)
 
 
 def test_points_mode_builds_target_through_clicked_points(qtbot, window):
     w = window
-    w.editor.plot.setXRange(0, 10, padding=0)
-    w.editor.plot.setYRange(0, 4, padding=0)
-    w.points_action.trigger()
+    editor = w.design.editor
+    editor.plot.setXRange(0, 10, padding=0)
+    editor.plot.setYRange(0, 4, padding=0)
+    w.design.points_action.trigger()
     for x, y in [(2.0, 0.5), (5.0, 1.2), (8.0, 1.6)]:
-        mouse_click(w.editor.view, x, y)
-    assert w.sketch is not None
-    assert np.interp(5.0, LOAD_GRID_N, w.sketch.law_N) == pytest.approx(1.2, abs=0.08)
-    assert not w.sketch.mask[LOAD_GRID_N < 1.9].any()          # below the first point: unmeasured
+        mouse_click(editor.view, x, y)
+    s = w.state.target.sketch
+    assert s is not None and len(s.handle_idx) == 3
+    assert np.interp(5.0, LOAD_GRID_N, s.law_N) == pytest.approx(1.2, abs=0.08)
+    assert not s.mask[LOAD_GRID_N < 1.9].any()                 # below the first point: unmeasured
+    assert w.state.target.undo_text == "Add point"
 
 
 def test_changing_n_is_undoable_and_regenerates_candidates(qtbot, window):
     w = window
     set_target(qtbot, w)
-    with qtbot.waitSignal(w.candidatesShown, timeout=30_000):
+    with qtbot.waitSignal(w.candidates.shown, timeout=30_000):
         w.n_spin.setValue(60)
-    assert w.N == 60 and all(c.design.N == 60 for c in w.gallery.cards)
-    with qtbot.waitSignal(w.candidatesShown, timeout=30_000):
-        w.undo.undo()
-    assert w.N == 64 and w.n_spin.value() == 64
+    assert w.state.target.N == 60 and all(c.design.N == 60 for c in w.gallery.cards)
+    with qtbot.waitSignal(w.candidates.shown, timeout=30_000):
+        w.undo_action.trigger()
+    assert w.state.target.N == 64 and w.n_spin.value() == 64
 
 
 def test_stale_candidates_are_discarded(qtbot, window):
@@ -141,38 +169,38 @@ def test_stale_candidates_are_discarded(qtbot, window):
         return (yield from QUICK_ENGINES["candidates"](target, control=control, **kw))
 
     w = window
-    w._engines = dict(QUICK_ENGINES, candidates=quick_spec("candidates", slow_candidates))
+    w.engines.table = dict(QUICK_ENGINES, candidates=quick_spec("candidates", slow_candidates))
     shown = []
-    w.candidatesShown.connect(shown.append)
-    w.apply_preset("linear")
-    qtbot.waitUntil(lambda: w.candidate_job is not None, timeout=5_000)
-    stale = w.candidate_job
-    w.apply_preset("bilinear")
+    w.candidates.shown.connect(shown.append)
+    w.design.apply_preset("linear")
+    qtbot.waitUntil(lambda: w.candidates.job is not None, timeout=5_000)
+    stale = w.candidates.job
+    w.design.apply_preset("bilinear")
     qtbot.waitUntil(lambda: bool(shown), timeout=30_000)
     qtbot.wait(300)
-    assert shown == [w._candidate_generation] and w._candidate_generation == 2
+    assert shown == [w.candidates.generation] and w.candidates.generation == 2
     assert stale.state == "cancelled"
-    assert w.sketch.source == "preset:bilinear"
+    assert w.state.target.sketch.source == "preset:bilinear"
     for card in w.gallery.cards:  # every card is scored against the current target
-        assert card.design.error_percent == pytest.approx(w.target.error(card.design.friction_N))
+        assert card.design.error_percent == pytest.approx(w.state.target.target.error(card.design.friction_N))
 
 
 def test_an_edit_after_a_quiet_spell_starts_candidates_at_once_and_a_burst_runs_twice(qtbot, window):
-    w = window
+    w, c = window, window.candidates
     set_target(qtbot, w)
     qtbot.wait(300)  # a quiet spell
-    before = w._candidate_generation
-    w.apply_preset("linear")
-    assert w._candidate_generation == before + 1  # started in the edit itself, no waiting
+    before = c.generation
+    w.design.apply_preset("linear")
+    assert c.generation == before + 1  # started in the edit itself, no waiting
     for i in range(5):  # a burst of edits within the debounce interval
-        w.set_sketch(preset_sketch("power law", mu=0.2 + 0.01 * i), f"burst {i}")
-    assert w._candidate_generation == before + 1
-    with qtbot.waitSignal(w.candidatesShown, timeout=30_000):
+        w.state.target.edit(preset_sketch("power law", mu=0.2 + 0.01 * i), f"burst {i}")
+    assert c.generation == before + 1
+    with qtbot.waitSignal(c.shown, timeout=30_000):
         pass
-    qtbot.waitUntil(lambda: not w._debounce.isActive() and w.candidate_job is None, timeout=10_000)
-    assert w._candidate_generation == before + 2  # the burst made one more run, for its last edit
-    assert w.sketch.source == preset_sketch("power law", mu=0.24).source
-    assert all(card.design.error_percent == pytest.approx(w.target.error(card.design.friction_N))
+    qtbot.waitUntil(lambda: not c.debounce.isActive() and c.job is None, timeout=10_000)
+    assert c.generation == before + 2  # the burst made one more run, for its last edit
+    np.testing.assert_array_equal(w.state.target.sketch.law_N, preset_sketch("power law", mu=0.2 + 0.01 * 4).law_N)
+    assert all(card.design.error_percent == pytest.approx(w.state.target.target.error(card.design.friction_N))
                for card in w.gallery.cards)
 
 
@@ -206,48 +234,111 @@ stop.set(); t.join()
 def test_good_csv_import_becomes_editable_target(qtbot, window, tmp_path):
     path = tmp_path / "measured.csv"
     path.write_text(EXAMPLE_CSV)
-    with qtbot.waitSignal(window.candidatesShown, timeout=30_000):
-        window.import_csv(path)
-    s = window.sketch
-    assert s.source == "csv:measured.csv"
+    with qtbot.waitSignal(window.candidates.shown, timeout=30_000):
+        window.files.import_csv(path)
+    s = window.state.target.sketch
+    assert s.source == "csv:measured.csv" and not s.monotone   # a measured curve is kept as measured
+    assert not window.design.monotone_action.isChecked()
     assert not s.mask[LOAD_GRID_N < 0.95].any() and not s.mask[LOAD_GRID_N > 8.05].any()
     assert np.interp(4.0, LOAD_GRID_N, s.law_N) == pytest.approx(0.25 * 4 ** 0.8, rel=0.02)
-    assert window.editor.shade_low.getRegion()[1] > 0.9       # unmeasured range shaded
+    assert window.design.editor.shade_low.getRegion()[1] > 0.9  # unmeasured range shaded
     assert str(path) in window.settings.value("files/recent")
 
 
 def test_bad_csv_import_shows_banner_naming_the_line(qtbot, window, tmp_path):
     path = tmp_path / "broken.csv"
     path.write_text("load (N),friction (N)\n1,0.2\n2,abc\n3,0.6\n")
-    window.import_csv(path)
+    window.files.import_csv(path)
     qtbot.waitUntil(window.banner.isVisible, timeout=10_000)
-    text = window.banner.label.text()
-    assert "broken.csv" in text and "3" in text
-    assert window.sketch is None                               # nothing half-imported
+    assert window.banner.label.text() == "broken.csv, line 3, column 2: 'abc' is not a number"
+    assert window.state.target.sketch is None and not window.state.target.can_undo  # nothing half-imported
+
+
+def test_the_studio_and_the_command_line_build_the_same_target_from_a_csv(qtbot, window, tmp_path):
+    """Issue 14: for a curve measured over 1–6 N the studio once extrapolated its own way (0.0194 N at
+    0.078 N where `friction-studio design` had 0.0699 N). Both now build the target by one rule."""
+    from studio import cli
+    from studio.io import read_design_file
+
+    p = np.linspace(1.0, 6.0, 20)
+    path = tmp_path / "measured.csv"
+    path.write_text("load (N),friction (N)\n" + "\n".join(f"{a:.4f},{0.07 * a + 0.01 * a * a:.6f}" for a in p))
+    window.n_spin.setValue(32)
+    with qtbot.waitSignal(window.candidates.shown, timeout=30_000):
+        window.files.import_csv(path)
+    studio_target = window.state.target.target
+    out = tmp_path / "cli.h5"
+    assert cli.main(["design", str(path), "--asperities", "32", "--out", str(out), "--method", "cmaes",
+                     "--time-budget", "0.3"]) == 0
+    cli_target = read_design_file(out).target
+    np.testing.assert_array_equal(studio_target.mask, cli_target.mask)
+    np.testing.assert_array_equal(studio_target.friction_N, cli_target.friction_N)  # bit for bit, outside too
+    assert (studio_target.source, studio_target.note) == (cli_target.source, cli_target.note)
+    assert not studio_target.mask[0] and studio_target.mask[LOAD_GRID_N == 3.0].all()
+    # Below 1 N both continue the measured curve as a power law through its first point.
+    slope = np.polyfit(np.log(p[:5]), np.log(0.07 * p[:5] + 0.01 * p[:5] ** 2), 1)[0]
+    assert studio_target.friction_N[0] == pytest.approx(0.08 * (LOAD_GRID_N[0] / 1.0) ** slope, rel=1e-3)
+
+
+class _ProbeWorkspace(QWidget):
+    """A workspace as docs/architecture.md shows one: a widget bound to the state, one registration line."""
+
+    title = "Probe"
+
+    def __init__(self, studio):
+        super().__init__()
+        self.label = QLabel("Select a design.")
+        QVBoxLayout(self).addWidget(self.label)
+        studio.state.board.selection_changed.connect(
+            lambda e: self.label.setText("Select a design." if e is None else e.design.name))
+
+
+def test_a_workspace_plugs_in_with_one_registration_line_and_shares_the_state(qtbot, tmp_path, monkeypatch,
+                                                                               slot_exceptions):
+    from studio.gui import workspaces
+
+    monkeypatch.setattr(workspaces, "WORKSPACES", [*workspaces.WORKSPACES, "test_gui._ProbeWorkspace"])
+    w = open_window(qtbot, tmp_path, K=3)
+    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Design", "Probe"]
+    set_target(qtbot, w)
+    probe = w.workspaces[1]
+    w.tabs.setCurrentWidget(probe)
+    qtbot.mouseClick(w.gallery.cards[2], Qt.LeftButton)       # the candidates column stays in view
+    selected = w.state.board.selected
+    assert probe.label.text() == selected.design.name and probe.isVisible() and not w.design.isVisible()
+    assert w.gallery.isVisible() and w.jobs_table.isVisible()
+    w.tabs.setCurrentWidget(w.design)                          # switching keeps the selection and the target
+    assert w.state.board.selected is selected and w.design.inspector.design is selected.design
+    w.close()
 
 
 # --------------------------------------------------------------------------- refinement jobs
+def row_button(w, row: int, text: str):
+    return next(b for b in w.jobs_table.cellWidget(row, 7).findChildren(QToolButton) if b.text() == text)
+
+
 def test_refinement_runs_pauses_resumes_and_finishes_into_a_card(qtbot, window):
     w = window
     set_target(qtbot, w)
     start = w.gallery.cards[0].design
-    job = w.refine(start, method="hybrid", budget_s=1.5)
-    qtbot.waitUntil(lambda: job.last is not None, timeout=10_000)
-    qtbot.waitUntil(lambda: job.card is not None, timeout=5_000)
-    assert job.card.live
-    w.jobs_table.toggle_pause(job)
-    assert job.state == "paused"
+    qtbot.mouseClick(w.gallery.cards[0].refine, Qt.LeftButton)   # ▶ on the card
+    job = w.state.jobs.items[0]
+    assert job.start_design is start and job.kind == w.method_combo.currentText()
+    qtbot.waitUntil(lambda: job.progress is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: live_entry(w, job) is not None, timeout=5_000)
+    assert live_entry(w, job).live and w.gallery.card_of(live_entry(w, job)) is w.gallery.cards[0]  # on top
+    qtbot.mouseClick(row_button(w, 0, "‖"), Qt.LeftButton)
+    assert job.state == "paused" and job.control.paused
     qtbot.wait(300)
-    it = job.last.iteration
+    it = job.progress.iteration
     qtbot.wait(300)
-    assert job.last.iteration <= it + 1                       # at most the generation in flight
-    w.jobs_table.toggle_pause(job)
+    assert job.progress.iteration <= it + 1                   # at most the generation in flight
+    qtbot.mouseClick(row_button(w, 0, "▶"), Qt.LeftButton)
     assert job.state == "running"
-    with qtbot.waitSignal(w.jobEnded, timeout=20_000):
-        pass
-    assert job.state == "finished"
-    results = [c for c in w.gallery.cards if c.is_result]
-    assert len(results) == 1 and not results[0].live
+    qtbot.waitUntil(lambda: job.state == "finished", timeout=20_000)
+    results = entries(w, RESULT)
+    assert len(results) == 1 and live_entry(w, job) is None
+    assert results[0].design is job.result[0] and w.state.board.selected is results[0]
     assert results[0].design.error_percent <= start.error_percent + 1e-9
     assert w.jobs_table.item(0, 4).text().endswith("%")
 
@@ -256,14 +347,13 @@ def test_refinement_can_be_cancelled_and_keeps_its_best(qtbot, window):
     w = window
     set_target(qtbot, w)
     job = w.refine(w.gallery.cards[0].design, method="cmaes", budget_s=30)
-    qtbot.waitUntil(lambda: job.card is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: live_entry(w, job) is not None, timeout=10_000)
     w.jobs_table.selectRow(0)
-    with qtbot.waitSignal(w.jobEnded, timeout=10_000):
-        w.stop_action.trigger()                               # Esc: stop the selected job
-    assert job.state == "cancelled"
+    w.stop_action.trigger()                                   # Esc: stop the selected job
+    qtbot.waitUntil(lambda: job.state == "cancelled", timeout=10_000)
     assert job.elapsed_s() < 10
-    assert job.card is None
-    assert any(c.is_result and not c.live for c in w.gallery.cards)
+    kept = [e for e in entries(w, RESULT) if e.design is job.best]
+    assert len(kept) == 1 and not kept[0].live and kept[0].job is None  # the best so far, as a normal card
 
 
 def test_two_jobs_run_at_once(qtbot, window):
@@ -271,36 +361,52 @@ def test_two_jobs_run_at_once(qtbot, window):
     set_target(qtbot, w)
     a = w.refine(w.gallery.cards[0].design, method="hybrid", budget_s=1.5)
     b = w.refine(w.gallery.cards[1].design, method="cmaes", budget_s=60)
-    # Both report at once (their start designs); live cards follow on the next redraw (≤ 100 ms).
-    qtbot.waitUntil(lambda: a.last is not None and b.last is not None and len(w.live_cards()) >= 1,
-                    timeout=20_000)
-    b_iterations = b.last.iteration
-    assert b.job.is_thread_running()
+    qtbot.waitUntil(lambda: a.progress is not None and b.progress is not None, timeout=20_000)
+    b_iterations = b.progress.iteration
+    assert w.runner.is_running(b) and len(entries(w, LIVE)) >= 1
     qtbot.waitUntil(lambda: a.state == "finished", timeout=20_000)
-    assert b.state == "running" and b.last.iteration > b_iterations  # b kept going while a ran
-    b.job.cancel()
-    qtbot.waitUntil(lambda: not w.active_jobs(), timeout=10_000)
+    assert b.state == "running" and b.progress.iteration > b_iterations  # b kept going while a ran
+    w.state.jobs.cancel(b)
+    qtbot.waitUntil(lambda: not w.state.jobs.active(), timeout=10_000)
     assert b.state == "cancelled"
     assert w.jobs_table.rowCount() == 2
     assert w.jobs_table.cellWidget(0, 2).value() == 1000
 
 
+def test_a_job_of_another_kind_shares_the_jobs_table(qtbot, window):
+    """Any background job (a BEM validation, a fit, a training) is a row like a refinement: progress,
+    pause and stop work the same, and a job without designs puts nothing on the board."""
+    from types import SimpleNamespace
+
+    from studio.state import Job
+
+    def count_to(n, control):
+        for i in range(n):
+            control.checkpoint()
+            time.sleep(0.01)
+            yield SimpleNamespace(fraction=(i + 1) / n, iteration=i + 1, message=f"step {i + 1}")
+        return {"steps": n}
+
+    w = window
+    job = w.studio.jobs.start(Job("Validate design-1", "BEM"), lambda control: count_to(60, control))
+    assert w.jobs_table.item(0, 0).text() == "Validate design-1" and w.jobs_table.item(0, 1).text() == "BEM"
+    qtbot.waitUntil(lambda: job.progress is not None and w.jobs_table.item(0, 3).text() != "", timeout=5_000)
+    qtbot.waitUntil(lambda: job.state == "finished", timeout=10_000)
+    assert job.result == {"steps": 60} and w.jobs_table.cellWidget(0, 2).value() == 1000
+    assert w.state.board.entries == []
+
+
 def test_closing_the_window_stops_running_jobs(qtbot, tmp_path, slot_exceptions):
-    w = MainWindow(engines=QUICK_ENGINES, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
-                   load_model_info=False, details_fn=quick_details)
-    w.mark_clean_exit_on_close = False
-    qtbot.addWidget(w)
-    w.show()
-    w.k_spin.setValue(2)
+    w = open_window(qtbot, tmp_path, K=2)
     set_target(qtbot, w)
     jobs = [w.refine(w.gallery.cards[0].design, method="cmaes", budget_s=60) for _ in range(2)]
-    qtbot.waitUntil(lambda: all(j.last is not None for j in jobs), timeout=10_000)
-    jobs[1].job.pause()
+    qtbot.waitUntil(lambda: all(j.progress is not None for j in jobs), timeout=10_000)
+    w.state.jobs.pause(jobs[1])
     t0 = time.perf_counter()
     w.close()
     assert time.perf_counter() - t0 < 5
-    assert all(not j.job.is_thread_running() for j in jobs)
-    assert all(j.job.control.cancelled for j in jobs)
+    assert all(not w.runner.is_running(j) for j in jobs)
+    assert all(j.control.cancelled for j in jobs)
 
 
 def test_refinement_jobs_run_in_worker_processes_that_closing_ends(qtbot, window):
@@ -309,82 +415,131 @@ def test_refinement_jobs_run_in_worker_processes_that_closing_ends(qtbot, window
     from studio.design.processes import EngineProcessPool
 
     w = window
-    w.N = 16
     w.n_spin.setValue(16)
     set_target(qtbot, w)
-    w.engine_pool = EngineProcessPool(spare=1)
+    w.engines.pool = EngineProcessPool(spare=1)
     jobs = [w.refine(w.gallery.cards[0].design, method="cmaes", budget_s=60) for _ in range(2)]
     # The start report comes at once from this process; wait for the workers' own search progress.
-    qtbot.waitUntil(lambda: all(j.last is not None and j.last.evaluations > 0 for j in jobs), timeout=60_000)
-    processes = [wk.process for wk in w.engine_pool._busy]
+    qtbot.waitUntil(lambda: all(j.progress is not None and j.progress.evaluations > 0 for j in jobs),
+                    timeout=60_000)
+    processes = [wk.process for wk in w.engines.pool._busy]
     assert len(processes) == 2 and all(p.is_alive() for p in processes)
     assert all(p.pid != os.getpid() for p in processes)
-    jobs[0].job.pause()
+    w.state.jobs.pause(jobs[0])
     qtbot.wait(400)
-    paused_at = jobs[0].last.evaluations
+    paused_at = jobs[0].progress.evaluations
     qtbot.wait(600)
-    assert jobs[0].last.evaluations <= paused_at + 16 * 2  # at most the generations already on their way
-    jobs[0].job.resume()
-    qtbot.waitUntil(lambda: jobs[0].last.evaluations > paused_at + 16 * 2, timeout=20_000)
+    assert jobs[0].progress.evaluations <= paused_at + 16 * 2  # at most the generations already on their way
+    w.state.jobs.resume(jobs[0])
+    qtbot.waitUntil(lambda: jobs[0].progress.evaluations > paused_at + 16 * 2, timeout=20_000)
     assert jobs[0].best is not None and np.isfinite(jobs[0].best.error_percent)
     t0 = time.perf_counter()
     w.close()
     assert time.perf_counter() - t0 < 5
-    assert all(not j.job.is_thread_running() for j in jobs)
+    assert all(not w.runner.is_running(j) for j in jobs)
     assert not any(p.is_alive() for p in processes)
 
 
 # --------------------------------------------------------------------------- files and session
-def test_export_then_reopen_gives_the_same_designs(qtbot, window, tmp_path):
+@pytest.mark.parametrize("details_fn", [compute_details])  # the real layout, so the file's can be told apart
+def test_export_then_reopen_gives_the_same_designs_and_shows_the_files_layout(qtbot, window, tmp_path):
+    import h5py
+
     w = window
     set_target(qtbot, w)
-    designs = w.gallery.designs()
+    designs = w.state.board.designs()
     path = tmp_path / "designs.h5"
-    w.export_designs(path, designs)
-    qtbot.waitUntil(lambda: getattr(w, "exported", None) == str(path), timeout=30_000)
-    w.gallery.clear()
-    w.open_design_file(path)
-    qtbot.waitUntil(lambda: getattr(w, "opened", None) is not None, timeout=30_000)
+    with qtbot.waitSignal(w.files.saved, timeout=30_000) as saved:
+        w.files.export_designs(path, designs)
+    assert saved.args == [str(path)] and w.windowTitle().endswith("designs.h5")
+    with h5py.File(path, "a") as f:  # a layout made elsewhere: the studio must show this one, not its own
+        best = f.attrs["best"]
+        f[f"designs/{best}/asperities/x_mm"][...] += 100.0
+    w.state.board.clear()
+    with qtbot.waitSignal(w.details.shown, timeout=60_000):
+        with qtbot.waitSignal(w.files.opened, timeout=30_000):
+            w.files.open_design_file(path)
+        first = entries(w, RESULT)[0]
+        w.state.board.select(next(e for e in entries(w, RESULT) if e.design.name == best))
     # The file's designs come back as results; opening also sets its target, which brings candidates.
-    reopened = {c.design.name: c.design for c in w.gallery.cards if c.is_result}
-    assert set(reopened) == {d.name for d in designs}
+    reopened = {e.design.name: e.design for e in entries(w, RESULT)}
+    assert set(reopened) == {d.name for d in designs} and first.design.name in reopened
     for d in designs:
         r = reopened[d.name]
         assert (r.N, r.seed) == (d.N, d.seed)
         np.testing.assert_allclose(r.theta, d.theta, rtol=0, atol=0)
         np.testing.assert_allclose(r.friction_N, d.friction_N, rtol=1e-12)
-    np.testing.assert_allclose(w.sketch.law_N, preset_sketch("power law").law_N, rtol=1e-12)
+    np.testing.assert_allclose(w.state.target.sketch.law_N, preset_sketch("power law").law_N, rtol=1e-12)
+    x_shown = w.design.inspector.centres.getData()[0]
+    np.testing.assert_allclose(x_shown, reopened[best].layout_mm[0], rtol=0, atol=0)
+    assert x_shown.min() > 50.0                                # the file's (shifted) layout, not a recomputed one
+
+
+def test_export_for_fabrication_writes_the_selected_design_as_stl_and_height_map(qtbot, window, tmp_path):
+    from studio.io.export import read_stl_triangles, stl_triangles
+    from studio.physics import layout_for
+    from studio.physics.theta import E_STAR_IDX
+
+    w = window
+    set_target(qtbot, w)
+    assert w.fabrication_action in w.menuBar().actions()[0].menu().actions()  # File ▸ Export for fabrication
+    d = w.state.board.selected.design
+    for name in ("design.stl", "design.npy"):
+        with qtbot.waitSignal(w.files.saved, timeout=30_000):
+            w.files.export_fabrication(tmp_path / name)
+    x, y = layout_for(d.asperities, d.theta[E_STAR_IDX])
+    tris = read_stl_triangles(tmp_path / "design.stl")
+    from studio.io.export import Geometry
+    expected = stl_triangles(Geometry.of(d.asperities.height_mm, d.asperities.radius_mm, x, y))
+    np.testing.assert_allclose(tris, expected, atol=1e-5 * np.abs(expected).max())  # float32 in the file
+    z = np.load(tmp_path / "design.npy")
+    assert z.max() == pytest.approx(d.asperities.height_mm.max(), abs=2e-3)   # the highest summit
+    assert z.min() == pytest.approx(d.asperities.height_mm.min() - 0.1)       # the plate, 0.1 mm below the lowest
 
 
 def test_curve_csv_and_plot_exports(qtbot, window, tmp_path):
     from studio.io import read_target_csv
     w = window
     set_target(qtbot, w)
-    w.export_curves_csv(tmp_path / "curve.csv")
-    qtbot.waitUntil(lambda: (tmp_path / "curve.csv").is_file(), timeout=10_000)
-    qtbot.wait(100)
+    with qtbot.waitSignal(w.files.saved, timeout=10_000):
+        w.files.export_curves_csv(tmp_path / "curve.csv")
     back = read_target_csv(tmp_path / "curve.csv")
-    np.testing.assert_allclose(back.friction_N, w.selected_design().friction_N, rtol=1e-8)
+    np.testing.assert_allclose(back.friction_N, w.state.board.selected.design.friction_N, rtol=1e-8)
+    inspector = w.design.inspector
     for name in ("law.png", "law.svg"):
-        w.export_plot(tmp_path / name)
+        w.files.export_plot(tmp_path / name, inspector.law_view, inspector.law_plot)
         assert (tmp_path / name).stat().st_size > 1000
+    assert str(tmp_path / "curve.csv") not in (w.settings.value("files/recent") or [])  # only files it can open
 
 
 def test_autosave_then_restore_session(qtbot, window, tmp_path):
     w = window
     set_target(qtbot, w, "bilinear")
-    w.gallery.cards[1].pin.setChecked(True)
-    names = [d.name for d in w.gallery.designs()]
-    with qtbot.waitSignal(w.autosaved, timeout=10_000):
-        w.autosave()
-    assert w.last_autosave_s is not None and w.last_autosave_s < 0.5
-    w.gallery.clear()
-    w.undo.push(type(w.undo.command(0))(w, w._state(), (None, 64), "clear"))
-    w.restore_session(tmp_path / "session.json")
-    qtbot.waitUntil(lambda: len(w.gallery.cards) == len(names), timeout=20_000)
-    assert sorted(c.design.name for c in w.gallery.cards) == sorted(names)
+    edited = w.state.target.sketch.with_handle(2, w.state.target.sketch.handle_friction_N[2] + 0.3)
+    with qtbot.waitSignal(w.candidates.shown, timeout=30_000):
+        w.state.target.edit(edited, "drag")
+    qtbot.mouseClick(w.gallery.cards[1].pin, Qt.LeftButton)   # ☆ on the second card
+    pinned = w.state.board.pinned()
+    assert [c.pin.isChecked() for c in w.gallery.cards] == [False, True, False, False] and len(pinned) == 1
+    w.k_spin.setValue(3)
+    names = [d.name for d in w.state.board.designs()]
+    with qtbot.waitSignal(w.files.autosaved, timeout=10_000):
+        w.files.autosave()
+    assert w.files.last_autosave_s is not None and w.files.last_autosave_s < 0.5
+    w.state.board.clear()
+    w.state.target.edit(None, "clear")
+    w.k_spin.setValue(5)
+    w.files.restore_session(tmp_path / "session.json")
+    qtbot.waitUntil(lambda: len(w.state.board.designs()) >= len(names), timeout=20_000)
+    restored = [d for d in w.state.board.designs() if d.name in names]
+    assert sorted(d.name for d in restored) == sorted(names)
+    assert [d.name for d in w.state.board.pinned()] == [pinned[0].name]
     assert sum(c.pin.isChecked() for c in w.gallery.cards) == 1
-    np.testing.assert_allclose(w.sketch.law_N, preset_sketch("bilinear").law_N, rtol=1e-12)
+    s = w.state.target.sketch
+    np.testing.assert_allclose(s.law_N, edited.law_N, rtol=1e-12)
+    np.testing.assert_array_equal(s.handle_load_N, edited.handle_load_N)        # the handles come back
+    np.testing.assert_allclose(s.handle_friction_N, edited.handle_friction_N, rtol=1e-12)
+    assert w.k_spin.value() == 3 and w.state.settings.K == 3
 
 
 # --------------------------------------------------------------------------- inspector, messages, CLI
@@ -393,17 +548,20 @@ def test_selecting_a_card_shows_band_layout_and_pins(qtbot, window):
     w = window
     set_target(qtbot, w)
     card = w.gallery.cards[1]
-    with qtbot.waitSignal(w.detailsShown, timeout=60_000):
-        card.clicked.emit(card)
-    assert w.inspector.design is card.design
-    lo, hi = w.inspector.band_lo.getData()[1], w.inspector.band_hi.getData()[1]
+    with qtbot.waitSignal(w.details.shown, timeout=60_000):
+        qtbot.mouseClick(card, Qt.LeftButton)
+    inspector = w.design.inspector
+    assert w.state.board.selected is card.entry and inspector.design is card.design
+    assert card.property("state") == "selected" and w.gallery.cards[0].property("state") == "normal"
+    lo, hi = inspector.band_lo.getData()[1], inspector.band_hi.getData()[1]
     assert lo.shape == (128,) and np.all(hi >= lo)
-    x, y = w.inspector.centres.getData()
+    x, y = inspector.centres.getData()
     assert len(x) == card.design.N
-    card.pin.setChecked(True)
-    assert w.inspector.pin_curves[0].getData()[1] is not None
-    w.inspector.load_slider.setValue(10)
-    assert "0.86 N" in w.inspector.load_label.text()
+    qtbot.mouseClick(card.pin, Qt.LeftButton)
+    assert card.entry.pinned and card.pin.text() == "★"
+    np.testing.assert_array_equal(inspector.pin_curves[0].getData()[1], card.design.friction_N)
+    inspector.load_slider.setValue(10)
+    assert "0.86 N" in inspector.load_label.text()
 
 
 def test_a_failing_engine_reports_in_the_banner_not_a_dialog(qtbot, window):
@@ -411,8 +569,8 @@ def test_a_failing_engine_reports_in_the_banner_not_a_dialog(qtbot, window):
         raise RuntimeError("engine exploded")
         yield  # pragma: no cover
 
-    window._engines = dict(QUICK_ENGINES, candidates=quick_spec("candidates", broken))
-    window.apply_preset("linear")
+    window.engines.table = dict(QUICK_ENGINES, candidates=quick_spec("candidates", broken))
+    window.design.apply_preset("linear")
     qtbot.waitUntil(window.banner.isVisible, timeout=10_000)
     assert "engine exploded" in window.banner.label.text()
 

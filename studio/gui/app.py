@@ -65,14 +65,14 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, target_csv: st
         shutil.copyfile(session, kept)
         session = kept
         window.banner.show_message(f"The last session did not end cleanly. Restore it from {session}?", "info",
-                                   action="Restore", callback=lambda: window.restore_session(session))
+                                   action="Restore", callback=lambda: window.files.restore_session(session))
     settle_heap()
     favour_gui_thread()
     csv = target_csv or (str(EXAMPLE_TARGET) if EXAMPLE_TARGET.is_file() else None)
     if csv:
-        window.import_csv(csv)
+        window.files.import_csv(csv)
     else:
-        window.apply_preset("power law")
+        window.design.apply_preset("power law")
     if screenshot is None:
         return app.exec()
 
@@ -88,26 +88,26 @@ def run_gui(*, demo: bool = False, screenshot: str | None = None, target_csv: st
     def on_candidates(_generation) -> None:
         if state["phase"] != "candidates":
             return
-        if demo and window.gallery.cards:
+        if demo and window.state.board.entries:
             state["phase"] = "refining"
-            window.refine(window.gallery.cards[0].design, method="hybrid", budget_s=demo_refine_s)
+            window.refine(window.state.board.entries[0].design, method="hybrid", budget_s=demo_refine_s)
         else:
             state["phase"] = "details"
             QTimer.singleShot(1500, lambda: save_and_quit(0))
 
     def on_job_ended(job) -> None:
-        if state["phase"] == "refining" and not window.active_jobs():
+        if state["phase"] == "refining" and not window.state.jobs.active():
             state["phase"] = "details"
             # A demo whose refinement failed says so in its exit code (the smoke tests rely on it).
             code = 0 if job.state == "finished" else 1
             if code:
-                print(f"demo refinement ended {job.state}: {job.job.error}", file=sys.stderr)
+                print(f"demo refinement ended {job.state}: {job.error}", file=sys.stderr)
             # Let the result's band and layout arrive, then take the picture.
-            window.detailsShown.connect(lambda: QTimer.singleShot(300, lambda: save_and_quit(code)))
+            window.details.shown.connect(lambda: QTimer.singleShot(300, lambda: save_and_quit(code)))
             QTimer.singleShot(8000, lambda: state["phase"] == "details" and save_and_quit(code))
 
-    window.candidatesShown.connect(on_candidates)
-    window.jobEnded.connect(on_job_ended)
+    window.candidates.shown.connect(on_candidates)
+    window.state.jobs.ended.connect(on_job_ended)
     QTimer.singleShot(int(timeout_s * 1000), lambda: save_and_quit(1))
     app.exec()
     return state["code"]

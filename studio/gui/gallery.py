@@ -1,12 +1,12 @@
-"""The candidate gallery: one card per design, best first; live cards for running jobs.
+"""The candidates column: one card per design on the board (studio.state.Board), best first.
 
-A card shows a sparkline (target grey, design coloured), the sMAPE, method, N and seed,
-a ☆ pin toggle and a ▶ refine button. Cards are plain QWidgets painted with QPainter so
-a gallery of dozens stays cheap.
+A card shows a sparkline (target dark, design coloured), the sMAPE, method, N and seed,
+a ☆ pin toggle and a ▶ refine button. The board decides what is shown and in which order;
+the gallery only mirrors it (reusing card widgets: cheaper than deleting and creating) and
+forwards clicks, pins and ▶ to it. Cards are plain QWidgets painted with QPainter so a
+gallery of dozens stays cheap.
 """
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
@@ -16,8 +16,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePo
 
 from studio.design.core import Design
 from studio.gui.plots import DESIGN_COLOR
-
-_ids = itertools.count(1)
+from studio.state import Board, Entry, TargetState
 
 
 class Sparkline(QWidget):
@@ -67,16 +66,12 @@ class Sparkline(QWidget):
 
 
 class DesignCard(QFrame):
-    clicked = Signal(object)       # the card
-    pinToggled = Signal(object, bool)
-    refineRequested = Signal(object)
+    """One board entry: sparkline, sMAPE, method, N, seed, ☆ and ▶."""
 
-    def __init__(self, design: Design, target_law=None, live: bool = False, parent=None):
-        super().__init__(parent)
-        self.card_id = next(_ids)
-        self.design = design
-        self.live = live
-        self.selected = False
+    def __init__(self, entry: Entry, gallery: "Gallery"):
+        super().__init__()
+        self.entry = entry
+        self._shown = None
         self.setFrameShape(QFrame.StyledPanel)
         self.setCursor(Qt.PointingHandCursor)
         self.spark = Sparkline()
@@ -90,11 +85,12 @@ class DesignCard(QFrame):
         self.pin.setText("☆")
         self.pin.setCheckable(True)
         self.pin.setToolTip("Pin: keep this design overlaid in the law plot")
-        self.pin.toggled.connect(self._pin_toggled)
+        self.pin.clicked.connect(lambda on: gallery.board.set_pinned(self.entry, on))
         self.refine = QToolButton()
         self.refine.setText("▶")
         self.refine.setToolTip("Refine this design (start a job from it)")
-        self.refine.clicked.connect(lambda: self.refineRequested.emit(self))
+        self.refine.clicked.connect(lambda: gallery.refineRequested.emit(self.entry.design))
+        self._gallery = gallery
         text = QVBoxLayout()
         text.setSpacing(1)
         text.addWidget(self.title)
@@ -107,40 +103,41 @@ class DesignCard(QFrame):
         row.addWidget(self.spark)
         row.addLayout(text, 1)
         row.addLayout(buttons)
-        self.set_design(design, target_law)
-        self._restyle()
+        self.show_entry(entry, gallery.target_law, selected=False)
 
-    def set_design(self, design: Design, target_law=None) -> None:
-        self.design = design
-        if target_law is not None:
-            self.spark.target = np.asarray(target_law, float)
-        self.spark.set_curves(self.spark.target, design.friction_N)
-        err = "–" if design.error_percent is None else f"{design.error_percent:.2f} %"
-        live = " <span style='color:#D55E00'>● live</span>" if self.live else ""
+    @property
+    def design(self) -> Design:
+        return self.entry.design
+
+    def show_entry(self, entry: Entry, target_law, selected: bool) -> None:
+        """Redraw only what changed (the board re-sorts on every edit; most cards stay as they are)."""
+        self.entry = entry
+        d = entry.design
+        shown = (d, d.error_percent, entry.kind, entry.pinned, selected)
+        if self._shown is not None and self._shown[0] is d and self._shown[1:] == shown[1:]:
+            return  # (designs compare by identity: a dataclass == would compare their arrays)
+        if self._shown is None or self._shown[0] is not d:
+            self.spark.set_curves(target_law, d.friction_N)
+            self.setToolTip(f"{d.name}\nmethod {d.method}, model {d.model or '–'}\n"
+                            f"N = {d.N}, seed = {d.seed}, found in {d.elapsed_s:.1f} s")
+            seed = str(d.seed) if d.seed < 100_000 else f"…{d.seed % 10_000:04d}"
+            self.info.setText(f"{d.method or '?'} · N {d.N}<br>seed {seed}")
+        err = "–" if d.error_percent is None else f"{d.error_percent:.2f} %"
+        live = " <span style='color:#D55E00'>● live</span>" if entry.live else ""
         self.title.setText(f"<b>sMAPE {err}</b>{live}")
-        seed = str(design.seed) if design.seed < 100_000 else f"…{design.seed % 10_000:04d}"
-        self.info.setText(f"{design.method or '?'} · N {design.N}<br>seed {seed}")
-        self.setToolTip(f"{design.name}\nmethod {design.method}, model {design.model or '–'}\n"
-                        f"N = {design.N}, seed = {design.seed}, found in {design.elapsed_s:.1f} s")
-
-    def set_selected(self, on: bool) -> None:
-        self.selected = on
-        self._restyle()
-
-    def _restyle(self) -> None:
-        # One style sheet on the gallery keyed by properties: re-polishing is far cheaper than a
-        # per-card setStyleSheet (which re-parses and stalls the event loop when cards appear).
-        self.setProperty("state", "selected" if self.selected else ("live" if self.live else "normal"))
-        self.style().unpolish(self)
-        self.style().polish(self)
-
-    def _pin_toggled(self, on: bool) -> None:
-        self.pin.setText("★" if on else "☆")
-        self.pinToggled.emit(self, on)
+        self.pin.setChecked(entry.pinned)
+        self.pin.setText("★" if entry.pinned else "☆")
+        if self._shown is None or self._shown[2:] != shown[2:]:
+            # One style sheet on the gallery keyed by properties: re-polishing is far cheaper than a
+            # per-card setStyleSheet (which re-parses and stalls the event loop when cards appear).
+            self.setProperty("state", "selected" if selected else ("live" if entry.live else "normal"))
+            self.style().unpolish(self)
+            self.style().polish(self)
+        self._shown = shown
 
     def mousePressEvent(self, ev) -> None:
         if ev.button() == Qt.LeftButton:
-            self.clicked.emit(self)
+            self._gallery.board.select(self.entry)
         super().mousePressEvent(ev)
 
 
@@ -153,16 +150,14 @@ QLabel#cardInfo { color: #555; }
 
 
 class Gallery(QWidget):
-    """Cards best first. Live cards (running jobs) sit on top; candidates and results below."""
+    """The board's entries as cards, best first (live cards on top)."""
 
-    selectionChanged = Signal()              # read .selected
-    pinsChanged = Signal(list)               # list[Design]
-    refineRequested = Signal(object)         # Design
+    refineRequested = Signal(object)  # Design: ▶ on its card
 
-    def __init__(self, parent=None):
+    def __init__(self, board: Board, target: TargetState, parent=None):
         super().__init__(parent)
+        self.board = board
         self.cards: list[DesignCard] = []
-        self.selected: DesignCard | None = None
         self.target_law = None
         self.header = QLabel("<b>Candidates</b>")
         self._inner = QWidget()
@@ -180,106 +175,42 @@ class Gallery(QWidget):
         box.addWidget(scroll)
         self.setMinimumWidth(280)
         self.setStyleSheet(CARD_STYLE)
+        board.changed.connect(lambda _b: self._sync())
+        board.entry_changed.connect(lambda _e: self._sync())
+        board.selection_changed.connect(lambda _e: self._sync())
+        target.changed.connect(self._target_changed)
 
-    # --- content ---------------------------------------------------------------
-    def set_target_law(self, law) -> None:
-        self.target_law = law
+    def card_of(self, entry: Entry) -> DesignCard | None:
+        return next((c for c in self.cards if c.entry is entry), None)
+
+    def _target_changed(self, target: TargetState) -> None:
+        self.target_law = None if target.target is None else target.target.friction_N
         for card in self.cards:
-            card.spark.set_curves(law, card.design.friction_N)
+            card.spark.set_curves(self.target_law, card.design.friction_N)
 
-    def replace_candidates(self, designs: list[Design]) -> None:
-        """Swap the unpinned, non-live candidate cards for new ones (keeps pins, results and live cards)."""
-        keep = [c for c in self.cards if c.live or c.pin.isChecked() or c.is_result]
-        reusable = [c for c in self.cards if c not in keep]
-        for card, d in zip(reusable, designs):  # reuse widgets: cheaper than delete + create
-            card.set_design(d, self.target_law)
-        for card in reusable[len(designs):]:
-            self._remove(card)
-        for d in designs[len(reusable):]:
-            self.add(d, reorder=False)
-        self._reorder()
-        self._update_header()
-        if self.selected is not None and self.selected in reusable[:len(designs)]:
-            self.selectionChanged.emit()  # the selected card now holds a new design
-
-    def add(self, design: Design, *, live: bool = False, is_result: bool = False, reorder: bool = True) -> DesignCard:
-        card = DesignCard(design, self.target_law, live=live)
-        card.is_result = is_result
-        card.clicked.connect(self.select)
-        card.pinToggled.connect(lambda *_: self.pinsChanged.emit(self.pinned()))
-        card.refineRequested.connect(lambda c: self.refineRequested.emit(c.design))
-        self.cards.append(card)
-        if reorder:
-            self._reorder()
-        else:
-            self._list.insertWidget(len(self.cards) - 1, card)
-        if self.selected is None:
-            self.select(card)
-        self._update_header()
-        return card
-
-    def rescore(self, target) -> None:
-        """Re-score kept cards against a new target (sMAPE of their own law; cheap)."""
-        for card in self.cards:
-            if card.design.friction_N is not None and target is not None:
-                card.design.error_percent = target.error(card.design.friction_N)
-                card.set_design(card.design)
-        self._reorder()
-
-    def update_card(self, card: DesignCard, design: Design, live: bool | None = None) -> None:
-        if live is not None:
-            card.live = live
-            card._restyle()
-        card.set_design(design)
-        self._reorder()
-        if card is self.selected:
-            self.selectionChanged.emit()
-
-    def remove(self, card: DesignCard) -> None:
-        self._remove(card)
-        self._update_header()
-
-    def _remove(self, card: DesignCard) -> None:
-        was_pinned = card.pin.isChecked()
-        self.cards.remove(card)
-        self._list.removeWidget(card)
-        card.hide()
-        card.deleteLater()
-        if card is self.selected:
-            self.selected = None
-            self.select(self.cards[0] if self.cards else None)
-        if was_pinned:
-            self.pinsChanged.emit(self.pinned())
-
-    def clear(self) -> None:
-        for card in list(self.cards):
-            self._remove(card)
-        self._update_header()
-
-    def _reorder(self) -> None:
-        def key(c: DesignCard):
-            e = c.design.error_percent
-            return (not c.live, np.inf if e is None else e, c.card_id)
-        self.cards.sort(key=key)
+    def _sync(self) -> None:
+        """Make the cards mirror the board's entries, in its order."""
+        entries = self.board.entries
+        by_entry = {c.entry: c for c in self.cards}
+        present = set(entries)
+        spare = [c for c in self.cards if c.entry not in present]
+        cards = []
+        for entry in entries:
+            card = by_entry.get(entry)
+            if card is None and spare:
+                card = spare.pop(0)
+                card._shown = None
+            if card is None:
+                card = DesignCard(entry, self)
+            card.show_entry(entry, self.target_law, selected=entry is self.board.selected)
+            cards.append(card)
+        for card in spare:
+            self._list.removeWidget(card)
+            card.hide()
+            card.deleteLater()
         shown = [self._list.itemAt(i).widget() for i in range(self._list.count())]
-        if shown[:len(self.cards)] != self.cards:  # move widgets only when the order changed
-            for i, card in enumerate(self.cards):
+        if shown[:len(cards)] != cards:  # move widgets only when the order changed
+            for i, card in enumerate(cards):
                 self._list.insertWidget(i, card)
-
-    def _update_header(self) -> None:
-        self.header.setText(f"<b>Candidates</b> ({len(self.cards)}) — best first")
-
-    # --- selection -------------------------------------------------------------
-    def select(self, card: DesignCard | None) -> None:
-        if self.selected is not None and self.selected in self.cards:
-            self.selected.set_selected(False)
-        self.selected = card
-        if card is not None:
-            card.set_selected(True)
-        self.selectionChanged.emit()
-
-    def pinned(self) -> list[Design]:
-        return [c.design for c in self.cards if c.pin.isChecked()]
-
-    def designs(self) -> list[Design]:
-        return [c.design for c in self.cards if not c.live]
+        self.cards = cards
+        self.header.setText(f"<b>Candidates</b> ({len(cards)}) — best first")

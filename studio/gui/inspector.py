@@ -2,75 +2,28 @@
 
 Everything drawn here was computed elsewhere: the design's law and asperities come with
 the Design, the spread band and the fabrication layout with contact radii at every grid
-load come from a `DesignDetails` computed in a worker (`compute_details`). The only
+load come from its `DesignDetails` (studio.design.details, computed in a worker). The only
 arithmetic on the GUI thread is evaluating the Gaussian pdfs of θ for display.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from studio.design.core import Design, Target
+from studio.design.details import DesignDetails, mixture_pdfs
 from studio.gui.plots import (BAND_BRUSH, COMPONENT_COLORS, DESIGN_COLOR, DESIGN_PEN, PIN_COLORS, TARGET_PEN,
                               HoverReadout, labelled_plot)
-from studio.physics import (B_IDX, E_STAR_IDX, LOAD_GRID_N, MU_H_IDX, MU_R_IDX, N_COMPONENTS, SD_H_IDX, SD_R_IDX,
-                            TAU0_IDX, W_IDX, normalise_weights)
+from studio.physics import LOAD_GRID_N
+from studio.physics.theta import B_IDX, E_STAR_IDX, N_COMPONENTS, TAU0_IDX
 
 MAX_PINS = len(PIN_COLORS)
 
 
-@dataclass
-class DesignDetails:
-    """What the inspector needs beyond the Design: band over seeds, layout, contact radii per load."""
-
-    band_p05: np.ndarray
-    band_p95: np.ndarray
-    x_mm: np.ndarray
-    y_mm: np.ndarray
-    contact_radius_mm: np.ndarray  # (128, N): Hertz contact radius of each asperity at each grid load
-    hertz_valid: bool
-
-
-def compute_details(design: Design) -> DesignDetails:
-    """Band, layout and contact radii of a design (runs in a worker: JAX, ~10 ms warm, seconds cold)."""
-    from studio.physics import hertz_valid, indentation_mm, realize, spread_band
-    from studio.physics.layout import layout_for
-
-    a = design.asperities if design.asperities is not None else realize(design.theta, design.N, design.seed)
-    e_star = float(design.theta[E_STAR_IDX])
-    if design.band_p05 is not None and design.band_p95 is not None:
-        lo, hi = np.asarray(design.band_p05), np.asarray(design.band_p95)
-    else:
-        lo, hi = spread_band(design.theta, design.N, design.seed)
-    d = indentation_mm(a.height_mm, a.radius_mm, e_star, LOAD_GRID_N)
-    radii = np.sqrt(np.asarray(a.radius_mm)[None, :] * d)
-    x = getattr(a, "x_mm", None)
-    y = getattr(a, "y_mm", None)
-    if x is None or y is None:
-        layout = layout_for(a, e_star)  # caps that stand apart on the plate (studio/physics/layout.py)
-        x, y = layout.x_mm, layout.y_mm
-    return DesignDetails(lo, hi, np.asarray(x), np.asarray(y), radii,
-                         bool(hertz_valid(a.height_mm, a.radius_mm, e_star)))
-
-
-def mixture_pdfs(theta: np.ndarray, values: np.ndarray, which: str) -> np.ndarray:
-    """(4, len(values)) weighted Gaussian pdfs of height ('h') or radius ('R') per component [1/mm]."""
-    t = np.asarray(theta, dtype=np.float64)
-    w = np.asarray(normalise_weights(t[W_IDX]))
-    mean_i, sd_i = (MU_H_IDX, SD_H_IDX) if which == "h" else (MU_R_IDX, SD_R_IDX)
-    out = np.zeros((N_COMPONENTS, values.size))
-    for k in range(N_COMPONENTS):
-        mu, sd = t[mean_i[k]], max(t[sd_i[k]], 1e-3)
-        out[k] = w[k] * np.exp(-0.5 * ((values - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
-    return out
-
-
 class Inspector(QWidget):
-    loadIndexChanged = Signal(int)
+    """Shows one design against the target (a view: the Design workspace tells it what to show)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -227,8 +180,7 @@ class Inspector(QWidget):
         if d is None or t is None or d.friction_N is None:
             self.resid_curve.setData([], [])
             return
-        r = 100.0 * (d.friction_N - t.friction_N) / t.friction_N
-        self.resid_curve.setData(LOAD_GRID_N, np.where(t.mask, r, np.nan), connect="finite")
+        self.resid_curve.setData(LOAD_GRID_N, d.residual_percent(t), connect="finite")
 
     def _update_mixture(self) -> None:
         t = self.design.theta
@@ -247,13 +199,12 @@ class Inspector(QWidget):
             self.scatter.setData([], [])
             return
         comp = np.asarray(a.component, dtype=int)
-        brushes = [pg.mkBrush(COMPONENT_COLORS[int(c) % 4]) for c in comp]
+        brushes = [pg.mkBrush(COMPONENT_COLORS[int(c) % N_COMPONENTS]) for c in comp]
         self.scatter.setData(np.asarray(a.height_mm), np.asarray(a.radius_mm), brush=brushes)
 
     def _load_changed(self, index: int) -> None:
         self.load_label.setText(f"{LOAD_GRID_N[index]:5.2f} N")
         self._update_discs()
-        self.loadIndexChanged.emit(index)
 
     def _update_discs(self) -> None:
         det, d = self.details, self.design
@@ -263,5 +214,5 @@ class Inspector(QWidget):
         a = det.contact_radius_mm[self.load_slider.value()]
         comp = np.asarray(d.asperities.component, dtype=int)
         touching = a > 0
-        brushes = [pg.mkBrush(COMPONENT_COLORS[int(c) % 4]) for c in comp[touching]]
+        brushes = [pg.mkBrush(COMPONENT_COLORS[int(c) % N_COMPONENTS]) for c in comp[touching]]
         self.discs.setData(det.x_mm[touching], det.y_mm[touching], size=2 * a[touching], brush=brushes)

@@ -1,75 +1,74 @@
-"""Refinement jobs: one EngineJob each, a live gallery card each, a row in the jobs table.
+"""The jobs table and what runs its jobs: any background job, one row each, shared by every workspace.
 
-`RefinementJob` ties an engine run to what the user sees: progress updates the row and
-the live card; a finished job turns its live card into a normal result card.
+`JobRunner.start(job, make_generator)` runs a job's generator in its own thread
+(studio.gui.workers.EngineJob) and reports into `StudioState.jobs`; `JobsTable` shows
+those jobs and forwards ‖ and ■ to them. A workspace adds a job of its own the same way:
+
+    job = Job("Validate design-3", "BEM")
+    studio.jobs.start(job, lambda control: validate(design, control=control))
+
+where the generator yields progress objects with a `fraction` and returns the result
+(studio.state.jobs explains the progress fields the table shows).
 """
 from __future__ import annotations
 
-import time
+from typing import Callable, Iterator
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QProgressBar, QTableWidget,
                                QTableWidgetItem, QToolButton, QWidget)
 
-from studio.design.core import Design, Progress
+from studio.jobs import JobControl
 from studio.gui.workers import EngineJob
+from studio.state import Job, Jobs
 
-COLUMNS = ("design", "method", "progress", "iteration", "best sMAPE", "evals/s", "elapsed", "")
+COLUMNS = ("job", "kind", "progress", "iteration", "best sMAPE", "evals/s", "elapsed", "")
+REDRAW_MS = 100  # running jobs' rows and live cards are redrawn at most 10 times a second
 
 
-class RefinementJob(QObject):
-    """A refinement of one design: the engine job plus its latest progress (GUI thread only)."""
+class JobRunner(QObject):
+    """Runs each job's generator in a thread; progress and the outcome go to the Jobs state."""
 
-    changed = Signal(object)           # self, on every state change (progress is polled, see JobsTable)
-    result = Signal(object, object)    # self, list[Design]
-
-    def __init__(self, name: str, method: str, engine_job: EngineJob, parent=None):
+    def __init__(self, jobs: Jobs, parent=None):
         super().__init__(parent)
-        self.name = name
-        self.method = method
-        self.job = engine_job
-        self.last: Progress | None = None
-        self.best: Design | None = None
-        self.card = None  # the live gallery card, set by the window
-        self.started_at = time.perf_counter()
-        self.ended_at: float | None = None
-        self.dirty = False
-        engine_job.progress.connect(self._progress)
-        engine_job.finished.connect(self._finished)
-        engine_job.failed.connect(lambda _m: self._ended())
-        engine_job.cancelled.connect(self._ended)
+        self.jobs = jobs
+        self._threads: dict[Job, EngineJob] = {}
+        # Engines may report 10–100 times a second: the state records each report and this
+        # timer publishes them 10 times a second, so the event loop never queues up repaints.
+        self._redraw = QTimer(self)
+        self._redraw.setInterval(REDRAW_MS)
+        self._redraw.timeout.connect(lambda: self.jobs.flush() or self._redraw.stop())
 
-    @property
-    def state(self) -> str:
-        return self.job.state
+    def start(self, job: Job, make_generator: Callable[[JobControl], Iterator]) -> Job:
+        thread = EngineJob(make_generator, name=job.name, control=job.control)
+        thread.progress.connect(lambda p: self.jobs.report(job, p))
+        thread.finished.connect(lambda result: self.jobs.end(job, "finished", result=result))
+        thread.failed.connect(lambda message: self.jobs.end(job, "failed", error=message))
+        thread.cancelled.connect(lambda: self.jobs.end(job, "cancelled"))
+        self._threads[job] = thread
+        self.jobs.add(job)
+        thread.start()
+        self._redraw.start()
+        return job
 
-    def elapsed_s(self) -> float:
-        return (self.ended_at or time.perf_counter()) - self.started_at
+    def is_running(self, job: Job) -> bool:
+        """Whether the job's thread is still alive (it outlives the job's end by a moment)."""
+        thread = self._threads.get(job)
+        return thread is not None and thread.is_thread_running()
 
-    def _progress(self, p: Progress) -> None:
-        # No signal per progress: engines may report 10–100 times a second; the window redraws
-        # dirty jobs on a 10 Hz timer instead, so the event loop never queues up repaints.
-        self.last = p
-        if p.best is not None:
-            self.best = p.best
-        self.dirty = True
-
-    def _finished(self, designs) -> None:
-        if designs:
-            self.best = designs[0]
-        self._ended()
-        self.result.emit(self, designs)
-
-    def _ended(self) -> None:
-        self.ended_at = time.perf_counter()
-        self.changed.emit(self)
+    def stop_all(self, timeout_ms: int = 15_000) -> bool:
+        """Cancel every job and wait for their threads; True when all have ended."""
+        self._redraw.stop()
+        self.jobs.cancel_all()
+        return all(thread.wait(timeout_ms) for thread in self._threads.values())
 
 
 class JobsTable(QTableWidget):
-    """design │ method │ progress │ iter │ best sMAPE │ evals/s │ elapsed │ ‖ ■"""
+    """job │ kind │ progress │ iteration │ best sMAPE │ evals/s │ elapsed │ ‖ ■ — one row per job."""
 
-    def __init__(self, parent=None):
+    def __init__(self, jobs: Jobs, parent=None):
         super().__init__(0, len(COLUMNS), parent)
+        self.jobs = jobs
         self.setHorizontalHeaderLabels(COLUMNS)
         self.verticalHeader().hide()
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -80,14 +79,17 @@ class JobsTable(QTableWidget):
         header.setSectionResizeMode(2, QHeaderView.Stretch)
         header.setSectionResizeMode(7, QHeaderView.Fixed)
         header.setMinimumSectionSize(40)
-        self.rows: list[RefinementJob] = []
-        self.setToolTip("Refinement jobs. ‖ pauses or resumes, ■ stops (Esc stops the selected job).")
+        self.rows: list[Job] = []
+        self.setToolTip("Background jobs. ‖ pauses or resumes, ■ stops (Esc stops the selected job).")
+        jobs.added.connect(self._add)
+        jobs.changed.connect(self.refresh)
+        jobs.ended.connect(self.refresh)
         self._clock = QTimer(self)
         self._clock.setInterval(500)
         self._clock.timeout.connect(self._tick)
         self._clock.start()
 
-    def add_job(self, job: RefinementJob) -> None:
+    def _add(self, job: Job) -> None:
         row = self.rowCount()
         self.insertRow(row)
         self.rows.append(job)
@@ -100,64 +102,54 @@ class JobsTable(QTableWidget):
         buttons = QWidget()
         lay = QHBoxLayout(buttons)
         lay.setContentsMargins(0, 0, 0, 0)
-        pause = QToolButton()
-        pause.setText("‖")
-        pause.setToolTip("Pause / resume this job")
-        stop = QToolButton()
-        stop.setText("■")
-        stop.setToolTip("Stop this job (its best design so far is kept)")
-        pause.clicked.connect(lambda: self.toggle_pause(job))
-        stop.clicked.connect(job.job.cancel)
-        lay.addWidget(pause)
-        lay.addWidget(stop)
+        for text, tip, slot in (("‖", "Pause / resume this job", self.jobs.toggle_pause),
+                                ("■", "Stop this job (a design job keeps its best design so far)", self.jobs.cancel)):
+            button = QToolButton()
+            button.setText(text)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _=False, s=slot: s(job))
+            lay.addWidget(button)
         self.setCellWidget(row, 7, buttons)
         self.setColumnWidth(7, 72)
         self.refresh(job)
         self.selectRow(row)
 
-    def toggle_pause(self, job: RefinementJob) -> None:
-        if job.state == "paused":
-            job.job.resume()
-        else:
-            job.job.pause()
-        self.refresh(job)
-
-    def selected_job(self) -> RefinementJob | None:
+    def selected_job(self) -> Job | None:
+        """The selected row's job, else the newest active one."""
         rows = self.selectionModel().selectedRows()
         if rows:
             return self.rows[rows[0].row()]
-        active = [j for j in self.rows if j.job.active]
+        active = [j for j in self.rows if j.active]
         return active[-1] if active else None
 
-    def refresh(self, job: RefinementJob) -> None:
+    def refresh(self, job: Job) -> None:
         if job not in self.rows:
             return
         row = self.rows.index(job)
-        p = job.last
+        p, state = job.progress, job.state
         self.item(row, 0).setText(job.name)
-        self.item(row, 1).setText(job.method)
+        self.item(row, 1).setText(job.kind)
         bar: QProgressBar = self.cellWidget(row, 2)
-        state = job.state
-        frac = 1.0 if state == "finished" else (p.fraction if p else 0.0)
+        frac = 1.0 if state == "finished" else float(getattr(p, "fraction", 0.0) or 0.0)
         bar.setValue(int(1000 * max(0.0, min(1.0, frac))))
         if state == "running" and p is None:
             bar.setFormat("starting…")  # a fresh worker process imports and compiles first (seconds)
         else:
             bar.setFormat(f"{state} %p%" if state != "running" else "%p%")
-        self.item(row, 3).setText("" if p is None else str(p.iteration))
-        best = job.best.error_percent if job.best is not None else (p.best_error if p else None)
+        bar.setToolTip(job.error or str(getattr(p, "message", "") or ""))
+        iteration = getattr(p, "iteration", None)
+        self.item(row, 3).setText("" if iteration is None else str(iteration))
+        best = job.best.error_percent if job.best is not None else getattr(p, "best_error", None)
         self.item(row, 4).setText("" if best is None else f"{best:.2f} %")
-        rate = p.evaluations / p.elapsed_s if p and p.elapsed_s > 0 else 0.0
-        self.item(row, 5).setText(f"{rate:.0f}" if p else "")
+        evaluations, elapsed = getattr(p, "evaluations", None), getattr(p, "elapsed_s", 0.0) or 0.0
+        self.item(row, 5).setText(f"{evaluations / elapsed:.0f}" if evaluations is not None and elapsed > 0 else "")
         self.item(row, 6).setText(f"{job.elapsed_s():.1f} s")
-        buttons = self.cellWidget(row, 7)
-        for b in buttons.findChildren(QToolButton):
-            b.setEnabled(job.job.active)
-            if b.text() in ("‖", "▶"):
-                b.setText("▶" if state == "paused" else "‖")
+        for button in self.cellWidget(row, 7).findChildren(QToolButton):
+            button.setEnabled(job.active)
+            if button.text() in ("‖", "▶"):
+                button.setText("▶" if state == "paused" else "‖")
 
     def _tick(self) -> None:
-        for job in self.rows:
-            if job.job.active:
-                row = self.rows.index(job)
+        for row, job in enumerate(self.rows):
+            if job.active:
                 self.item(row, 6).setText(f"{job.elapsed_s():.1f} s")

@@ -1,11 +1,12 @@
 """The target editor: draw F(P) with the mouse, click points, drag handles; μ = F/P view.
 
-Draw mode: press-drag paints a stroke; on release it becomes a TargetSketch (sorted by
-load, smoothed, resampled to the grid, made non-decreasing if asked) with ~8 handles.
+A view of studio.state.TargetState: it shows the state's sketch and hands each finished
+gesture to `TargetState.edit` (one undo step; candidates follow), never during a drag.
+Draw mode: press-drag paints a stroke; on release it becomes a TargetSketch by the one
+target rule (studio.design.targets: sorted by load, smoothed, resampled to the grid,
+non-decreasing if the target is) with ~8 handles.
 Points mode: each click adds a point; the target goes through the clicked points.
 In either mode a drag that starts on a handle moves that handle instead.
-`sketchEdited(old, new)` fires once per finished gesture (never during a drag), so the
-window can push an undo step and regenerate candidates.
 """
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from studio.design.targets import SketchError, TargetSketch, stroke_to_sketch
 from studio.gui.plots import TARGET_PEN, UNMEASURED_BRUSH, HoverReadout, labelled_plot
-from studio.gui.sketch import SketchError, TargetSketch, stroke_to_sketch
-from studio.physics import LOAD_GRID_N, MAX_LOAD_N
+from studio.physics import MAX_LOAD_N
+from studio.state import TargetState
 
 HANDLE_PICK_PX = 12
 
@@ -42,15 +44,14 @@ class _EditorViewBox(pg.ViewBox):
 
 
 class TargetEditor(QWidget):
-    sketchEdited = Signal(object)          # one tuple (old TargetSketch | None, new TargetSketch)
     message = Signal(str)                  # a user-facing problem (shown in the banner)
 
-    def __init__(self, parent=None):
+    def __init__(self, target: TargetState, parent=None):
         super().__init__(parent)
-        self.sketch: TargetSketch | None = None
+        self.target = target
+        self.shown: TargetSketch | None = None  # the state's sketch, or a handle drag in progress
         self.mode = "draw"          # "draw" | "points"
         self.mu_view = False        # show μ = F/P instead of F
-        self.monotone = True
         self._stroke: list[tuple[float, float]] = []
         self._points: list[tuple[float, float]] = []
         self._drag_handle: int | None = None
@@ -83,14 +84,18 @@ class TargetEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+        target.changed.connect(self._target_changed)
 
     # --- public ---------------------------------------------------------------
-    def set_sketch(self, sketch: TargetSketch | None) -> None:
-        """Show a sketch (no signal: used by undo/redo and file loading)."""
-        self.sketch = sketch
+    def _target_changed(self, target: TargetState) -> None:
+        """Show the state's sketch; a new law from elsewhere (preset, file) is framed whole."""
+        sketch, before = target.sketch, self.shown
+        self.shown = sketch
         self._stroke.clear()
         self.stroke_curve.setData([], [])
         self._refresh()
+        if sketch is not None and sketch.source != "sketch" and (before is None or before.source != sketch.source):
+            self.plot.enableAutoRange()
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
@@ -116,25 +121,25 @@ class TargetEditor(QWidget):
         return y * p if self.mu_view else y
 
     def _refresh(self) -> None:
-        s = self.sketch
+        s = self.shown
         if s is None:
             for item in (self.curve, self.handles):
                 item.setData([], [])
             self.shade_low.setRegion((0, 0))
             self.shade_high.setRegion((MAX_LOAD_N, MAX_LOAD_N))
             return
-        self.curve.setData(*self._to_display(LOAD_GRID_N, s.law_N))
+        grid = s.load_grid_N
+        self.curve.setData(*self._to_display(grid, s.law_N))
         self.handles.setData(*self._to_display(s.handle_load_N, s.handle_friction_N))
-        covered = np.flatnonzero(s.mask)
-        lo, hi = LOAD_GRID_N[covered[0]], LOAD_GRID_N[covered[-1]]
-        self.shade_low.setRegion((0, lo) if covered[0] > 0 else (0, 0))
-        self.shade_high.setRegion((hi, MAX_LOAD_N) if covered[-1] < LOAD_GRID_N.size - 1 else (MAX_LOAD_N,) * 2)
+        lo, hi = s.specified_range_N
+        self.shade_low.setRegion((0, lo) if not s.mask[0] else (0, 0))
+        self.shade_high.setRegion((hi, grid[-1]) if not s.mask[-1] else (grid[-1],) * 2)
 
     def _handle_at(self, pos: QPointF) -> int | None:
-        if self.sketch is None:
+        if self.shown is None:
             return None
         px, py = self.plot.vb.viewPixelSize()
-        hp, hf = self._to_display(self.sketch.handle_load_N, self.sketch.handle_friction_N)
+        hp, hf = self._to_display(self.shown.handle_load_N, self.shown.handle_friction_N)
         d = np.hypot((hp - pos.x()) / px, (hf - pos.y()) / py)
         i = int(np.argmin(d))
         return i if d[i] <= HANDLE_PICK_PX else None
@@ -143,7 +148,7 @@ class TargetEditor(QWidget):
     def _drag_event(self, ev, pos: QPointF) -> bool:
         if ev.isStart():
             self._drag_handle = self._handle_at(self.plot.vb.mapToView(ev.buttonDownPos()))
-            self._drag_sketch = self.sketch
+            self._drag_sketch = self.shown
             if self._drag_handle is None and self.mode != "draw":
                 return False  # plain pan in points mode
             if self._drag_handle is None:
@@ -151,13 +156,12 @@ class TargetEditor(QWidget):
                 self._stroke = [(start.x(), start.y())]
         if self._drag_handle is not None:
             i = self._drag_handle
-            self.sketch = self._drag_sketch.with_handle(i, self._to_friction(
+            self.shown = self._drag_sketch.with_handle(i, self._to_friction(
                 float(self._drag_sketch.handle_load_N[i]), pos.y()))
             self._refresh()
             if ev.isFinish():
-                old, new = self._drag_sketch, self.sketch
                 self._drag_handle = self._drag_sketch = None
-                self.sketchEdited.emit((old, new))
+                self.target.edit(self.shown, "Drag handle")
             return True
         if self.mode != "draw":
             return False
@@ -175,14 +179,11 @@ class TargetEditor(QWidget):
         p = arr[:, 0]
         f = np.array([self._to_friction(pi, yi) for pi, yi in arr])
         try:
-            new = stroke_to_sketch(p, f, monotone=self.monotone, source="sketch")
+            new = stroke_to_sketch(p, f, monotone=self.target.monotone, source="sketch")
         except SketchError as exc:
             self.message.emit(f"Drawing ignored: {exc}")
             return
-        old = self.sketch
-        self.sketch = new
-        self._refresh()
-        self.sketchEdited.emit((old, new))
+        self.target.edit(new, "Draw target")
 
     def _click_event(self, pos: QPointF) -> bool:
         if self.mode != "points":
@@ -192,17 +193,10 @@ class TargetEditor(QWidget):
         self.points_item.setData(*self._to_display(pts[:, 0], pts[:, 1]))
         if len(self._points) >= 2:
             try:
-                new = stroke_to_sketch(pts[:, 0], pts[:, 1], monotone=self.monotone, smooth=False,
+                new = stroke_to_sketch(pts[:, 0], pts[:, 1], monotone=self.target.monotone, smooth=False,
                                        source="sketch", handles=min(8, len(self._points)))
             except SketchError as exc:
                 self.message.emit(f"Point ignored: {exc}")
                 return True
-            old = self.sketch
-            self.sketch = new
-            self._refresh()
-            self.sketchEdited.emit((old, new))
+            self.target.edit(new, "Add point")
         return True
-
-    def clear_points(self) -> None:
-        self._points.clear()
-        self.points_item.setData([], [])

@@ -143,10 +143,11 @@ class EngineJob(QObject):
     cancelled = Signal()
     ended = Signal()  # after any of finished/failed/cancelled; the thread is stopping
 
-    def __init__(self, make_generator: Callable[[JobControl], Iterator], name: str = "", parent=None):
+    def __init__(self, make_generator: Callable[[JobControl], Iterator], name: str = "", parent=None,
+                 control: JobControl | None = None):
         super().__init__(parent)
         self.name = name
-        self.control = JobControl()
+        self.control = control or JobControl()  # a job of the jobs table brings its own (studio.state.Job)
         self.state = "running"
         self.started_at = time.perf_counter()
         self.error = ""

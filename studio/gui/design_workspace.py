@@ -1,0 +1,111 @@
+"""The Design workspace: the target editor and its tools on the left, the inspector of the selected design.
+
+A view of the state: the editor shows and edits `state.target`; the inspector shows the
+board's selected design, its details (band, layout) when they arrive, and the pinned designs.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QMenu, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget
+
+from studio.design.targets import PRESETS, preset_sketch
+from studio.errors import StudioError
+from studio.gui.inspector import Inspector
+from studio.gui.target_editor import TargetEditor
+from studio.gui.workspaces import Studio
+from studio.state import TargetState
+
+
+class DesignWorkspace(QWidget):
+    title = "Design"
+
+    def __init__(self, studio: Studio):
+        super().__init__()
+        self.studio = studio
+        self.target = target = studio.state.target
+        board = studio.state.board
+        self.editor = TargetEditor(target)
+        self.editor.message.connect(lambda m: studio.report(m, "warn"))
+        self.inspector = Inspector()
+        self.target_info = QLabel()
+        self.target_info.setWordWrap(True)
+
+        tools = QToolBar("Target")
+        self.draw_action = self._tool(tools, "✎ Draw", "Draw the law with the mouse", lambda: self.set_mode("draw"))
+        self.points_action = self._tool(tools, "• Points", "Click points of the law", lambda: self.set_mode("points"))
+        self.draw_action.setChecked(True)
+        presets = QToolButton()
+        presets.setText("Presets ▾")
+        presets.setToolTip("Start from a ready-made law")
+        presets.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(presets)
+        for name in PRESETS:
+            menu.addAction(name, lambda n=name: self.apply_preset(n))
+        presets.setMenu(menu)
+        tools.addWidget(presets)
+        tools.addWidget(QLabel(" μ "))
+        self.mu_spin = QDoubleSpinBox()
+        self.mu_spin.setRange(0.01, 2.0)
+        self.mu_spin.setSingleStep(0.05)
+        self.mu_spin.setValue(0.3)
+        self.mu_spin.setToolTip("Friction coefficient used by the presets")
+        tools.addWidget(self.mu_spin)
+        tools.addSeparator()
+        self.mu_view_action = self._tool(tools, "μ = F/P", "Show the friction coefficient", self.editor.set_mu_view)
+        self.monotone_action = self._tool(tools, "Non-decreasing", "Force the target law to be non-decreasing in load",
+                                          target.set_monotone)
+
+        editor_box = QWidget()
+        ebox = QVBoxLayout(editor_box)
+        ebox.setContentsMargins(0, 0, 0, 0)
+        ebox.addWidget(tools)
+        ebox.addWidget(self.editor, 1)
+        ebox.addWidget(self.target_info)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(editor_box)
+        split.addWidget(self.inspector)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 5)
+        split.setSizes([480, 760])
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(split)
+
+        target.changed.connect(self._target_changed)
+        board.selection_changed.connect(lambda e: self.inspector.set_design(*(None, None) if e is None else
+                                                                             (e.design, e.details)))
+        board.details_changed.connect(lambda e: e is board.selected and self.inspector.set_details(e.details))
+        board.pins_changed.connect(self.inspector.set_pinned)
+        self._target_changed(target)
+
+    def _tool(self, bar: QToolBar, text: str, tip: str, slot) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        action.setCheckable(True)
+        action.triggered.connect(slot)
+        bar.addAction(action)
+        return action
+
+    def set_mode(self, mode: str) -> None:
+        self.draw_action.setChecked(mode == "draw")
+        self.points_action.setChecked(mode == "points")
+        self.editor.set_mode(mode)
+
+    def apply_preset(self, name: str) -> None:
+        try:
+            self.target.edit(preset_sketch(name, mu=self.mu_spin.value(), monotone=self.target.monotone),
+                             f"Preset {name}")
+        except StudioError as exc:
+            self.studio.report(str(exc))
+
+    def _target_changed(self, target: TargetState) -> None:
+        self.inspector.set_target(target.target)
+        self.monotone_action.setChecked(target.monotone)
+        s = target.sketch
+        if s is None:
+            self.target_info.setText("Draw a friction law, pick a preset or import a CSV.")
+            return
+        lo, hi = s.specified_range_N
+        self.target_info.setText(f"target: {s.source}  ·  specified {lo:.2f}–{hi:.2f} N (shaded: extrapolated, "
+                                 "not scored)" + (f"  ·  {s.note}" if s.note else ""))

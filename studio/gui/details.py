@@ -1,0 +1,55 @@
+"""Band and layout of the selected design, computed in a worker once the selection settles.
+
+Clicking through cards computes only the last one (a 200 ms debounce); the result is kept on
+the board entry (`Entry.details`, studio.design.details.DesignDetails), where every workspace
+finds it, and announced by the board's `details_changed` event.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from studio.design.details import compute_details
+from studio.gui.workers import call_in_thread
+from studio.state import StudioState
+
+DETAILS_DEBOUNCE_MS = 200
+
+
+class SelectedDetails(QObject):
+    shown = Signal()  # the selected design's details arrived
+
+    def __init__(self, state: StudioState, report, details_fn=compute_details, parent=None):
+        super().__init__(parent)
+        self.board, self.report, self.details_fn = state.board, report, details_fn  # tests pass a quick stand-in
+        self.closing = False
+        self._token = 0  # a result computed for an older selection is kept but not announced as shown
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DETAILS_DEBOUNCE_MS)
+        self._timer.timeout.connect(self._compute)
+        state.board.selection_changed.connect(self._selected)
+        state.target.changed.connect(lambda _t: self._timer.stop())  # new candidates will be selected instead
+
+    def _selected(self, entry) -> None:
+        self._token += 1
+        if entry is not None and entry.details is None and not entry.live:
+            self._timer.start()
+
+    def _compute(self) -> None:
+        entry = self.board.selected
+        if entry is None or entry.live or entry.details is not None or self.closing:
+            return
+        design, token = entry.design, self._token
+        call_in_thread(self.details_fn, design, on_result=lambda details: self._ready(token, design, details),
+                       on_error=lambda m: self.report(f"Could not compute the band/layout: {m}"))
+
+    def _ready(self, token: int, design, details) -> None:
+        if self.closing:
+            return
+        entry = self.board.set_details(design, details)
+        if entry is not None and token == self._token and entry is self.board.selected:
+            self.shown.emit()
+
+    def stop(self) -> None:
+        self.closing = True
+        self._timer.stop()

@@ -1,0 +1,82 @@
+"""Where the studio's messages go: a dismissable banner above the panels, and the log (View ▸ Log).
+
+Nothing modal: errors, warnings and offers (restore a crashed session) are a banner with an
+optional action button; everything also goes to the status bar and the log.
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton
+
+COLORS = {"error": ("#fde8e8", "#a33"), "info": ("#e8f0fd", "#235"), "warn": ("#fff4d6", "#740")}
+
+
+class Banner(QFrame):
+    """A dismissable message strip above the panels (errors, missing model, recovery offer)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.StyledPanel)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.action_button = QPushButton()
+        self.action_button.hide()
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 3, 8, 3)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.action_button)
+        row.addWidget(close)
+        self._callback = None
+        self.action_button.clicked.connect(self._act)
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "error", action: str | None = None, callback=None) -> None:
+        bg, fg = COLORS.get(kind, COLORS["info"])
+        self.setStyleSheet(f"Banner {{ background: {bg}; border: 1px solid {fg}; }} QLabel {{ color: {fg}; }}")
+        self.label.setText(text)
+        self._callback = callback
+        self.action_button.setVisible(action is not None)
+        if action:
+            self.action_button.setText(action)
+        self.show()
+
+    def _act(self) -> None:
+        cb, self._callback = self._callback, None
+        self.hide()
+        if cb:
+            cb()
+
+
+class LogView(QPlainTextEdit):
+    """The studio's log (logger "studio"), read-only; View ▸ Log shows it."""
+
+    def __init__(self, logger: logging.Logger, parent=None):
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.logger = logger
+        self.handler = _LogHandler(self)
+        logger.addHandler(self.handler)
+        logger.setLevel(logging.INFO)
+
+    def detach(self) -> None:
+        self.logger.removeHandler(self.handler)
+
+
+class _LogHandler(logging.Handler):
+    def __init__(self, sink: QPlainTextEdit):
+        super().__init__(logging.INFO)
+        self.sink = sink
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+
+    def emit(self, record) -> None:
+        try:
+            self.sink.appendPlainText(self.format(record))
+        except RuntimeError:  # widget already deleted
+            pass
