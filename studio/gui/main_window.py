@@ -265,7 +265,8 @@ class MainWindow(QMainWindow):
             self.n_spin.blockSignals(True)
             self.n_spin.setValue(target.N)
             self.n_spin.blockSignals(False)
-        self.settings.setValue("design/N", target.N)
+        if int(self.settings.value("design/N", 0)) != target.N:
+            self.settings.setValue("design/N", target.N)
         if target.error:
             self.report_error(target.error)
         self._autosave_soon.start()

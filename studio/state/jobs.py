@@ -72,7 +72,7 @@ class Jobs:
         """Record a progress report (no event: see `flush`)."""
         job.progress = progress
         best = getattr(progress, "best", None)
-        if best is not None:
+        if isinstance(best, Design):  # a design job's best so far (other jobs report other things)
             if best.error_percent is None and job.target is not None and best.friction_N is not None:
                 best.error_percent = job.target.error(best.friction_N)
             job.best = best
