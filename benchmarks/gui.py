@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -128,7 +129,9 @@ def main(argv=None) -> int:
     latencies, engine_s, gallery_s, before_s = [], [], [], []
     for i in range(args.changes):
         name = PRESETS[i % len(PRESETS)]
-        sketch = preset_sketch(name, mu=0.2 + 0.02 * i)
+        # One source for every edit, as a handle-drag release: the editor frames a law anew only when
+        # it comes from elsewhere (a preset chosen, a file), which these edits stand in for no more.
+        sketch = replace(preset_sketch(name, mu=0.2 + 0.02 * i), source="benchmark")
         w.state.target.edit(sketch, f"bench {i}")
         got = wait_for(w.candidates.shown, 60_000)
         if got:

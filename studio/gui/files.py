@@ -189,15 +189,17 @@ class FileActions(QObject):
 
         call_in_thread(read, on_result=done, on_error=lambda m: self.report(f"{path}: cannot restore ({m})"))
 
-    def save_on_exit(self) -> None:
-        """On a clean exit: save the autosave session (small JSON, a few ms) and mark the exit clean."""
-        from studio.io.session import autosave_path, mark_clean_exit, save_session
+    def close(self, mark_clean_exit: bool = True) -> None:
+        """The window closes: save the autosave session (small JSON, a few ms), mark the exit clean,
+        and autosave no more (a save after the clean-exit mark would look like a crash next time)."""
+        from studio.io.session import autosave_path, mark_clean_exit as mark, save_session
 
-        if self.session_path is None or Path(self.session_path) != Path(autosave_path()):
+        path, self.session_path = self.session_path, None
+        if not mark_clean_exit or path is None or Path(path) != Path(autosave_path()):
             return
         try:
-            save_session(self.session_path, self.state.to_session())
-            mark_clean_exit()
+            save_session(path, self.state.to_session())
+            mark()
         except (StudioError, OSError) as exc:
             self.report(f"could not save the session on exit: {exc}")
 

@@ -58,7 +58,6 @@ class MainWindow(QMainWindow):
         self.state.settings.set(refine_budget_s=float(refine_budget_s))
         self.engines = DesignEngines(engines)  # engines=None: the real ones, refinements in worker processes
         self.environment: dict = {}
-        self.closing = False
         self.mark_clean_exit_on_close = True
         self.setWindowTitle("Friction Studio")
         if ICON_PATH.is_file():
@@ -68,11 +67,13 @@ class MainWindow(QMainWindow):
         self.log_view = LogView(logging.getLogger("studio"))
         self.runner = JobRunner(self.state.jobs, self)
         self.studio = Studio(self.state, self.runner, self.report_error)
-        self.candidates = Candidates(self.state, self.engines, candidate_budget_s, self)
         self.details = SelectedDetails(self.state, self.report_error, details_fn, self)
         self.gallery = Gallery(self.state.board, self.state.target)
         self.jobs_table = JobsTable(self.state.jobs)
         self.workspaces = create_workspaces(self.studio)
+        # Connected last to target.changed: the engine starts once the views have taken the edit
+        # (as measured in benchmarks/gui.py), so it does not compete with their updates.
+        self.candidates = Candidates(self.state, self.engines, candidate_budget_s, self)
         self._build_layout()
         self._build_toolbar()
         self.recent_menu = QMenu("Open recent", self)
@@ -382,13 +383,11 @@ class MainWindow(QMainWindow):
         return wait_for_calls(timeout_ms) and ok
 
     def closeEvent(self, ev) -> None:
-        self.closing = True
         self._autosave_timer.stop()
         self._autosave_soon.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         if not self.stop_all_jobs():
             log.error("some jobs did not stop within the timeout")
-        if self.mark_clean_exit_on_close:
-            self.files.save_on_exit()
+        self.files.close(mark_clean_exit=self.mark_clean_exit_on_close)
         self.log_view.detach()
         super().closeEvent(ev)
