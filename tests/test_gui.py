@@ -361,9 +361,11 @@ def test_two_jobs_run_at_once(qtbot, window):
     set_target(qtbot, w)
     a = w.refine(w.gallery.cards[0].design, method="hybrid", budget_s=1.5)
     b = w.refine(w.gallery.cards[1].design, method="cmaes", budget_s=60)
-    qtbot.waitUntil(lambda: a.progress is not None and b.progress is not None, timeout=20_000)
+    # Live cards follow a job's progress on the next redraw (≤ 100 ms), so wait for them too.
+    qtbot.waitUntil(lambda: a.progress is not None and b.progress is not None and len(entries(w, LIVE)) >= 1,
+                    timeout=20_000)
     b_iterations = b.progress.iteration
-    assert w.runner.is_running(b) and len(entries(w, LIVE)) >= 1
+    assert w.runner.is_running(b)
     qtbot.waitUntil(lambda: a.state == "finished", timeout=20_000)
     assert b.state == "running" and b.progress.iteration > b_iterations  # b kept going while a ran
     w.state.jobs.cancel(b)
