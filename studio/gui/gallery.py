@@ -9,8 +9,9 @@ gallery of dozens stays cheap.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
@@ -33,36 +34,36 @@ class Sparkline(QWidget):
     def set_curves(self, target, law) -> None:
         self.target = None if target is None else np.asarray(target, float)
         self.law = None if law is None else np.asarray(law, float)
-        self._paths = None
+        self._picture = None
         self.update()
 
-    def _build_paths(self) -> list:
-        """Polylines in pixels, built once per change of curves (painting then costs ~nothing)."""
+    def _draw(self) -> QPixmap:
+        """The curves drawn once per change of curves; a repaint copies the pixmap (card lists repaint often:
+        a new target repaints every card, and so does scrolling)."""
+        ratio = self.devicePixelRatioF()  # sharp on high-DPI screens
+        pixmap = QPixmap(self.size() * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(QColor("#fafafa"))
         curves = [c for c in (self.target, self.law) if c is not None]
-        if not curves:
-            return []
-        top = max(float(np.nanmax(c)) for c in curves) or 1.0
-        w, h = self.width() - 4, self.height() - 4
-        out = []
-        for curve, color, width in ((self.target, "#333333", 2.5), (self.law, DESIGN_COLOR, 1.5)):
-            if curve is None:
-                continue
-            xs = 2 + w * np.arange(curve.size) / (curve.size - 1)
-            ys = 2 + h * (1 - curve / top)
-            path = QPainterPath()
-            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in zip(xs.tolist(), ys.tolist())]))
-            out.append((path, QPen(QColor(color), width)))
-        return out
+        if curves:
+            top = max(float(np.nanmax(c)) for c in curves) or 1.0
+            w, h = self.width() - 4, self.height() - 4
+            p = QPainter(pixmap)
+            p.setRenderHint(QPainter.Antialiasing)
+            for curve, color, width in ((self.target, "#333333", 2.5), (self.law, DESIGN_COLOR, 1.5)):
+                if curve is not None:
+                    xs = 2 + w * np.arange(curve.size) / (curve.size - 1)
+                    p.setPen(QPen(QColor(color), width))
+                    p.drawPath(pg.arrayToQPath(xs, 2 + h * (1 - curve / top)))
+            p.end()
+        return pixmap
 
     def paintEvent(self, _ev) -> None:
-        if getattr(self, "_paths", None) is None:
-            self._paths = self._build_paths()
+        if getattr(self, "_picture", None) is None:
+            self._picture = self._draw()
         p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
-        p.fillRect(self.rect(), QColor("#fafafa"))
-        for path, pen in self._paths:
-            p.setPen(pen)
-            p.drawPath(path)
+        p.drawPixmap(0, 0, self._picture)
+        p.end()
 
 
 class DesignCard(QFrame):
