@@ -473,12 +473,12 @@ def test_export_then_reopen_gives_the_same_designs_and_shows_the_files_layout(qt
         np.testing.assert_allclose(r.friction_N, d.friction_N, rtol=1e-12)
     np.testing.assert_allclose(w.state.target.sketch.law_N, preset_sketch("power law").law_N, rtol=1e-12)
     x_shown = w.design.inspector.centres.getData()[0]
-    np.testing.assert_allclose(x_shown, reopened[best].layout_mm[0], rtol=0, atol=0)
+    np.testing.assert_allclose(x_shown, reopened[best].layout.x_mm, rtol=0, atol=0)
     assert x_shown.min() > 50.0                                # the file's (shifted) layout, not a recomputed one
 
 
 def test_export_for_fabrication_writes_the_selected_design_as_stl_and_height_map(qtbot, window, tmp_path):
-    from studio.io.export import read_stl_triangles, stl_triangles
+    from studio.io.export import Geometry, read_stl_triangles, stl_triangles
     from studio.physics import layout_for
     from studio.physics.theta import E_STAR_IDX
 
@@ -489,14 +489,13 @@ def test_export_for_fabrication_writes_the_selected_design_as_stl_and_height_map
     for name in ("design.stl", "design.npy"):
         with qtbot.waitSignal(w.files.saved, timeout=30_000):
             w.files.export_fabrication(tmp_path / name)
-    x, y = layout_for(d.asperities, d.theta[E_STAR_IDX])
+    layout = layout_for(d.asperities, d.theta[E_STAR_IDX])  # what a design file of it would hold
     tris = read_stl_triangles(tmp_path / "design.stl")
-    from studio.io.export import Geometry
-    expected = stl_triangles(Geometry.of(d.asperities.height_mm, d.asperities.radius_mm, x, y))
+    expected = stl_triangles(Geometry.from_layout(d.asperities.height_mm, d.asperities.radius_mm, layout))
     np.testing.assert_allclose(tris, expected, atol=1e-5 * np.abs(expected).max())  # float32 in the file
     z = np.load(tmp_path / "design.npy")
     assert z.max() == pytest.approx(d.asperities.height_mm.max(), abs=2e-3)   # the highest summit
-    assert z.min() == pytest.approx(d.asperities.height_mm.min() - 0.1)       # the plate, 0.1 mm below the lowest
+    assert z.min() == pytest.approx(layout.base_level_mm)                    # the layout's plate
 
 
 def test_curve_csv_and_plot_exports(qtbot, window, tmp_path):

@@ -82,8 +82,9 @@ class FileActions(QObject):
         designs = designs if designs is not None else self._selected()
         if not designs:
             return
+        layouts = {d.name: d.layout for d in designs if d.layout is not None}  # an opened design keeps its own
         self._write(path, f"{len(designs)} design(s)", write_design_file, path, designs, self.state.target.target,
-                    remember=True)
+                    layouts=layouts, remember=True)
 
     def export_fabrication(self, path, design: Design | None = None) -> None:
         """The selected design as an STL mesh (.stl) or a height map (.png, .npy, .csv), in a worker."""
