@@ -458,11 +458,13 @@ def test_export_then_reopen_gives_the_same_designs_and_shows_the_files_layout(qt
         best = f.attrs["best"]
         f[f"designs/{best}/asperities/x_mm"][...] += 100.0
     w.state.board.clear()
-    with qtbot.waitSignal(w.details.shown, timeout=60_000):
-        with qtbot.waitSignal(w.files.opened, timeout=30_000):
-            w.files.open_design_file(path)
-        first = entries(w, RESULT)[0]
-        w.state.board.select(next(e for e in entries(w, RESULT) if e.design.name == best))
+    with qtbot.waitSignal(w.files.opened, timeout=30_000):
+        w.files.open_design_file(path)
+    first = entries(w, RESULT)[0]
+    shown = next(e for e in entries(w, RESULT) if e.design.name == best)
+    w.state.board.select(shown)
+    qtbot.waitUntil(lambda: shown.details is not None and w.design.inspector.details is shown.details,
+                    timeout=120_000)  # band and layout in a worker (the first real one compiles)
     # The file's designs come back as results; opening also sets its target, which brings candidates.
     reopened = {e.design.name: e.design for e in entries(w, RESULT)}
     assert set(reopened) == {d.name for d in designs} and first.design.name in reopened
