@@ -21,7 +21,8 @@ def warm_up(asperities=DEFAULT_ASPERITIES, log=lambda text: None) -> dict:
     for each asperity count, on a stand-in target; returns {"asperities", "seconds"}."""
     from studio.design import engines
     from studio.design.core import Target
-    from studio.physics import LOAD_GRID_N, MATERIAL_IDX, hertz_valid, indentation_mm, spread_band
+    from studio.design.details import compute_details
+    from studio.physics import LOAD_GRID_N
 
     t0 = time.perf_counter()
     mask = (LOAD_GRID_N >= 1.0) & (LOAD_GRID_N <= 6.0)  # a measured range, like the example CSV's
@@ -32,10 +33,6 @@ def warm_up(asperities=DEFAULT_ASPERITIES, log=lambda text: None) -> dict:
         found = engines.run("candidates", target, max_evaluations=64, time_budget_s=600.0)
         best = found[0]
         engines.run("hybrid", target, start=best, max_evaluations=400, time_budget_s=600.0)
-        a = best.asperities
-        e_star = float(best.theta[MATERIAL_IDX][0])
-        spread_band(best.theta, best.N, best.seed)
-        indentation_mm(a.height_mm, a.radius_mm, e_star, LOAD_GRID_N)
-        hertz_valid(a.height_mm, a.radius_mm, e_star)
+        compute_details(best)  # what the inspector shows of the selected design: band, layout, contacts
         log(f"N = {int(n)}: {time.perf_counter() - t:.1f} s")
     return {"asperities": [int(n) for n in asperities], "seconds": round(time.perf_counter() - t0, 1)}
