@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "studio.design.commands",   # design, bench
     "studio.dynamics.commands",  # rsf simulate, rsf fit
     "studio.design.validate_command",  # validate
+    "studio.models.gru_commands",  # rsf gru-data, train-gru, evaluate-gru, predict (after rsf exists)
     "studio.gui.commands",      # gui
 )
 

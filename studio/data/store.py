@@ -53,19 +53,21 @@ def shard_name(k: int) -> str:
     return f"shard-{k:05d}.h5"
 
 
-def shard_bytes(arrays: dict, *, first_index: int, dataset_seed: int, compression: str = DEFAULT_COMPRESSION) -> bytes:
-    """The complete, deterministic bytes of one shard file holding `arrays` (the FIELDS)."""
+def shard_bytes(arrays: dict, *, first_index: int, dataset_seed: int, compression: str = DEFAULT_COMPRESSION,
+                fields: dict = FIELDS, format_name: str = FORMAT_NAME, format_version: int = FORMAT_VERSION) -> bytes:
+    """The complete, deterministic bytes of one shard file holding `arrays` (`fields`: name → (dtype,
+    per-sample shape); the static data's FIELDS unless another dataset kind names its own)."""
     if compression not in COMPRESSIONS:
         raise DataError(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
-    count = len(arrays["N"])
+    count = len(arrays[next(iter(fields))])
     buffer = io.BytesIO()
     with h5py.File(buffer, "w", libver=LIBVER) as f:
-        f.attrs["format"] = FORMAT_NAME
-        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["format"] = format_name
+        f.attrs["format_version"] = format_version
         f.attrs["first_index"] = int(first_index)
         f.attrs["count"] = int(count)
         f.attrs["dataset_seed"] = int(dataset_seed)
-        for name, (dtype, shape) in FIELDS.items():
+        for name, (dtype, shape) in fields.items():
             data = np.ascontiguousarray(arrays[name], dtype=dtype)
             if data.shape != (count, *shape):
                 raise DataError(f"shard field {name}: expected shape {(count, *shape)}, got {data.shape}")
@@ -193,7 +195,8 @@ def write_manifest(folder: str, manifest: dict) -> None:
     write_atomic(os.path.join(folder, MANIFEST_NAME), manifest_bytes(manifest))
 
 
-def read_manifest(folder: str) -> dict:
+def read_manifest(folder: str, format_name: str = FORMAT_NAME, format_version: int = FORMAT_VERSION) -> dict:
+    """The manifest of a dataset folder of kind `format_name` (default: the static data's)."""
     path = os.path.join(folder, MANIFEST_NAME)
     try:
         with open(path, "rb") as fh:
@@ -202,10 +205,11 @@ def read_manifest(folder: str) -> dict:
         raise DataError(f"{path}: no manifest — not a dataset folder (create one with `friction-studio data generate`)") from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        raise DataError(f"{path}: not a friction-studio dataset manifest (format field is missing or wrong)")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise DataError(f"{path}: format_version {manifest.get('format_version')!r}, this version reads {FORMAT_VERSION}")
+    if not isinstance(manifest, dict) or manifest.get("format") != format_name:
+        raise DataError(f"{path}: not a {format_name} manifest (format field is "
+                        f"{manifest.get('format') if isinstance(manifest, dict) else None!r})")
+    if manifest.get("format_version") != format_version:
+        raise DataError(f"{path}: format_version {manifest.get('format_version')!r}, this version reads {format_version}")
     return manifest
 
 
@@ -230,15 +234,15 @@ def verify_dataset(folder: str) -> list[str]:
 
 # ---------------------------------------------------------------- virtual view
 
-def virtual_dataset_bytes(manifest: dict) -> bytes:
+def virtual_dataset_bytes(manifest: dict, fields: dict = FIELDS) -> bytes:
     """dataset.h5: one virtual dataset per field mapping every shard in order (relative file names)."""
     samples = manifest["samples"]
     buffer = io.BytesIO()
     with h5py.File(buffer, "w", libver=LIBVER) as f:
-        f.attrs["format"] = FORMAT_NAME
-        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["format"] = manifest["format"]
+        f.attrs["format_version"] = manifest["format_version"]
         f.attrs["samples"] = samples
-        for name, (dtype, shape) in FIELDS.items():
+        for name, (dtype, shape) in fields.items():
             layout = h5py.VirtualLayout(shape=(samples, *shape), dtype=dtype)
             for shard in sorted(manifest["shards"], key=lambda s: s["first_index"]):
                 first, count = shard["first_index"], shard["count"]

@@ -18,8 +18,9 @@ Measured record CSV (one row per sample):
   start at steady sliding (the state is at steady state at t = 0). Time must increase; velocities
   must not be negative.
 
-Curve CSV (written by `rsf simulate`): time (s), velocity (m/s) [the protocol's], displacement (m)
-[the protocol's], slip (m), slider velocity (m/s), mu, theta (s); it reads back as a record.
+Curve CSV (written by `rsf simulate` and `rsf predict`): time (s), velocity (m/s) [the protocol's],
+displacement (m) [the protocol's], slip (m), slider velocity (m/s), mu, theta (s) [not for a learned
+model, which has no state variable]; it reads back as a record.
 """
 from __future__ import annotations
 
@@ -205,8 +206,9 @@ def format_curve(protocol: Protocol, trajectory, *, comment: str = "") -> str:
     t = np.asarray(trajectory.times_s, np.float64)
     columns = {"time (s)": t, "velocity (m/s)": protocol.velocity_at(t),
                "displacement (m)": protocol.displacement_at(t), "slip (m)": trajectory.slip_m,
-               "slider velocity (m/s)": trajectory.velocity_m_s, "mu": trajectory.mu,
-               "theta (s)": np.exp(np.asarray(trajectory.log_theta, np.float64))}
+               "slider velocity (m/s)": trajectory.velocity_m_s, "mu": trajectory.mu}
+    if trajectory.log_theta is not None:  # a learned model (rsf predict) has no state variable
+        columns["theta (s)"] = np.exp(np.asarray(trajectory.log_theta, np.float64))
     lines = [f"# {c}" for c in comment.splitlines()] if comment else []
     lines.append(",".join(columns))
     rows = np.stack([np.asarray(c, np.float64) for c in columns.values()], axis=1)

@@ -85,8 +85,12 @@ def load_model(path, device: str | None = None) -> tuple[torch.nn.Module, dict]:
         raise ModelError(f"{weights_path}: SHA-256 {digest[:12]}… does not match its card "
                          f"({card['weights_sha256'][:12]}…); the file is corrupt or was replaced")
     try:
-        config = ModelConfig.from_dict(card["config"])
-        model = build(config)
+        if card["kind"] == "gru":  # the friction-dynamics GRU (studio/models/gru.py)
+            from studio.models import gru
+
+            model = gru.build(gru.GruConfig.from_dict(card["config"]))
+        else:
+            model = build(ModelConfig.from_dict(card["config"]))
         state = load_file(str(weights_path))
         model.load_state_dict(state, strict=True)
     except (SafetensorError, RuntimeError, TypeError, ValueError, KeyError) as exc:
