@@ -252,7 +252,7 @@ def test_bad_inputs_are_one_line_exit_2(paper_set, tmp_path, capsys):
     good = tmp_path / "good.csv"
     good.write_text("duration (s),velocity (m/s)\n0.005,0.01\n0.008,0.02\n")
     assert main(["rsf", "predict", str(good), "--model", str(cond)]) == 2
-    assert "--a, --b, --Dc" in capsys.readouterr().err
+    assert "give a, b, Dc" in capsys.readouterr().err
     assert main(["rsf", "predict", str(good), "--model", str(cond), "--a", "0.01", "--b", "0.015",
                  "--Dc", "1e-5", "--out", str(tmp_path / "c.csv")]) == 0
 

@@ -214,38 +214,23 @@ def run_predict(args) -> int:
     import numpy as np
     import torch
 
-    from studio.dynamics.files import read_protocol, write_curve, format_curve
+    from studio.dynamics.files import format_curve, read_protocol, write_curve
     from studio.dynamics.simulate import Trajectory
-    from studio.models.errors import ModelError
-    from studio.models.gru_training import load_gru, predict_mu
+    from studio.models.gru_training import load_gru, predict_protocol
 
     torch.set_num_threads(1)
     model, card = load_gru(args.model)
     protocol = read_protocol(args.protocol)
-    samples = int(card.get("protocol", {}).get("samples", 100))
-    times = protocol.sample_times(samples)
-    velocity = protocol.velocity_at(times)
-    velocity = np.where(velocity > 0, velocity, protocol.hold_velocity_m_s)
-    cfg = model.config
-    if cfg.conditioned or cfg.features == "slip":
-        missing = [n for n in ("a", "b", "Dc") if getattr(args, n) is None]
-        if missing:
-            raise ModelError(f"{args.model} is conditioned on the interface: give --{', --'.join(missing)}")
-    mu = predict_mu(model, velocity, times, mu0=args.mu0, a=args.a, b=args.b, Dc_m=args.Dc)
-    trained_s = card.get("protocol", {}).get("duration_s")
-    notes = []
-    if trained_s and cfg.features != "slip" and not np.isclose(protocol.total_duration_s, trained_s, rtol=0.05):
-        notes.append(f"the protocol lasts {protocol.total_duration_s:g} s; {Path(args.model).name} was trained on "
-                     f"{trained_s:g} s protocols sampled {samples} times (its inputs carry no time scale)")
-    slip = protocol.displacement_at(times)
-    trajectory = Trajectory(times, mu, velocity, None, slip, slip, np.array(True))
+    pred = predict_protocol(model, card, protocol, mu0=args.mu0, a=args.a, b=args.b, Dc_m=args.Dc)
+    slip = protocol.displacement_at(pred.times_s)
+    trajectory = Trajectory(pred.times_s, pred.mu, pred.velocity_m_s, None, slip, slip, np.array(True))
     comment = f"friction-studio rsf predict: {protocol.name or 'protocol'} with {Path(args.model).name}, mu0={args.mu0:g}"
-    for note in notes:
+    for note in pred.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.out:
         write_curve(args.out, protocol, trajectory, comment=comment)
-        print(json.dumps({"out": str(args.out), "samples": samples, "model": str(args.model),
-                          "mu_min": float(mu.min()), "mu_max": float(mu.max()), "notes": notes}))
+        print(json.dumps({"out": str(args.out), "samples": len(pred.times_s), "model": str(args.model),
+                          "mu_min": float(pred.mu.min()), "mu_max": float(pred.mu.max()), "notes": pred.notes}))
     else:
         sys.stdout.write(format_curve(protocol, trajectory, comment=comment))
     return 0

@@ -272,5 +272,38 @@ def predict_mu(model, velocity_m_s, times_s, *, mu0: float, a=None, b=None, Dc_m
     return out[0] if v.ndim == 1 else out
 
 
-__all__ = ["GruTrainOptions", "GruProgress", "Examples", "prepare", "train_steps", "train_gru", "save_gru",
+@dataclass
+class ProtocolPrediction:
+    """A GRU's μ(t) for one protocol: times_s, velocity_m_s (holds at the hold velocity), mu; notes on
+    inputs outside what the model was trained on."""
+
+    times_s: np.ndarray
+    velocity_m_s: np.ndarray
+    mu: np.ndarray
+    notes: list = field(default_factory=list)
+
+
+def predict_protocol(model, card: dict, protocol, *, mu0: float, a=None, b=None, Dc_m=None) -> ProtocolPrediction:
+    """Sample a studio.dynamics Protocol at the model's equally spaced instants and predict μ(t)
+    (what `rsf predict` writes and the Dynamics workspace draws)."""
+    cfg = model.config
+    if cfg.conditioned or cfg.features == "slip":
+        missing = [n for n, v in (("a", a), ("b", b), ("Dc", Dc_m)) if v is None]
+        if missing:
+            raise ModelError(f"{card.get('config', {}).get('name', 'the model')} is conditioned on the interface: "
+                             f"give {', '.join(missing)}")
+    samples = int(card.get("protocol", {}).get("samples", 100))
+    times = protocol.sample_times(samples)
+    velocity = protocol.velocity_at(times)
+    velocity = np.where(velocity > 0, velocity, protocol.hold_velocity_m_s)
+    mu = predict_mu(model, velocity, times, mu0=mu0, a=a, b=b, Dc_m=Dc_m)
+    notes = []
+    trained_s = card.get("protocol", {}).get("duration_s")
+    if trained_s and cfg.features != "slip" and not np.isclose(protocol.total_duration_s, trained_s, rtol=0.05):
+        notes.append(f"the protocol lasts {protocol.total_duration_s:g} s; the model was trained on {trained_s:g} s "
+                     f"protocols sampled {samples} times (its inputs carry no time scale)")
+    return ProtocolPrediction(times, velocity, mu, notes)
+
+
+__all__ = ["ProtocolPrediction", "predict_protocol", "GruTrainOptions", "GruProgress", "Examples", "prepare", "train_steps", "train_gru", "save_gru",
            "load_gru", "evaluate_gru", "predict_mu", "predict_scaled"]
