@@ -284,3 +284,46 @@ def test_learning_from_a_folder_of_measured_records(tmp_path, capsys):
     (folder / "r9.csv").write_text("time (s),velocity (m/s),mu\n0,1,0.5\n0,1,0.5\n")
     assert main(["rsf", "train-gru", "--records", str(folder), "--out", str(out)]) == 2
     assert "r9.csv, line 3" in capsys.readouterr().err
+
+
+def test_rsf_beside_the_gru_with_notes_outside_its_training(paper_set, tmp_path):
+    from studio.dynamics import RsfParams
+    from studio.dynamics.protocol import Protocol, Segment
+    from studio.models.gru_training import compare_with_rsf
+
+    model, card = load_gru(_tiny_model(paper_set, tmp_path))
+    params = RsfParams(mu0=0.5, a=0.005, b=0.015, Dc_m=2e-4, V0_m_s=0.3)
+    paper_like = Protocol((Segment(0.004, 0.3), Segment(0.003, 0.0), Segment(0.006, 0.6)))
+    c = compare_with_rsf(paper_like, params, model=model, card=card)
+    assert c.notes == [] and len(c.mu_gru) == 100 and c.mu_rsf[0] == pytest.approx(0.5)
+    with torch.no_grad():  # the prediction is μ(0) of the simulation plus the network's change
+        first = float(model(torch.from_numpy(G.inputs(np.array([0.3]), model.config)))[0, 0])
+    assert c.mu_gru[0] == pytest.approx(0.5 + 0.01 * first, abs=1e-7)
+    expected = 100 * np.linalg.norm(c.mu_gru - c.mu_rsf) / np.linalg.norm(c.mu_rsf - c.mu_rsf[0])
+    assert c.error_percent == pytest.approx(expected)
+    assert len(c.dense_times_s) > 1000 and c.dense_mu_rsf.min() < c.mu_rsf.max()
+    lab = Protocol((Segment(100.0, 1e-5), Segment(100.0, 1e-6)))  # lab speeds: far below what it saw
+    notes = compare_with_rsf(lab, params, model=model, card=card).notes
+    assert any("outside what the model was trained on" in n for n in notes)
+    assert any("trained on 0.013 s" in n for n in notes)
+    assert compare_with_rsf(lab, params).mu_gru is None
+
+
+def test_learning_from_records_is_a_generator_that_stops_when_cancelled(tmp_path):
+    from studio.cli import main
+    from studio.models.gru_training import train_on_records
+
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for i in range(3):
+        assert main(["rsf", "simulate", "--preset", "velocity-steps", "--a", "0.008", "--b", "0.012", "--Dc", "2e-5",
+                     "--samples", "200", "--out", str(folder / f"r{i}.csv")]) == 0
+    seen = []
+    gen = train_on_records(folder, tmp_path / "mine", hidden=4, epochs=50, batch_size=1,
+                           cancel=lambda: len(seen) >= 2)
+    for progress in gen:
+        seen.append(progress)
+    assert len(seen) == 2 and 0 < seen[-1].fraction < 1
+    assert not (tmp_path / "mine.safetensors").exists()
+    done = list(train_on_records(folder, tmp_path / "mine", hidden=4, epochs=2, batch_size=1))
+    assert done[-1].done and load_gru(tmp_path / "mine")[1]["data"]["test_records"] == ["r2.csv"]

@@ -188,6 +188,26 @@ def _store_evaluation(path, metrics: dict, data: str, split: str) -> None:
     atomic_write_bytes(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
 
 
+def _complete_card(path, data: str) -> None:
+    """Add the training inputs' range and protocol sampling to a card written before cards had them."""
+    from studio.data.dynamics import load_dynamics_split
+    from studio.io.atomic import atomic_write_bytes
+    from studio.models.gru_training import input_range, load_gru, prepare
+    from studio.models.store import paths, read_card
+
+    card = read_card(path)
+    if "input_range" in card and "protocol" in card:
+        return
+    model, _ = load_gru(path)
+    train = load_dynamics_split(data, "train")
+    train.pop("manifest")
+    examples = prepare(train, model.config)
+    card.setdefault("protocol", {"samples": int(examples.x.shape[1]), "duration_s": examples.duration_s})
+    card.setdefault("input_range", input_range(examples))
+    _, card_path = paths(path)
+    atomic_write_bytes(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+
+
 def run_evaluate(args) -> int:
     import torch
 
@@ -205,6 +225,7 @@ def run_evaluate(args) -> int:
     metrics = evaluate_gru(model, prepare(test, model.config, noisy="mu_noisy" in test))
     if args.update_card:
         _store_evaluation(args.model, metrics, data, "test split")
+        _complete_card(args.model, data)
     print(json.dumps({"model": str(args.model), "data": data,
                       **{k: v for k, v in metrics.items() if not k.startswith("_")}}))
     return 0

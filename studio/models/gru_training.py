@@ -187,6 +187,7 @@ def train_steps(config: G.GruConfig, data: Examples, opts: GruTrainOptions, *, o
     if out is not None:
         card = dict(card or {})
         card.setdefault("protocol", {"samples": int(data.x.shape[1]), "duration_s": data.duration_s})
+        card.setdefault("input_range", input_range(data))
         training = dict(card.get("training", {}))
         training.update(epochs=state["epoch"], steps=state["step"], wall_time_s=round(state["elapsed_s"], 1),
                         options={**asdict(opts), "terms": list(opts.terms)}, final=state["history"][-1],
@@ -194,6 +195,17 @@ def train_steps(config: G.GruConfig, data: Examples, opts: GruTrainOptions, *, o
         card["training"] = training
         save_gru(model, out, card)
     return model, state["history"]
+
+
+def input_range(data: Examples) -> dict:
+    """[min, max] of the velocity input over sliding and over hold samples: what the model has seen."""
+    v = data.x[..., 0].numpy()
+    hold = data.s["hold"].numpy()
+    out = {}
+    for name, mask in (("sliding", ~hold), ("hold", hold)):
+        if mask.any():
+            out[name] = [float(v[mask].min()), float(v[mask].max())]
+    return out
 
 
 def train_gru(*args, **kwargs):
@@ -298,6 +310,18 @@ def predict_protocol(model, card: dict, protocol, *, mu0: float, a=None, b=None,
     velocity = np.where(velocity > 0, velocity, protocol.hold_velocity_m_s)
     mu = predict_mu(model, velocity, times, mu0=mu0, a=a, b=b, Dc_m=Dc_m)
     notes = []
+    x = G.inputs(velocity, cfg, times_s=times, a=a, b=b, Dc_m=Dc_m)[0, :, 0]
+    hold = velocity <= G.HOLD_MAX_M_S
+    # compared in natural-log units of velocity (a factor 1.5 beyond what was seen is an extrapolation)
+    to_log = (lambda f: np.log(np.maximum(f, 1e-300))) if cfg.features == "linear" else (lambda f: f * G.LOG_SCALE)
+    for name, mask in (("sliding", ~hold), ("hold", hold)):
+        seen = card.get("input_range", {}).get(name)
+        if seen and mask.any():
+            lo, hi = to_log(np.asarray(seen, np.float64))
+            q = to_log(x[mask].astype(np.float64))
+            if q.min() < lo - np.log(1.5) or q.max() > hi + np.log(1.5):
+                notes.append(f"{name} inputs {x[mask].min():.3g}…{x[mask].max():.3g} lie outside what the model "
+                             f"was trained on ({seen[0]:.3g}…{seen[1]:.3g}): an extrapolation")
     trained_s = card.get("protocol", {}).get("duration_s")
     if trained_s and cfg.features != "slip" and not np.isclose(protocol.total_duration_s, trained_s, rtol=0.05):
         notes.append(f"the protocol lasts {protocol.total_duration_s:g} s; the model was trained on {trained_s:g} s "
@@ -305,5 +329,60 @@ def predict_protocol(model, card: dict, protocol, *, mu0: float, a=None, b=None,
     return ProtocolPrediction(times, velocity, mu, notes)
 
 
-__all__ = ["ProtocolPrediction", "predict_protocol", "GruTrainOptions", "GruProgress", "Examples", "prepare", "train_steps", "train_gru", "save_gru",
+@dataclass
+class Comparison:
+    """The RSF response of a protocol beside a GRU's prediction (the Dynamics workspace's curves).
+
+    times_s, mu_rsf, mu_gru at the model's samples; dense_times_s, dense_mu_rsf for drawing the RSF curve
+    (every segment start included); error_percent: paper eq. 15 on δμ = μ − μ(0); notes from the model."""
+
+    times_s: np.ndarray
+    mu_rsf: np.ndarray
+    mu_gru: np.ndarray | None
+    dense_times_s: np.ndarray
+    dense_mu_rsf: np.ndarray
+    error_percent: float | None
+    notes: list = field(default_factory=list)
+
+
+def compare_with_rsf(protocol, params, *, law: str = "aging", model=None, card: dict | None = None,
+                     dense_samples: int = 1000) -> Comparison:
+    """Simulate `protocol` with RSF (studio.dynamics.simulate, imposed velocity, exact) and predict it with
+    `model` (None: RSF only); μ0 of the prediction is the simulated μ(0), a, b, Dc are `params`'."""
+    from studio.dynamics import simulate
+
+    dense_t = protocol.sample_times(dense_samples, boundaries=True)
+    dense = simulate(protocol, params, law=law, times_s=dense_t)
+    samples = int((card or {}).get("protocol", {}).get("samples", 100))
+    times = protocol.sample_times(samples)
+    rsf = simulate(protocol, params, law=law, times_s=times)
+    if model is None:
+        return Comparison(times, rsf.mu, None, dense_t, dense.mu, None)
+    pred = predict_protocol(model, card or {}, protocol, mu0=float(rsf.mu[0]), a=params.a, b=params.b,
+                            Dc_m=params.Dc_m)
+    change = rsf.mu - rsf.mu[0]  # eq. 15: the prediction's change from μ0 against the simulated change
+    error = float(G.percent_error(pred.mu - rsf.mu[0], change)) if np.ptp(rsf.mu) > 0 else None
+    return Comparison(times, rsf.mu, pred.mu, dense_t, dense.mu, error, pred.notes)
+
+
+def train_on_records(folder, out, *, variant: str = "ic", hidden: int = 64, epochs: int = 50,
+                     batch_size: int = 32, cancel=None, log=None):
+    """Learn a measured interface: the records of `folder` (studio.data.dynamics.records_dataset) →
+    a GRU saved as `out` with its card. A generator of GruProgress (a GUI job); returns `out`."""
+    from studio.data.dynamics import records_dataset
+
+    splits = records_dataset(str(folder))
+    sources = {name: list(part.pop("source")) for name, part in splits.items()}
+    config = G.GruConfig(name=Path(out).name, hidden=hidden, law="measured")
+    train = prepare(splits["train"], config)
+    opts = GruTrainOptions(epochs=epochs, batch_size=batch_size, terms=G.VARIANTS[variant], log_every=5)
+    card = {"data": {"records": str(folder), "train_records": sources["train"], "test_records": sources["test"]},
+            "training": {"variant": variant, "terms": list(opts.terms), "command": "studio: learn from records"}}
+    yield from train_steps(config, train, opts, out=out, card=card, cancel=cancel, log=log)
+    if cancel is not None and cancel():
+        return None
+    return Path(out)
+
+
+__all__ = ["Comparison", "compare_with_rsf", "train_on_records", "input_range", "ProtocolPrediction", "predict_protocol", "GruTrainOptions", "GruProgress", "Examples", "prepare", "train_steps", "train_gru", "save_gru",
            "load_gru", "evaluate_gru", "predict_mu", "predict_scaled"]
