@@ -1,7 +1,7 @@
 """The friction-dynamics GRU: its data set, losses, training, saved models and commands (docs/gru.md)."""
-import itertools
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ import torch
 from studio.data.dynamics import (BOX, DURATION_S, SLIP_IN_DC, DynamicsParameters, compute_samples,
                                   generate_dynamics_dataset, load_dynamics_split, records_dataset)
 from studio.data.store import DataError, sha256_file
+from studio.jobs import Cancelled, JobControl, drive
 from studio.models import gru as G
 from studio.models.errors import ModelError
 from studio.models.gru_training import (GruTrainOptions, evaluate_gru, load_gru, predict_mu, prepare, train_gru,
@@ -154,8 +155,10 @@ def test_training_learns_resumes_exactly_and_saves_a_checked_model(paper_set, tm
     # stopped in the third epoch, then resumed from the epoch-2 checkpoint (read with weights_only=True):
     # the same weights as the uninterrupted run (optimiser, schedule and shuffles restored)
     two = tmp_path / "two"
-    calls = itertools.count(1)
-    train_gru(cfg, train, opts, out=two, cancel=lambda: next(calls) > 2 * 12 + 5)  # 12 steps per epoch
+    control = JobControl()
+    stop_in_epoch_3 = lambda p: p.step == 2 * 12 + 5 and control.cancel()  # noqa: E731  (12 steps per epoch)
+    with pytest.raises(Cancelled):
+        train_gru(cfg, train, replace(opts, log_every=1), out=two, control=control, on_progress=stop_in_epoch_3)
     assert not os.path.exists(str(two) + ".safetensors")  # a cancelled run saves no model
     resumed, _ = train_gru(cfg, train, opts, out=two, resume=True)
     for (k, a), (_, b) in zip(model.state_dict().items(), resumed.state_dict().items()):
@@ -176,11 +179,16 @@ def test_training_learns_resumes_exactly_and_saves_a_checked_model(paper_set, tm
 def test_training_can_be_cancelled_between_steps(paper_set):
     cfg = G.GruConfig(hidden=4)
     train = prepare(load_dynamics_split(paper_set, "train"), cfg)
-    steps = []
-    gen = train_steps(cfg, train, GruTrainOptions(epochs=5, batch_size=8, log_every=1),
-                      cancel=lambda: len(steps) >= 3)
-    for progress in gen:
+    steps, control = [], JobControl()
+
+    def seen(progress):
         steps.append(progress.step)
+        if len(steps) == 3:
+            control.cancel()
+
+    with pytest.raises(Cancelled):
+        drive(train_steps(cfg, train, GruTrainOptions(epochs=5, batch_size=8, log_every=1), control=control),
+              control, seen)
     assert steps == [1, 2, 3]
 
 
@@ -318,11 +326,10 @@ def test_learning_from_records_is_a_generator_that_stops_when_cancelled(tmp_path
     for i in range(3):
         assert main(["rsf", "simulate", "--preset", "velocity-steps", "--a", "0.008", "--b", "0.012", "--Dc", "2e-5",
                      "--samples", "200", "--out", str(folder / f"r{i}.csv")]) == 0
-    seen = []
-    gen = train_on_records(folder, tmp_path / "mine", hidden=4, epochs=50, batch_size=1,
-                           cancel=lambda: len(seen) >= 2)
-    for progress in gen:
-        seen.append(progress)
+    seen, control = [], JobControl()
+    job = train_on_records(folder, tmp_path / "mine", hidden=4, epochs=50, batch_size=1, control=control)
+    with pytest.raises(Cancelled):
+        drive(job, control, lambda p: (seen.append(p), len(seen) == 2 and control.cancel()))
     assert len(seen) == 2 and 0 < seen[-1].fraction < 1
     assert not (tmp_path / "mine.safetensors").exists()
     done = list(train_on_records(folder, tmp_path / "mine", hidden=4, epochs=2, batch_size=1))

@@ -140,8 +140,7 @@ def run_evaluate(args) -> int:
     from studio.models.errors import ModelError
     from studio.models.evaluate import (NearestNeighbour, TrueTheta, WithExactTau0B, evaluate_generators, figure,
                                         model_facts, table, write_json)
-    from studio.files import atomic_write_bytes
-    from studio.models.store import load_generator, paths, read_card
+    from studio.models.store import load_generator, paths, read_card, write_card
 
     if args.update_card and args.split != "test":
         raise ModelError(f"--update-card stores held-out figures: evaluate on the test split, not {args.split}")
@@ -203,6 +202,6 @@ def run_evaluate(args) -> int:
                                   "command": payload["command"], "rows_of_this_model": rows_of[str(path)],
                                   "results": {m: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
                                               for m, r in results.items()}}
-            atomic_write_bytes(paths(path)[1], (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+            write_card(path, card)
             print(f"updated {paths(path)[1]}")
     return 0

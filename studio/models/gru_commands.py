@@ -178,22 +178,19 @@ def run_train(args) -> int:
 
 
 def _store_evaluation(path, metrics: dict, data: str, split: str) -> None:
-    from studio.io.atomic import atomic_write_bytes
-    from studio.models.store import paths, read_card
+    from studio.models.store import read_card, write_card
 
     card = read_card(path)
     card["evaluation"] = {"data": data, "split": split, "command": _command(),
                           **{k: v for k, v in metrics.items() if not k.startswith("_")}}
-    _, card_path = paths(path)
-    atomic_write_bytes(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    write_card(path, card)
 
 
 def _complete_card(path, data: str) -> None:
     """Add the training inputs' range and protocol sampling to a card written before cards had them."""
     from studio.data.dynamics import load_dynamics_split
-    from studio.io.atomic import atomic_write_bytes
     from studio.models.gru_training import input_range, load_gru, prepare
-    from studio.models.store import paths, read_card
+    from studio.models.store import read_card, write_card
 
     card = read_card(path)
     if "input_range" in card and "protocol" in card:
@@ -204,8 +201,7 @@ def _complete_card(path, data: str) -> None:
     examples = prepare(train, model.config)
     card.setdefault("protocol", {"samples": int(examples.x.shape[1]), "duration_s": examples.duration_s})
     card.setdefault("input_range", input_range(examples))
-    _, card_path = paths(path)
-    atomic_write_bytes(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    write_card(path, card)
 
 
 def run_evaluate(args) -> int:

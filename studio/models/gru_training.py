@@ -10,11 +10,12 @@ Training follows the paper (Adam, constant learning rate 1e-3, batch 32, 50 epoc
 the last weights kept; `schedule="cosine"` decays the rate to 1 % instead) and studio/models/training.py's conventions: a checkpoint after every epoch
 (NAME.checkpoint.pt, written atomically, read back with torch.load(weights_only=True)), `resume`, the
 final weights as NAME.safetensors with a model card NAME.card.json (studio.models.store). Training is
-a generator yielding GruProgress, so a GUI job can show it and stop it between steps.
+a job (studio.jobs): a generator yielding GruProgress that calls `control.checkpoint()` between steps,
+so `studio.jobs.drive` runs it on the command line, in a worker process or in a GUI thread, and a
+JobControl pauses or cancels it (Cancelled) within one step.
 """
 from __future__ import annotations
 
-import io
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from studio.io.atomic import atomic_write_bytes
+from studio.jobs import drive
 from studio.models import gru as G
 from studio.models.errors import ModelError
+from studio.models.training import _checkpoint_path, load_checkpoint, save_checkpoint
 
 HISTOGRAM_BINS_PERCENT = np.arange(0.0, 10.25, 0.25)  # the paper's Fig. 8 spans 0–10 %
 
@@ -99,15 +101,12 @@ def prepare(split: dict, config: G.GruConfig, *, noisy: bool = False) -> Example
                     float(np.median(np.asarray(split["times_s"])[:, -1])))
 
 
-def _checkpoint_path(out: Path) -> Path:
-    return out.with_name(out.name + ".checkpoint.pt")
-
-
 def train_steps(config: G.GruConfig, data: Examples, opts: GruTrainOptions, *, out=None, resume: bool = False,
-                init_from=None, card: dict | None = None, cancel=None, log=None):
-    """Train (a generator of GruProgress; returns (model, history)). `init_from`: a saved GRU or a module
-    with the same config whose weights start this run (the paper's incremental order). `cancel()` → True
-    stops between steps (nothing is saved beyond the last epoch's checkpoint)."""
+                init_from=None, card: dict | None = None, control=None, log=None):
+    """Train: a job (studio.jobs) yielding GruProgress and returning (model, history). `init_from`: a
+    saved GRU or a module with the same config whose weights start this run (the paper's incremental
+    order). `control` (a JobControl) pauses it or cancels it (Cancelled) between steps; a cancelled run
+    saves nothing beyond the last epoch's checkpoint, from which `resume` continues."""
     say = log or (lambda *a: None)
     torch.manual_seed(opts.seed)
     model = G.build(config)
@@ -132,7 +131,7 @@ def train_steps(config: G.GruConfig, data: Examples, opts: GruTrainOptions, *, o
     if resume:
         if ckpt is None or not ckpt.is_file():
             raise ModelError(f"{ckpt}: no checkpoint to resume from")
-        saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+        saved = load_checkpoint(ckpt)
         if saved.get("config") != config.to_dict():
             raise ModelError(f"{ckpt}: checkpoint config {saved.get('config')} differs from this run's")
         model.load_state_dict(saved["model"])
@@ -150,9 +149,8 @@ def train_steps(config: G.GruConfig, data: Examples, opts: GruTrainOptions, *, o
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(opts.seed * 1000 + epoch))
         sums, count = {}, 0
         for b in range(steps_per_epoch):
-            if cancel is not None and cancel():
-                say("cancelled")
-                return model, state["history"]
+            if control is not None:
+                control.checkpoint()  # the job contract: blocks while paused, raises Cancelled
             x, y, s, a = data.rows(perm[b * opts.batch_size:(b + 1) * opts.batch_size])
             loss, parts = G.loss_terms(model, x, y, s, opts.terms, a_scaled=a)
             optimiser.zero_grad(set_to_none=True)
@@ -177,10 +175,7 @@ def train_steps(config: G.GruConfig, data: Examples, opts: GruTrainOptions, *, o
             + " ".join(f"{k} {v:.5f}" for k, v in means.items() if k != "loss") + f" [{state['elapsed_s']:.0f}s]")
         if ckpt is not None:
             ckpt.parent.mkdir(parents=True, exist_ok=True)
-            buf = io.BytesIO()
-            torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                        "scheduler": scheduler.state_dict(), "state": state, "config": config.to_dict()}, buf)
-            atomic_write_bytes(ckpt, buf.getvalue())
+            save_checkpoint(ckpt, model, optimiser, scheduler, state, config)
         yield GruProgress(state["epoch"], state["step"], total, means.get("loss", float("nan")), means,
                           state["elapsed_s"], done=state["epoch"] == opts.epochs)
     model.eval()
@@ -208,14 +203,9 @@ def input_range(data: Examples) -> dict:
     return out
 
 
-def train_gru(*args, **kwargs):
-    """train_steps run to the end: (model, history)."""
-    gen = train_steps(*args, **kwargs)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+def train_gru(*args, on_progress=None, **kwargs):
+    """train_steps run to the end by studio.jobs.drive: (model, history)."""
+    return drive(train_steps(*args, **kwargs), kwargs.get("control"), on_progress)
 
 
 def save_gru(model, out, card: dict) -> dict:
@@ -366,9 +356,9 @@ def compare_with_rsf(protocol, params, *, law: str = "aging", model=None, card: 
 
 
 def train_on_records(folder, out, *, variant: str = "ic", hidden: int = 64, epochs: int = 50,
-                     batch_size: int = 32, cancel=None, log=None):
+                     batch_size: int = 32, control=None, log=None):
     """Learn a measured interface: the records of `folder` (studio.data.dynamics.records_dataset) →
-    a GRU saved as `out` with its card. A generator of GruProgress (a GUI job); returns `out`."""
+    a GRU saved as `out` with its card. A job (studio.jobs) yielding GruProgress; returns `out`."""
     from studio.data.dynamics import records_dataset
 
     splits = records_dataset(str(folder))
@@ -378,9 +368,7 @@ def train_on_records(folder, out, *, variant: str = "ic", hidden: int = 64, epoc
     opts = GruTrainOptions(epochs=epochs, batch_size=batch_size, terms=G.VARIANTS[variant], log_every=5)
     card = {"data": {"records": str(folder), "train_records": sources["train"], "test_records": sources["test"]},
             "training": {"variant": variant, "terms": list(opts.terms), "command": "studio: learn from records"}}
-    yield from train_steps(config, train, opts, out=out, card=card, cancel=cancel, log=log)
-    if cancel is not None and cancel():
-        return None
+    yield from train_steps(config, train, opts, out=out, card=card, control=control, log=log)
     return Path(out)
 
 

@@ -51,8 +51,15 @@ def save_model(model: torch.nn.Module, path, card: dict) -> dict:
                 weights_file=weights_path.name, weights_sha256=sha256_file(weights_path),
                 weights_bytes=weights_path.stat().st_size,
                 parameters=int(sum(p.numel() for p in model.parameters())))
-    atomic_write_bytes(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    write_card(card_path, card)
     return card
+
+
+def write_card(path, card: dict) -> Path:
+    """Write a model's card (NAME.card.json; `path` either file or the stem) atomically, as JSON."""
+    _, card_path = paths(path)
+    atomic_write_bytes(card_path, (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    return card_path
 
 
 def read_card(path) -> dict:
