@@ -14,9 +14,10 @@ from studio.io.csv_target import parse_target_text
 from studio.physics import LOAD_GRID_N
 
 
-def _csv(p, f):
+def _csv(p, f, max_load_N=10.0):
+    """A CSV target on the 10 N grid (its load range given as `--max-load 10` would)."""
     rows = "\n".join(f"{float(a)!r},{float(b)!r}" for a, b in zip(p, f))  # repr: every digit, read back exactly
-    return parse_target_text("load (N),friction (N)\n" + rows, "m.csv")
+    return parse_target_text("load (N),friction (N)\n" + rows, "m.csv", max_load_N=max_load_N)
 
 
 def test_stroke_is_sorted_smoothed_resampled_and_monotone():

@@ -18,6 +18,7 @@ from studio.io.csv_target import (
     read_target_csv,
     write_curve_csv,
 )
+from studio.design.load_range import load_grid
 from studio.physics import LOAD_GRID_N
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
@@ -73,8 +74,10 @@ def test_real_world_dialects_are_read(tmp_path, dialect, data, options):
     np.testing.assert_allclose(t.raw_load_N, P, rtol=1e-12)
     np.testing.assert_allclose(t.raw_friction_N, F, rtol=1e-12)
     assert t.source == "csv:curve.csv"
-    np.testing.assert_array_equal(t.load_N, LOAD_GRID_N)
-    assert t.mask.sum() == np.count_nonzero((LOAD_GRID_N >= 0.5) & (LOAD_GRID_N <= 4.0))
+    grid = load_grid(4.0)  # the largest measured load decides the load range: nothing is dropped
+    np.testing.assert_allclose(t.load_N, grid, rtol=1e-12)
+    assert t.max_load_N == pytest.approx(4.0, rel=1e-12)
+    assert t.mask.sum() == np.count_nonzero((grid >= 0.5 - 1e-12) & (grid <= 4.0 + 1e-12))
 
 
 def test_unsorted_rows_are_sorted_and_noted():
@@ -93,7 +96,7 @@ def test_units_are_noted():
 def test_inside_the_measured_range_the_curve_is_interpolated_linearly():
     load = np.array([0.3, 1.1, 2.7, 6.0, 9.5])
     friction = np.array([0.2, 0.5, 0.9, 2.2, 3.0])
-    t = parse_target_text("\n".join(f"{p},{f}" for p, f in zip(load, friction)), "lin.csv")
+    t = parse_target_text("\n".join(f"{p},{f}" for p, f in zip(load, friction)), "lin.csv", max_load_N=10.0)
     inside = (LOAD_GRID_N >= 0.3) & (LOAD_GRID_N <= 9.5)
     np.testing.assert_array_equal(t.mask, inside)
     np.testing.assert_allclose(t.friction_N[inside], np.interp(LOAD_GRID_N[inside], load, friction), rtol=1e-12)
@@ -102,7 +105,8 @@ def test_inside_the_measured_range_the_curve_is_interpolated_linearly():
 def test_outside_the_range_a_power_law_continues_the_curve():
     load = np.linspace(1.0, 5.0, 9)
     friction = 0.3 * load ** 0.8
-    t = parse_target_text("\n".join(f"{float(p)!r},{float(f)!r}" for p, f in zip(load, friction)), "pow.csv")
+    t = parse_target_text("\n".join(f"{float(p)!r},{float(f)!r}" for p, f in zip(load, friction)), "pow.csv",
+                          max_load_N=10.0)  # a range above the data: extrapolated there
     above, below = LOAD_GRID_N > 5.0, LOAD_GRID_N < 1.0
     assert not t.mask[above].any() and not t.mask[below].any()
     np.testing.assert_allclose(t.friction_N[above], 0.3 * LOAD_GRID_N[above] ** 0.8, rtol=1e-9)
@@ -116,7 +120,7 @@ def test_outside_the_range_a_power_law_continues_the_curve():
 ])
 def test_extrapolation_is_positive_and_non_decreasing(friction):
     text = "\n".join(f"{p},{f}" for p, f in zip([2.0, 3.0, 4.0, 5.0], friction))
-    t = parse_target_text(text, "x.csv")
+    t = parse_target_text(text, "x.csv", max_load_N=10.0)
     for part in (LOAD_GRID_N < 2.0, LOAD_GRID_N > 5.0):
         ext = t.friction_N[part]
         assert np.all(ext > 0) and np.all(np.diff(ext) >= 0)
@@ -134,8 +138,8 @@ FAILURES = [
     ("1,2\n2,0\n3,4\n", 2, ["zero friction"]),
     ("# header\n1,2\n2,3\n\n2,4\n", None, ["lines 3 and 5", "same load"]),
     ("1,2\n2,3\n", 2, ["only 2", "at least 3"]),
-    ("20,1\n30,2\n40,3\n", None, ["covers none", "load grid"]),
-    ("0.001,0.1\n0.002,0.2\n0.003,0.3\n", None, ["covers none"]),
+    ("1e-7,1e-8\n0.5,0.2\n1,0.3\n", 1, ["1e-07–1 N", "7.0 decades", "at most 6"]),
+    ("# loads\n0,0.1\n0,0.2\n", None, ["lines 2 and 3", "same load"]),
     ("1\n2\n3\n", 1, ["two columns"]),
     ("load (lbf),friction (lbf)\n1,2\n2,3\n3,4\n", 1, ["'lbf'", "not supported"]),
     ("pressure (kPa),friction (N)\n1,2\n2,3\n3,4\n", 1, ["pressure", "area"]),

@@ -104,7 +104,7 @@ def test_truncated_session_names_the_line(tmp_path, session):
     path.write_text(text[: len(text) // 2])
     with pytest.raises(SessionError, match=r"s\.json, line \d+: not valid JSON .*truncated"):
         load_session(path)
-    path.write_text(text.replace("0.0", "NaN", 1))
+    path.write_text(text.replace('"elapsed_s": 2.5', '"elapsed_s": NaN', 1))
     with pytest.raises(SessionError, match="NaN is not allowed"):
         load_session(path)
     with pytest.raises(SessionError, match="file not found"):

@@ -1,7 +1,7 @@
 """`friction-studio design`, `bench` and `warm-up` (spec: design-file.md, "Command line").
 
     friction-studio design TARGET.csv --asperities N --out OUT.h5
-                    [--time-budget SECONDS] [--method NAME] [--candidates K] [--seed S]
+                    [--time-budget SECONDS] [--method NAME] [--candidates K] [--seed S] [--max-load P]
     friction-studio bench [--targets SPEC] [--engines a,b] [--budget SECONDS] [--json OUT.json]
     friction-studio warm-up [--asperities 64]
 
@@ -30,6 +30,9 @@ def register(subparsers) -> None:
                    help="designs to keep (default: " + ", ".join(f"{s.default_count} for {s.name}" for s in
                                                                    ENGINES.values()) + ")")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="job seed (default 0)")
+    p.add_argument("--max-load", type=float, default=None, metavar="P",
+                   help="largest load of the design's range in N (default: the CSV's largest load); designs "
+                        "for any range are the 10 N ones scaled exactly (docs/load-ranges.md)")
     p.add_argument("--progress", action="store_true", help="print progress to stderr")
     p.set_defaults(run=design_command)
 
@@ -60,7 +63,7 @@ def design_command(args) -> int:
         raise StudioError(f"--time-budget must be positive, got {args.time_budget:g} s")
     if args.candidates is not None and args.candidates < 1:
         raise StudioError(f"--candidates must be at least 1, got {args.candidates}")
-    target = read_target_csv(args.target).to_target(args.asperities)
+    target = read_target_csv(args.target, max_load_N=args.max_load).to_target(args.asperities)
     last = []
 
     def on_progress(p):
@@ -75,6 +78,8 @@ def design_command(args) -> int:
     print(json.dumps({"best": best.name, "smape_percent": round(float(best.error_percent), 6),
                       "elapsed_s": round(float(best.elapsed_s), 3), "method": args.method, "N": target.N,
                       "seed": best.seed, "designs": len(designs), "out": args.out,
+                      "max_load_N": target.max_load_N, "hertz_valid": bool(best.hertz_valid),
+                      "fabrication_warnings": best.fabrication_warnings(),
                       "message": last[0].message if last else ""}))
     return 0
 

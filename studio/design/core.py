@@ -12,13 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from studio.design import load_range
 from studio.errors import StudioError
 from studio.jobs import Cancelled, JobControl  # noqa: F401  (the job protocol, re-exported for engines)
 from studio.physics import (
     E_STAR_IDX,
+    HERTZ_LIMIT,
     LOAD_GRID_N,
     Asperities,
-    hertz_valid,
+    hertz_strain,
     realize,
     simulate,
     simulate_and_realize,
@@ -34,11 +36,13 @@ class TargetError(StudioError, ValueError):
 
 @dataclass(frozen=True)
 class Target:
-    """A friction law to design for, on the 128-point load grid.
+    """A friction law to design for, on the 128-point load grid P_max·j/128.
 
     friction_N: (128,) target F [N] (extrapolated where mask is False, for the models' condition).
     mask: (128,) True where the user specified the law; errors use only these points.
     N: asperity count the designs must have. source/note: provenance for files.
+    max_load_N: P_max, the largest load of the grid (10 N, the canonical range, unless the target
+    spans another; studio.design.load_range maps it to the canonical problem).
     """
 
     friction_N: np.ndarray
@@ -46,18 +50,21 @@ class Target:
     mask: np.ndarray | None = None
     source: str = "sketch"
     note: str = ""
+    max_load_N: float = load_range.CANONICAL_MAX_LOAD_N
 
     def __post_init__(self):
+        object.__setattr__(self, "max_load_N", load_range.check_max_load(self.max_load_N, "target"))
+        grid = self.load_N
         f = np.asarray(self.friction_N, dtype=np.float64)
-        if f.shape != LOAD_GRID_N.shape:
-            raise TargetError(f"target law needs {LOAD_GRID_N.size} values on the load grid, got shape {f.shape}")
+        if f.shape != grid.shape:
+            raise TargetError(f"target law needs {grid.size} values on the load grid, got shape {f.shape}")
         bad = np.flatnonzero(~np.isfinite(f))
         if bad.size:
-            raise TargetError(f"target law is not finite at load {LOAD_GRID_N[bad[0]]:g} N (grid point {bad[0] + 1})")
+            raise TargetError(f"target law is not finite at load {grid[bad[0]]:g} N (grid point {bad[0] + 1})")
         neg = np.flatnonzero(f <= 0)
         if neg.size:
             raise TargetError(f"target friction must be positive; it is {f[neg[0]]:g} N at load "
-                              f"{LOAD_GRID_N[neg[0]]:g} N (grid point {neg[0] + 1})")
+                              f"{grid[neg[0]]:g} N (grid point {neg[0] + 1})")
         mask = np.ones(f.shape, bool) if self.mask is None else np.asarray(self.mask, dtype=bool)
         if mask.shape != f.shape:
             raise TargetError(f"target mask has shape {mask.shape}, expected {f.shape}")
@@ -69,7 +76,10 @@ class Target:
 
     @property
     def load_N(self) -> np.ndarray:
-        return LOAD_GRID_N
+        """The load grid P_max·j/128 [N]."""
+        if self.max_load_N == load_range.CANONICAL_MAX_LOAD_N:
+            return LOAD_GRID_N
+        return load_range.load_grid(self.max_load_N)
 
     def error(self, law) -> float:
         """Functional error [%]: sMAPE of a simulated law against this target on the masked points."""
@@ -80,6 +90,9 @@ class Target:
 class Design:
     """A design (θ, N, seed) with its realised asperities, simulated law and error.
 
+    θ is canonical (the 10 N problem's, inside the design box); max_load_N (P_max) is the load
+    range of everything else it stores: asperities, law, band and layout are real, i.e. scaled by
+    studio.design.load_range (lengths ×√(P_max/10 N), forces ×P_max/10 N).
     layout: the fabrication layout read with it (a design file's, studio.physics.layout.Layout);
     None: studio.design.details uses the layout rules' (layout_for) when needed.
     """
@@ -97,40 +110,74 @@ class Design:
     band_p05: np.ndarray | None = None
     band_p95: np.ndarray | None = None
     layout: object | None = None  # studio.physics.layout.Layout (not imported here: physics.layout is heavier)
+    max_load_N: float = load_range.CANONICAL_MAX_LOAD_N
 
     def __post_init__(self):
         self.theta = validate(self.theta)
         self.N = validate_asperity_count(self.N)
         self.seed = int(self.seed)
+        self.max_load_N = load_range.check_max_load(self.max_load_N, "design")
 
     @classmethod
     def evaluate(cls, theta, N: int, seed: int, target: Target | None = None, **kw) -> "Design":
-        """Realise and simulate with the exact (float64) model; score against `target` if given."""
+        """Realise and simulate with the exact (float64) model at the target's load range (10 N without
+        one, or `max_load_N=`); score against `target` if given."""
         return cls.evaluate_many([theta], N, [seed], target, **kw)[0]
 
     @classmethod
     def evaluate_many(cls, thetas, N: int, seeds, target: Target | None = None, **kw) -> list["Design"]:
-        """`evaluate` for several designs of one N at once (one compiled call, not one per design)."""
+        """`evaluate` for several designs of one N at once (one compiled call, not one per design), at the
+        target's load range (10 N without one, or `max_load_N=`)."""
+        max_load = kw.pop("max_load_N", target.max_load_N if target is not None else load_range.CANONICAL_MAX_LOAD_N)
         designs = [cls(theta=t, N=N, seed=s, **kw) for t, s in zip(thetas, seeds)]
         if not designs:
             return []
         theta = np.stack([d.theta for d in designs])
         seed = np.array([d.seed for d in designs])
         laws, asperities = simulate_and_realize(theta, designs[0].N, seed)
+        out = []
         for d, asp, law in zip(designs, asperities, laws):
             d.asperities, d.friction_N = asp, law
+            d = load_range.at_load_range(d, max_load)
             if target is not None:
-                d.error_percent = target.error(law)
-        return designs
+                d.error_percent = target.error(d.friction_N)
+            out.append(d)
+        return out
+
+    @property
+    def load_N(self) -> np.ndarray:
+        """The load grid of its law, P_max·j/128 [N]."""
+        if self.max_load_N == load_range.CANONICAL_MAX_LOAD_N:
+            return LOAD_GRID_N
+        return load_range.load_grid(self.max_load_N)
+
+    def real_asperities(self) -> Asperities:
+        """Its asperities at its load range (the stored ones, else realised and scaled)."""
+        if self.asperities is not None:
+            return self.asperities
+        return load_range.scale_asperities(realize(self.theta, self.N, self.seed),
+                                           load_range.length_scale(self.max_load_N))
+
+    def real_law(self) -> np.ndarray:
+        """Its friction law [N] on its grid (the stored one, else simulated and scaled)."""
+        if self.friction_N is not None:
+            return self.friction_N
+        return simulate(self.theta, self.N, self.seed) * load_range.force_scale(self.max_load_N)
 
     @property
     def hertz_valid(self) -> bool:
-        a = self.asperities or realize(self.theta, self.N, self.seed)
-        return hertz_valid(a.height_mm, a.radius_mm, self.theta[E_STAR_IDX])
+        """Every contact within small-strain Hertz theory (d/R ≤ 0.25) up to its largest load, on the real geometry."""
+        a = self.real_asperities()
+        return hertz_strain(a.height_mm, a.radius_mm, self.theta[E_STAR_IDX], self.max_load_N) <= HERTZ_LIMIT
+
+    def fabrication_warnings(self) -> list[str]:
+        """Radii or height relief outside a sensible fabrication range (load_range.FABRICATION_RANGE_MM)."""
+        a = self.real_asperities()
+        return load_range.fabrication_warnings(a.height_mm, a.radius_mm)
 
     def residual_percent(self, target: Target) -> np.ndarray:
         """Per-load relative residual (design − target)/target [%], NaN where the target is masked out."""
-        law = self.friction_N if self.friction_N is not None else simulate(self.theta, self.N, self.seed)
+        law = self.real_law()
         r = 100.0 * (law - target.friction_N) / target.friction_N
         return np.where(target.mask, r, np.nan)
 

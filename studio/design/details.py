@@ -10,12 +10,13 @@ otherwise the layout is studio.physics.layout_for's, the same one design files a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from studio.design import load_range
 from studio.design.core import Design
-from studio.physics import LOAD_GRID_N, normalise_weights
+from studio.physics import normalise_weights
 from studio.physics.theta import E_STAR_IDX, MU_H_IDX, MU_R_IDX, N_COMPONENTS, SD_H_IDX, SD_R_IDX, W_IDX
 
 
@@ -27,55 +28,72 @@ class DesignDetails:
     band_p95: np.ndarray
     x_mm: np.ndarray
     y_mm: np.ndarray
-    contact_radius_mm: np.ndarray  # (128, N): Hertz contact radius of each asperity at each grid load
+    contact_radius_mm: np.ndarray  # (128, N): Hertz contact radius of each asperity at each load of its grid
     hertz_valid: bool
     layout: object | None = None  # the studio.physics.layout.Layout that x_mm, y_mm come from (levels, sizes)
 
 
 def compute_details(design: Design) -> DesignDetails:
-    """Band, layout and contact radii of a design (call it in a worker)."""
-    from studio.physics import hertz_valid, indentation_mm, realize, spread_band
+    """Band, layout and contact radii of a design at its load range (call it in a worker)."""
+    from studio.physics import indentation_mm, spread_band
 
-    a = design.asperities if design.asperities is not None else realize(design.theta, design.N, design.seed)
+    a = design.real_asperities()
     e_star = float(design.theta[E_STAR_IDX])
     if design.band_p05 is not None and design.band_p95 is not None:
         lo, hi = np.asarray(design.band_p05), np.asarray(design.band_p95)
     else:
-        lo, hi = spread_band(design.theta, design.N, design.seed)
-    d = indentation_mm(a.height_mm, a.radius_mm, e_star, LOAD_GRID_N)
+        k = load_range.force_scale(design.max_load_N)
+        lo, hi = (k * np.asarray(b) for b in spread_band(design.theta, design.N, design.seed))
+    d = indentation_mm(a.height_mm, a.radius_mm, e_star, design.load_N)
     radii = np.sqrt(np.asarray(a.radius_mm)[None, :] * d)
     layout = design_layout(design)
     return DesignDetails(lo, hi, np.asarray(layout.x_mm), np.asarray(layout.y_mm), radii,
-                         bool(hertz_valid(a.height_mm, a.radius_mm, e_star)), layout)
+                         bool(design.hertz_valid), layout)
+
+
+def details_at_load_range(details: DesignDetails | None, old_max_load_N: float, new_max_load_N: float):
+    """The details of a design moved from one load range to another (studio.design.load_range.at_load_range)."""
+    if details is None or old_max_load_N == new_max_load_N:
+        return details
+    forces = float(new_max_load_N) / float(old_max_load_N)
+    lengths = float(np.sqrt(forces))
+    return replace(details, band_p05=details.band_p05 * forces, band_p95=details.band_p95 * forces,
+                   x_mm=details.x_mm * lengths, y_mm=details.y_mm * lengths,
+                   contact_radius_mm=details.contact_radius_mm * lengths,
+                   layout=load_range.scale_layout(details.layout, lengths))
 
 
 def design_layout(design: Design):
-    """A design's fabrication layout (studio.physics.layout.Layout): the one read with it, else layout_for's."""
-    from studio.physics import layout_for, realize
+    """A design's fabrication layout (studio.physics.layout.Layout): the one read with it, else layout_for's
+    on the canonical geometry, scaled to the design's load range (the layout scales exactly: physics.md §2)."""
+    from studio.physics import layout_for
 
     if design.layout is not None:
         return design.layout
-    a = design.asperities if design.asperities is not None else realize(design.theta, design.N, design.seed)
-    return layout_for(a, float(design.theta[E_STAR_IDX]))
+    lengths = load_range.length_scale(design.max_load_N)
+    canonical = load_range.scale_asperities(design.real_asperities(), 1.0 / lengths)
+    return load_range.scale_layout(layout_for(canonical, float(design.theta[E_STAR_IDX])), lengths)
 
 
 def fabrication_geometry(design: Design):
-    """The design's asperity caps on its layout's plate (studio.io.export.Geometry): for STL and height maps."""
+    """The design's asperity caps on its layout's plate (studio.io.export.Geometry), in real millimetres:
+    for STL and height maps."""
     from studio.io.export import Geometry
-    from studio.physics import realize
 
-    a = design.asperities if design.asperities is not None else realize(design.theta, design.N, design.seed)
+    a = design.real_asperities()
     return Geometry.from_layout(a.height_mm, a.radius_mm, design_layout(design))
 
 
-def mixture_pdfs(theta: np.ndarray, values: np.ndarray, which: str) -> np.ndarray:
-    """(components, len(values)) weighted Gaussian pdfs of height ('h') or radius ('R') per component [1/mm]."""
-    t = np.asarray(theta, dtype=np.float64)
+def mixture_pdfs(theta: np.ndarray, values: np.ndarray, which: str, max_load_N: float = 10.0) -> np.ndarray:
+    """(components, len(values)) weighted Gaussian pdfs of height ('h') or radius ('R') per component [1/mm],
+    of canonical θ's mixture at the load range max_load_N (values in real mm)."""
+    t = load_range.real_theta(theta, max_load_N)
     w = np.asarray(normalise_weights(t[W_IDX]))
     mean, sd = (t[MU_H_IDX], t[SD_H_IDX]) if which == "h" else (t[MU_R_IDX], t[SD_R_IDX])
-    sd = np.maximum(sd, 1e-3)[:, None]
+    sd = np.maximum(sd, 1e-3 * load_range.length_scale(max_load_N))[:, None]
     return w[:, None] * np.exp(-0.5 * ((values[None, :] - mean[:, None]) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
 
 
-__all__ = ["DesignDetails", "compute_details", "design_layout", "fabrication_geometry", "mixture_pdfs",
+__all__ = ["DesignDetails", "compute_details", "design_layout", "details_at_load_range", "fabrication_geometry",
+           "mixture_pdfs",
            "N_COMPONENTS"]

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 
 from studio.design import search
 from studio.design.core import Design, JobControl, Progress, Target
+from studio.design.load_range import scaled_engine
 from studio.errors import StudioError
 from studio.jobs import drive
 
@@ -44,16 +45,18 @@ class EngineSpec:
         return self.run(target, **options)
 
 
+# Every engine designs on the canonical 10 N problem: load_range.scaled_engine maps a target on any load
+# range to it and the designs back (physics.md §2), so no engine knows about load ranges.
 ENGINES: dict[str, EngineSpec] = {spec.name: spec for spec in (
-    EngineSpec("candidates", search.candidates, "Candidates",
+    EngineSpec("candidates", scaled_engine(search.candidates), "Candidates",
                "CVAE proposals, τ0 and B fitted, ranked by re-simulated error (seconds; a Sobol screen "
                "without the model)", default_count=16, models=("generator",)),
-    EngineSpec("vae_cmaes", search.vae_cmaes, "VAE + CMA-ES",
+    EngineSpec("vae_cmaes", scaled_engine(search.vae_cmaes), "VAE + CMA-ES",
                "CMA-ES over the VAE's latent space, the published baseline (CMA-ES in θ without the model)",
                models=("vae",)),
-    EngineSpec("cmaes", search.cmaes, "CMA-ES",
+    EngineSpec("cmaes", scaled_engine(search.cmaes), "CMA-ES",
                "CMA-ES in the normalised θ box; refines a given design from its neighbourhood", takes_start=True),
-    EngineSpec("hybrid", search.hybrid, "Hybrid",
+    EngineSpec("hybrid", scaled_engine(search.hybrid), "Hybrid",
                "model proposals, gradient polish, CMA-ES and polish under other realisation seeds (best)",
                takes_start=True, models=("generator",)),
 )}

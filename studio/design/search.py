@@ -32,7 +32,7 @@ import numpy as np
 from studio.design.core import Design, JobControl, Progress, Target
 from studio.design.objective import BatchObjective, polish
 from studio.errors import StudioError
-from studio.physics import LOAD_GRID_N, THETA_SIZE, canonical, from_unit, to_unit
+from studio.physics import THETA_SIZE, canonical, from_unit, to_unit
 from studio.physics.realize import FAST_BLOCK
 
 PROGRESS_INTERVAL_S = 0.1
@@ -194,6 +194,7 @@ def _rms_distances(canon_rows: np.ndarray, canon: np.ndarray) -> np.ndarray:
 def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_REACH_PERCENT) -> str:
     """One line saying where the design misses the target by more than `limit_percent` (per-load residual)."""
     r = design.residual_percent(target)
+    load = target.load_N  # the target's own grid (any load range)
     bad = np.abs(np.nan_to_num(r)) > limit_percent
     if not bad.any():
         return f"within {limit_percent:g} % of the target at every specified load (sMAPE {design.error_percent:.3g} %)"
@@ -206,10 +207,10 @@ def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_R
                 k += 1
             worst = j + int(np.nanargmax(np.abs(r[j:k + 1])))
             if j == k:
-                ranges.append(f"{LOAD_GRID_N[j]:.3g} N ({r[j]:+.1f} %)")
+                ranges.append(f"{load[j]:.3g} N ({r[j]:+.1f} %)")
             else:
-                ranges.append(f"{LOAD_GRID_N[j]:.3g}–{LOAD_GRID_N[k]:.3g} N (worst {r[worst]:+.1f} % at "
-                              f"{LOAD_GRID_N[worst]:.3g} N)")
+                ranges.append(f"{load[j]:.3g}–{load[k]:.3g} N (worst {r[worst]:+.1f} % at "
+                              f"{load[worst]:.3g} N)")
             j = k + 1
         else:
             j += 1

@@ -20,7 +20,9 @@ non-decreasing in P. A law that is already on the grid (a CSV target, a session,
 is taken as it is: it is never extrapolated a second time.
 
 The load grid is a parameter of the rule and of the sketch (default studio.physics.LOAD_GRID_N,
-10·j/128 N), so a grid scaled to the data's largest load can replace it.
+10·j/128 N): a target on another load range (0, P_max] lives on P_max·j/128
+(studio.design.load_range), and `TargetSketch.at_max_load` moves a sketch to another range with
+its shape kept (loads ×P_new/P_old, friction ×P_new/P_old: the exact similarity of physics.md §2).
 """
 from __future__ import annotations
 
@@ -30,12 +32,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
+from studio.design import load_range
 from studio.design.core import Target
 from studio.errors import StudioError
 from studio.physics import LOAD_GRID_N
 
 DEFAULT_HANDLES = 8
-MIN_FRICTION_N = 1e-4  # strokes and dragged handles are kept above this: a target is positive everywhere
+# Strokes and dragged handles are kept above this fraction of P_max [N/N] (1e-4 N on 10 N): a target is
+# positive everywhere, on every load range.
+MIN_FRICTION_PER_LOAD = 1e-5
 EXTRAPOLATION_POINTS = 5  # points at each end used to fit the extrapolating power law
 EXTRAPOLATION_EXPONENT = (0.0, 1.5)  # b is clipped here: ≥ 0 keeps the law non-decreasing
 SMOOTHING_WIDTH = 0.04  # of the stroke's load span: the Gaussian width of the stroke smoothing
@@ -143,7 +148,7 @@ class TargetSketch:
     def from_target(cls, target: Target, *, monotone: bool = False, handle_load_N=None) -> "TargetSketch":
         """An existing target (CSV, session, design file) as an editable sketch with the very same law."""
         return cls.from_law(target.friction_N, target.mask, source=target.source, note=target.note,
-                            monotone=monotone, handle_load_N=handle_load_N)
+                            monotone=monotone, handle_load_N=handle_load_N, load_grid_N=target.load_N)
 
     @property
     def law_N(self) -> np.ndarray:
@@ -158,7 +163,7 @@ class TargetSketch:
                     np.full(grid.shape, off[0])
                 corr = np.where(grid < p[0], off[0], corr)
                 corr = np.where(grid > p[-1], off[-1], corr)
-                law = np.maximum(law + corr, MIN_FRICTION_N)
+                law = np.maximum(law + corr, MIN_FRICTION_PER_LOAD * self.max_load_N)
             if self.monotone:
                 law = non_decreasing(law)
             object.__setattr__(self, "_law", law)
@@ -182,15 +187,29 @@ class TargetSketch:
         """The sketch with handle i dragged so the law passes through friction_N at its load."""
         off = list(self.handle_offset_N)
         current = self.base_N[self.handle_idx[i]] + off[i]
-        off[i] += max(float(friction_N), MIN_FRICTION_N) - current
+        off[i] += max(float(friction_N), MIN_FRICTION_PER_LOAD * self.max_load_N) - current
         return replace(self, handle_offset_N=tuple(off), _law=None)
 
     def with_monotone(self, monotone: bool) -> "TargetSketch":
         return replace(self, monotone=bool(monotone), _law=None)
 
+    @property
+    def max_load_N(self) -> float:
+        """P_max: the largest load of its grid."""
+        return float(self.load_grid_N[-1])
+
+    def at_max_load(self, max_load_N: float) -> "TargetSketch":
+        """The same target on the load range (0, max_load_N]: loads and forces ×P_new/P_old, shape kept."""
+        new = load_range.check_max_load(max_load_N)
+        if new == self.max_load_N:
+            return self
+        k = new / self.max_load_N
+        return replace(self, base_N=self.base_N * k, handle_offset_N=tuple(v * k for v in self.handle_offset_N),
+                       load_grid_N=load_range.load_grid(new), _law=None)
+
     def target(self, N: int) -> Target:
         """The design target for asperity count N (raises TargetError on an impossible law)."""
-        return Target(self.law_N, N, mask=self.mask, source=self.source, note=self.note)
+        return Target(self.law_N, N, mask=self.mask, source=self.source, note=self.note, max_load_N=self.max_load_N)
 
 
 def handle_indices(mask: np.ndarray, count: int = DEFAULT_HANDLES) -> np.ndarray:
@@ -205,14 +224,14 @@ def stroke_to_sketch(load_N, friction_N, *, monotone=True, smooth=True, source="
                      handles: int = DEFAULT_HANDLES, load_grid_N=LOAD_GRID_N) -> TargetSketch:
     """A freehand stroke (or clicked points) → target: sort by load, smooth, then the rule.
 
-    Points outside the grid's load range are dropped; friction is kept above MIN_FRICTION_N.
+    Points outside the grid's load range are dropped; friction is kept above MIN_FRICTION_PER_LOAD·P_max.
     Points that share a load are averaged (a vertical stroke segment).
     """
     p = np.asarray(load_N, dtype=np.float64).ravel()
     f = np.asarray(friction_N, dtype=np.float64).ravel()
     top = float(load_grid_N[-1])
     keep = np.isfinite(p) & np.isfinite(f) & (p > 0) & (p <= top * 1.02)
-    p, f = p[keep], np.maximum(f[keep], MIN_FRICTION_N)
+    p, f = p[keep], np.maximum(f[keep], MIN_FRICTION_PER_LOAD * top)
     if p.size < 2:
         raise SketchError(f"a target needs at least 2 points between 0 and {top:g} N load; got {p.size}")
     order = np.argsort(p, kind="stable")
@@ -250,9 +269,12 @@ PRESETS = ("linear", "power law", "bilinear")
 
 
 def preset_sketch(name: str, *, mu: float = 0.3, exponent: float = 0.67, knee_N: float = 4.0,
-                  mu_after: float | None = None, monotone: bool = True, load_grid_N=LOAD_GRID_N) -> TargetSketch:
-    """A ready-made law: 'linear' F = μP, 'power law' F = μ·P^n (P in N), 'bilinear' slope μ then μ_after."""
-    p = load_grid_N
+                  mu_after: float | None = None, monotone: bool = True,
+                  max_load_N: float = load_range.CANONICAL_MAX_LOAD_N) -> TargetSketch:
+    """A ready-made law: 'linear' F = μP, 'power law' F = μ·P^n (P in N), 'bilinear' slope μ then μ_after,
+    as written on the canonical 10 N range (knee_N on it); on another range (0, max_load_N] the same
+    shape, scaled as a design would be (TargetSketch.at_max_load), so a preset follows the load range."""
+    p = LOAD_GRID_N
     if not mu > 0:
         raise SketchError(f"preset {name!r}: friction coefficient μ must be > 0, got {mu}")
     if name == "linear":
@@ -265,4 +287,7 @@ def preset_sketch(name: str, *, mu: float = 0.3, exponent: float = 0.67, knee_N:
         note = f"slope {mu:g} up to {knee_N:g} N, then {after:g}"
     else:
         raise SketchError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    return TargetSketch.from_law(law, source=f"preset:{name}", note=note, monotone=monotone, load_grid_N=load_grid_N)
+    sketch = TargetSketch.from_law(law, source=f"preset:{name}", note=note, monotone=monotone)
+    if load_range.is_canonical(max_load_N):
+        return sketch
+    return replace(sketch.at_max_load(max_load_N), note=f"{note} on 0–10 N, scaled to 0–{float(max_load_N):g} N")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QMenu, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractSpinBox, QDoubleSpinBox, QLabel, QMenu, QSplitter, QToolBar, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from studio.design.targets import PRESETS, preset_sketch
 from studio.errors import StudioError
@@ -51,6 +52,18 @@ class DesignWorkspace(QWidget):
         self.mu_spin.setValue(0.3)
         self.mu_spin.setToolTip("Friction coefficient used by the presets")
         tools.addWidget(self.mu_spin)
+        tools.addWidget(QLabel(" max load "))
+        self.max_load_spin = QDoubleSpinBox()
+        self.max_load_spin.setDecimals(4)
+        self.max_load_spin.setRange(1e-4, 1e5)
+        self.max_load_spin.setStepType(QAbstractSpinBox.AdaptiveDecimalStepType)
+        self.max_load_spin.setSuffix(" N")
+        self.max_load_spin.setKeyboardTracking(False)
+        self.max_load_spin.setValue(target.max_load_N)
+        self.max_load_spin.setToolTip("Load range (0, P_max] of the target: axes, presets and drawing follow it, "
+                                      "the target keeps its shape; designs are the 10 N ones scaled exactly")
+        self.max_load_spin.valueChanged.connect(self.set_max_load)
+        tools.addWidget(self.max_load_spin)
         tools.addSeparator()
         self.mu_view_action = self._tool(tools, "μ = F/P", "Show the friction coefficient", self.editor.set_mu_view)
         self.monotone_action = self._tool(tools, "Non-decreasing", "Force the target law to be non-decreasing in load",
@@ -94,18 +107,30 @@ class DesignWorkspace(QWidget):
 
     def apply_preset(self, name: str) -> None:
         try:
-            self.target.edit(preset_sketch(name, mu=self.mu_spin.value(), monotone=self.target.monotone),
-                             f"Preset {name}")
+            self.target.edit(preset_sketch(name, mu=self.mu_spin.value(), monotone=self.target.monotone,
+                                           max_load_N=self.target.max_load_N), f"Preset {name}")
+        except StudioError as exc:
+            self.studio.report(str(exc))
+
+    def set_max_load(self, max_load_N: float) -> None:
+        """The load-range field: move the target to (0, max_load_N] (one undo step; designs follow)."""
+        try:
+            self.target.set_max_load(max_load_N)
         except StudioError as exc:
             self.studio.report(str(exc))
 
     def _target_changed(self, target: TargetState) -> None:
         self.inspector.set_target(target.target)
         self.monotone_action.setChecked(target.monotone)
+        if self.max_load_spin.value() != target.max_load_N:  # an undo, a CSV or a file on another range
+            self.max_load_spin.blockSignals(True)
+            self.max_load_spin.setValue(target.max_load_N)
+            self.max_load_spin.blockSignals(False)
         s = target.sketch
         if s is None:
             self.target_info.setText("Draw a friction law, pick a preset or import a CSV.")
             return
         lo, hi = s.specified_range_N
-        self.target_info.setText(f"target: {s.source}  ·  specified {lo:.2f}–{hi:.2f} N (shaded: extrapolated, "
+        self.target_info.setText(f"target: {s.source}  ·  specified {lo:.4g}–{hi:.4g} N of 0–{s.max_load_N:g} N "
+                                 "(shaded: extrapolated, "
                                  "not scored)" + (f"  ·  {s.note}" if s.note else ""))

@@ -16,7 +16,6 @@ from studio.design.core import Design
 from studio.design.targets import TargetSketch
 from studio.errors import StudioError
 from studio.gui.workers import call_in_thread
-from studio.physics import LOAD_GRID_N
 from studio.state import StudioState
 
 MAX_RECENT = 8
@@ -106,7 +105,7 @@ class FileActions(QObject):
         d = designs[0]
         comment = f"design {d.name}, N={d.N}, seed={d.seed}, method {d.method}" + (
             f", target sMAPE {d.error_percent:.3f} %" if d.error_percent is not None else "")
-        self._write(path, "the curve", write_curve_csv, path, LOAD_GRID_N, d.friction_N, comment=comment)
+        self._write(path, "the curve", write_curve_csv, path, d.load_N, d.friction_N, comment=comment)
 
     def export_plot(self, path, view, plot) -> None:
         """Save a plot as PNG (pyqtgraph, `plot`) or the whole `view` as SVG (vectors); on the GUI thread (fast).
@@ -182,7 +181,8 @@ class FileActions(QObject):
             from studio.io.session import load_session
             session = load_session(path)
             return session, [Design.evaluate(d.theta, d.N, d.seed, session.target, method=d.method, model=d.model,
-                                             elapsed_s=d.elapsed_s, name=d.name) for d in session.designs]
+                                             elapsed_s=d.elapsed_s, name=d.name, max_load_N=d.max_load_N)
+                             for d in session.designs]
 
         def done(result):
             self.state.restore(*result)

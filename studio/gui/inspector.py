@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLa
 
 from studio.design.core import Design, Target
 from studio.design.details import DesignDetails, mixture_pdfs
+from studio.design.load_range import length_scale
 from studio.gui.plots import (BAND_BRUSH, COMPONENT_COLORS, DESIGN_COLOR, DESIGN_PEN, PIN_COLORS, TARGET_PEN,
                               HoverReadout, labelled_plot)
 from studio.physics import LOAD_GRID_N
@@ -55,8 +56,8 @@ class Inspector(QWidget):
         self.resid_zero = pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#999"))
         self.resid_plot.addItem(self.resid_zero)
         self.resid_curve = self.resid_plot.plot(pen=pg.mkPen(DESIGN_COLOR, width=1.5))
-        self.law_readout = HoverReadout(self.law_plot, "P = {x:.2f} N   F = {y:.3f} N")
-        self.resid_readout = HoverReadout(self.resid_plot, "P = {x:.2f} N   {y:+.1f} %")
+        self.law_readout = HoverReadout(self.law_plot, "P = {x:.4g} N   F = {y:.4g} N")
+        self.resid_readout = HoverReadout(self.resid_plot, "P = {x:.4g} N   {y:+.1f} %")
 
         # Mixture pdfs.
         self.mix_view = pg.GraphicsLayoutWidget()
@@ -70,8 +71,8 @@ class Inspector(QWidget):
         self.r_curves = [self.r_plot.plot(pen=pg.mkPen(c, width=2)) for c in COMPONENT_COLORS]
         self.h_total = self.h_plot.plot(pen=pg.mkPen("#1a1a1a", width=1.5, style=Qt.DashLine), name="total")
         self.r_total = self.r_plot.plot(pen=pg.mkPen("#1a1a1a", width=1.5, style=Qt.DashLine))
-        self.h_readout = HoverReadout(self.h_plot, "h = {x:.3f} mm")
-        self.r_readout = HoverReadout(self.r_plot, "R = {x:.2f} mm")
+        self.h_readout = HoverReadout(self.h_plot, "h = {x:.4g} mm")
+        self.r_readout = HoverReadout(self.r_plot, "R = {x:.4g} mm")
 
         # Asperities scatter + layout.
         self.asp_view = pg.GraphicsLayoutWidget()
@@ -79,7 +80,7 @@ class Inspector(QWidget):
                                           ("Tip radius R", "mm"), "Asperities")
         self.scatter = pg.ScatterPlotItem(size=6, pen=pg.mkPen(None))
         self.scatter_plot.addItem(self.scatter)
-        self.scatter_readout = HoverReadout(self.scatter_plot, "h = {x:.3f} mm  R = {y:.2f} mm")
+        self.scatter_readout = HoverReadout(self.scatter_plot, "h = {x:.4g} mm  R = {y:.4g} mm")
         self.layout_plot = labelled_plot(self.asp_view.addPlot(row=1, col=0), ("x", "mm"), ("y", "mm"),
                                          "Layout: contact discs")
         self.layout_plot.setAspectLocked(True)
@@ -87,7 +88,7 @@ class Inspector(QWidget):
         self.discs = pg.ScatterPlotItem(pxMode=False, pen=pg.mkPen("#333", width=0.5))
         self.layout_plot.addItem(self.discs)
         self.layout_plot.addItem(self.centres)
-        self.layout_readout = HoverReadout(self.layout_plot, "x = {x:.2f} mm  y = {y:.2f} mm")
+        self.layout_readout = HoverReadout(self.layout_plot, "x = {x:.4g} mm  y = {y:.4g} mm")
 
         self.load_slider = QSlider(Qt.Horizontal)
         self.load_slider.setRange(0, LOAD_GRID_N.size - 1)
@@ -125,7 +126,7 @@ class Inspector(QWidget):
         if target is None:
             self.target_curve.setData([], [])
         else:
-            self.target_curve.setData(LOAD_GRID_N, target.friction_N)
+            self.target_curve.setData(target.load_N, target.friction_N)
         self._update_residual()
 
     def set_design(self, design: Design | None, details: DesignDetails | None = None) -> None:
@@ -140,7 +141,7 @@ class Inspector(QWidget):
             self.hertz_label.hide()
             return
         if design.friction_N is not None:
-            self.design_curve.setData(LOAD_GRID_N, design.friction_N)
+            self.design_curve.setData(design.load_N, design.friction_N)
         err = "–" if design.error_percent is None else f"{design.error_percent:.2f} %"
         self.summary.setText(f"<b>{design.name or 'design'}</b> · {design.method or '?'} · N = {design.N} · "
                              f"seed {design.seed} · sMAPE {err} · E* {design.theta[E_STAR_IDX]:.2f} MPa · "
@@ -148,6 +149,7 @@ class Inspector(QWidget):
         self._update_residual()
         self._update_mixture()
         self._update_asperities()
+        self._load_changed(self.load_slider.value())
         self.set_details(details)
 
     def set_details(self, details: DesignDetails | None) -> None:
@@ -159,11 +161,16 @@ class Inspector(QWidget):
             self.centres.setData([], [])
             self.hertz_label.hide()
             return
-        self.band_lo.setData(LOAD_GRID_N, details.band_p05)
-        self.band_hi.setData(LOAD_GRID_N, details.band_p95)
-        self.hertz_label.setText("⚠ Outside small-strain Hertz validity: some contact at 10 N has d/R > 0.25."
-                                 " Predicted friction is less reliable.")
-        self.hertz_label.setVisible(not details.hertz_valid)
+        grid = self._grid()
+        self.band_lo.setData(grid, details.band_p05)
+        self.band_hi.setData(grid, details.band_p95)
+        warnings = [] if details.hertz_valid else [
+            f"⚠ Outside small-strain Hertz validity: some contact at {grid[-1]:g} N has d/R > 0.25. "
+            "Predicted friction is less reliable."]
+        if self.design is not None:
+            warnings += [f"⚠ Fabrication: {w}." for w in self.design.fabrication_warnings()]
+        self.hertz_label.setText("\n".join(warnings))
+        self.hertz_label.setVisible(bool(warnings))
         self.centres.setData(details.x_mm, details.y_mm)
         self._update_discs()
 
@@ -171,7 +178,7 @@ class Inspector(QWidget):
         self.pinned = list(designs)[:MAX_PINS]
         for i, curve in enumerate(self.pin_curves):
             if i < len(self.pinned) and self.pinned[i].friction_N is not None:
-                curve.setData(LOAD_GRID_N, self.pinned[i].friction_N)
+                curve.setData(self.pinned[i].load_N, self.pinned[i].friction_N)
             else:
                 curve.setData([], [])
 
@@ -180,13 +187,17 @@ class Inspector(QWidget):
         if d is None or t is None or d.friction_N is None:
             self.resid_curve.setData([], [])
             return
-        self.resid_curve.setData(LOAD_GRID_N, d.residual_percent(t), connect="finite")
+        if d.max_load_N != t.max_load_N:  # a live design of the range before; rescored when it ends
+            self.resid_curve.setData([], [])
+            return
+        self.resid_curve.setData(t.load_N, d.residual_percent(t), connect="finite")
 
     def _update_mixture(self) -> None:
-        t = self.design.theta
-        h = np.linspace(-0.2, 1.4, 240)
-        r = np.linspace(0.0, 5.0, 240)
-        ph, pr = mixture_pdfs(t, h, "h"), mixture_pdfs(t, r, "R")
+        t, max_load = self.design.theta, self.design.max_load_N
+        scale = length_scale(max_load)  # the design box's axes, in real millimetres
+        h = np.linspace(-0.2, 1.4, 240) * scale
+        r = np.linspace(0.0, 5.0, 240) * scale
+        ph, pr = mixture_pdfs(t, h, "h", max_load), mixture_pdfs(t, r, "R", max_load)
         for k in range(N_COMPONENTS):
             self.h_curves[k].setData(h, ph[k])
             self.r_curves[k].setData(r, pr[k])
@@ -202,8 +213,14 @@ class Inspector(QWidget):
         brushes = [pg.mkBrush(COMPONENT_COLORS[int(c) % N_COMPONENTS]) for c in comp]
         self.scatter.setData(np.asarray(a.height_mm), np.asarray(a.radius_mm), brush=brushes)
 
+    def _grid(self) -> np.ndarray:
+        """The load grid shown: the design's, else the target's."""
+        if self.design is not None:
+            return self.design.load_N
+        return self.target.load_N if self.target is not None else LOAD_GRID_N
+
     def _load_changed(self, index: int) -> None:
-        self.load_label.setText(f"{LOAD_GRID_N[index]:5.2f} N")
+        self.load_label.setText(f"{self._grid()[index]:.3g} N")
         self._update_discs()
 
     def _update_discs(self) -> None:

@@ -15,9 +15,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from studio.design.load_range import load_grid
 from studio.design.targets import SketchError, TargetSketch, stroke_to_sketch
 from studio.gui.plots import TARGET_PEN, UNMEASURED_BRUSH, HoverReadout, labelled_plot
-from studio.physics import MAX_LOAD_N
 from studio.state import TargetState
 
 HANDLE_PICK_PX = 12
@@ -60,11 +60,10 @@ class TargetEditor(QWidget):
         self.view = pg.PlotWidget(viewBox=_EditorViewBox(self))
         self.plot = self.view.getPlotItem()
         labelled_plot(self.plot, ("Normal load P", "N"), ("Friction force F", "N"), "Target")
-        self.plot.setXRange(0, MAX_LOAD_N, padding=0.02)
-        self.plot.setYRange(0, 4, padding=0.02)
-        self.plot.vb.setLimits(xMin=-0.5, xMax=MAX_LOAD_N + 0.5)
+        self.max_load_N = target.max_load_N  # the load range the axes show (0, P_max]
+        self._frame_load_range(self.max_load_N)
         self.shade_low = pg.LinearRegionItem((0, 0), movable=False, brush=UNMEASURED_BRUSH, pen=pg.mkPen(None))
-        self.shade_high = pg.LinearRegionItem((MAX_LOAD_N, MAX_LOAD_N), movable=False, brush=UNMEASURED_BRUSH,
+        self.shade_high = pg.LinearRegionItem((self.max_load_N,) * 2, movable=False, brush=UNMEASURED_BRUSH,
                                               pen=pg.mkPen(None))
         for region in (self.shade_low, self.shade_high):
             region.setZValue(-10)
@@ -78,7 +77,7 @@ class TargetEditor(QWidget):
         self.handles.setZValue(20)
         for item in (self.curve, self.stroke_curve, self.points_item, self.handles):
             self.plot.addItem(item)
-        self.readout = HoverReadout(self.plot, "P = {x:.2f} N   F = {y:.3f} N")
+        self.readout = HoverReadout(self.plot, "P = {x:.4g} N   F = {y:.4g} N")
         self.view.setToolTip("Draw mode: press and drag to paint a friction law F(P).\n"
                              "Points mode: click to add points.\nDrag a white handle to reshape the law.")
         layout = QVBoxLayout(self)
@@ -94,8 +93,22 @@ class TargetEditor(QWidget):
         self._stroke.clear()
         self.stroke_curve.setData([], [])
         self._refresh()
-        if sketch is not None and sketch.source != "sketch" and (before is None or before.source != sketch.source):
+        if target.max_load_N != self.max_load_N:  # another load range: the axes follow it, the shape stays
+            self.max_load_N = target.max_load_N
+            self._frame_load_range(self.max_load_N)
+        elif sketch is not None and sketch.source != "sketch" and (before is None or before.source != sketch.source):
             self.plot.enableAutoRange()
+
+    def _frame_load_range(self, max_load_N: float) -> None:
+        """Axes over the load range (0, P_max]; the friction axis framed on the law, or 0.4·P_max without one."""
+        self.plot.vb.setLimits(xMin=-0.05 * max_load_N, xMax=1.05 * max_load_N)
+        self.plot.setXRange(0, max_load_N, padding=0.02)
+        if self.shown is not None and not self.mu_view:
+            self.plot.setYRange(0, float(self.shown.law_N.max()), padding=0.05)
+        elif not self.mu_view:
+            self.plot.setYRange(0, 0.4 * max_load_N, padding=0.02)
+        else:
+            self.plot.enableAutoRange(axis="y")
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
@@ -107,7 +120,7 @@ class TargetEditor(QWidget):
         self.mu_view = bool(on)
         self.plot.setLabel("left", "Friction coefficient μ = F/P" if on else "Friction force F",
                            units=None if on else "N")
-        self.readout.fmt = "P = {x:.2f} N   μ = {y:.3f}" if on else "P = {x:.2f} N   F = {y:.3f} N"
+        self.readout.fmt = "P = {x:.4g} N   μ = {y:.3f}" if on else "P = {x:.4g} N   F = {y:.4g} N"
         self._refresh()
         self.plot.enableAutoRange(axis="y")
 
@@ -126,7 +139,7 @@ class TargetEditor(QWidget):
             for item in (self.curve, self.handles):
                 item.setData([], [])
             self.shade_low.setRegion((0, 0))
-            self.shade_high.setRegion((MAX_LOAD_N, MAX_LOAD_N))
+            self.shade_high.setRegion((self.target.max_load_N,) * 2)
             return
         grid = s.load_grid_N
         self.curve.setData(*self._to_display(grid, s.law_N))
@@ -179,7 +192,8 @@ class TargetEditor(QWidget):
         p = arr[:, 0]
         f = np.array([self._to_friction(pi, yi) for pi, yi in arr])
         try:
-            new = stroke_to_sketch(p, f, monotone=self.target.monotone, source="sketch")
+            new = stroke_to_sketch(p, f, monotone=self.target.monotone, source="sketch",
+                                   load_grid_N=load_grid(self.target.max_load_N))
         except SketchError as exc:
             self.message.emit(f"Drawing ignored: {exc}")
             return
@@ -194,7 +208,8 @@ class TargetEditor(QWidget):
         if len(self._points) >= 2:
             try:
                 new = stroke_to_sketch(pts[:, 0], pts[:, 1], monotone=self.target.monotone, smooth=False,
-                                       source="sketch", handles=min(8, len(self._points)))
+                                       source="sketch", handles=min(8, len(self._points)),
+                                       load_grid_N=load_grid(self.target.max_load_N))
             except SketchError as exc:
                 self.message.emit(f"Point ignored: {exc}")
                 return True

@@ -41,13 +41,14 @@ def register(subparsers) -> None:
 
 
 def resimulate(design_file, name: str | None = None):
-    """(design, law (128,) [N], max relative difference vs the stored curve) for one design of a DesignFile."""
+    """(design, law (128,) [N] on the design's own grid, max relative difference vs the stored curve) for one
+    design of a DesignFile (its real asperities at its real loads)."""
     from studio.physics import MATERIAL_IDX, friction_law
 
     d = design_file.design(name)
     a = d.asperities
     E_star, tau0, B = (float(v) for v in d.theta[MATERIAL_IDX])
-    law = np.asarray(friction_law(a.height_mm, a.radius_mm, E_star, tau0, B), dtype=np.float64)
+    law = np.asarray(friction_law(a.height_mm, a.radius_mm, E_star, tau0, B, loads_N=d.load_N), dtype=np.float64)
     stored = np.asarray(d.friction_N, dtype=np.float64)
     difference = float(np.max(np.abs(law - stored) / np.abs(stored)))
     return d, law, difference
@@ -56,18 +57,17 @@ def resimulate(design_file, name: str | None = None):
 def run_simulate(args) -> int:
     from studio.io.csv_target import write_curve_csv
     from studio.io.design_file import read_design_file
-    from studio.physics import LOAD_GRID_N
 
     f = read_design_file(args.design_file)
     d, law, difference = resimulate(f, args.design)
     if args.out:
-        write_curve_csv(args.out, LOAD_GRID_N, law, ("load (N)", "friction (N)"),
+        write_curve_csv(args.out, d.load_N, law, ("load (N)", "friction (N)"),
                         comment=f"design {d.name} of {args.design_file}, re-simulated from its asperities")
         print(json.dumps({"design": d.name, "out": str(args.out), "max_relative_difference": difference}))
     else:
         out = sys.stdout
         out.write("load (N),friction (N)\n")
-        for p, fr in zip(LOAD_GRID_N, law):
+        for p, fr in zip(d.load_N, law):
             out.write(f"{p:.10g},{fr:.10g}\n")
         out.write(f"# design {d.name}: max relative difference vs stored curve {difference:.3e}\n")
     return 0

@@ -21,9 +21,15 @@ What is refused (CsvError: file, 1-based line and problem)
     missing, empty, binary or huge (> 50 MB) file; a non-numeric cell; a row with the
     wrong number of values; NaN or infinity; a negative load or friction, or zero friction
     at a positive load; two rows with the same load (both lines named); fewer than 3 rows;
-    loads that cover none of the grid (0.078–10 N); an unknown unit; a pressure without area.
+    no positive load; loads spanning more than six decades; a `max_load_N` that is not positive
+    and finite, or below the largest measured load; an unknown unit; a pressure without area.
 
-Resampling onto studio.physics.LOAD_GRID_N (128 loads, 10/128 … 10 N)
+The load range (studio.design.load_range)
+    P_max is the largest measured load (or `max_load_N=`, the command line's `--max-load`, at or
+    above it), and the grid is P_max·j/128, so no measured point is ever dropped: the designs are
+    made for the canonical 10 N problem and scaled exactly (physics.md §2).
+
+Resampling onto that grid
     By the one target rule of studio.design.targets (the same as a drawn stroke's): linear
     inside the measured load range (`mask` True), a power law through each end point outside
     it (`mask` False, excluded from every error), so the CVAE has a full 128-point condition.
@@ -37,10 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.design import load_range
 from studio.design.targets import resample_to_grid, specified_mask
 from studio.errors import StudioError
 from studio.files import atomic_write_bytes
-from studio.physics import LOAD_GRID_N
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MIN_POINTS = 3
@@ -69,9 +75,9 @@ class CsvError(StudioError, ValueError):
 
 @dataclass
 class CsvTarget:
-    """A friction curve read from CSV, on the model's load grid.
+    """A friction curve read from CSV, on its load grid P_max·j/128.
 
-    load_N: (128,) the grid (studio.physics.LOAD_GRID_N). friction_N: (128,) resampled friction [N].
+    load_N: (128,) the grid; load_N[-1] = max_load_N (P_max). friction_N: (128,) resampled friction [N].
     mask: (128,) True inside the measured load range (interpolated), False where extrapolated.
     raw_load_N, raw_friction_N: the measured points in newtons, sorted by load.
     source: "csv:<file name>". notes: what the reader assumed or fixed, for the user.
@@ -86,18 +92,23 @@ class CsvTarget:
     notes: list[str] = field(default_factory=list)
     columns: tuple[str, str] = ("", "")
 
+    @property
+    def max_load_N(self) -> float:
+        """P_max: the largest load of the grid."""
+        return float(self.load_N[-1])
+
     def to_target(self, N: int, note: str = ""):
-        """The design target (studio.design.core.Target) for N asperities."""
+        """The design target (studio.design.core.Target) for N asperities, on this load range."""
         from studio.design.core import Target
 
         return Target(friction_N=self.friction_N, N=N, mask=self.mask, source=self.source,
-                      note=note or "; ".join(self.notes))
+                      note=note or "; ".join(self.notes), max_load_N=self.max_load_N)
 
 
-def read_target_csv(path, *, column=None, area_mm2: float | None = None) -> CsvTarget:
-    """Read a load–friction CSV file and resample it onto the load grid (see the module docstring)."""
+def read_target_csv(path, *, column=None, area_mm2: float | None = None, max_load_N: float | None = None) -> CsvTarget:
+    """Read a load–friction CSV file and resample it onto its load grid (see the module docstring)."""
     text, name = read_csv_text(path)
-    return parse_target_text(text, name, column=column, area_mm2=area_mm2)
+    return parse_target_text(text, name, column=column, area_mm2=area_mm2, max_load_N=max_load_N)
 
 
 def read_csv_text(path) -> tuple[str, str]:
@@ -144,8 +155,10 @@ def _refuse_binary(text: str, name: str) -> None:
 
 
 def parse_target_text(text: str, name: str = "pasted text", *, column=None,
-                      area_mm2: float | None = None) -> CsvTarget:
-    """Parse CSV text (already decoded) into a CsvTarget; `name` is used in messages and the source."""
+                      area_mm2: float | None = None, max_load_N: float | None = None) -> CsvTarget:
+    """Parse CSV text (already decoded) into a CsvTarget; `name` is used in messages and the source.
+
+    max_load_N: P_max of the grid; None takes the largest measured load."""
     if not isinstance(text, str):
         raise CsvError(f"{name}: expected text, got {type(text).__name__}")
     text = text.lstrip("\ufeff")
@@ -200,11 +213,11 @@ def parse_target_text(text: str, name: str = "pasted text", *, column=None,
     if load.size < MIN_POINTS:
         raise CsvError(f"{name}, line {int(line_numbers.max())}: only {load.size} data row(s); "
                        f"need at least {MIN_POINTS} (load, friction) points")
-    grid = LOAD_GRID_N
+    grid = load_range.load_grid(_max_load(load, line_numbers, name, max_load_N))
     mask = specified_mask(load, grid)
     if not mask.any():
-        raise CsvError(f"{name}: loads span {load[0]:g}–{load[-1]:g} N, which covers none of the model's "
-                       f"load grid ({grid[0]:g}–{grid[-1]:g} N); convert the units or add points in that range")
+        raise CsvError(f"{name}: loads span {load[0]:g}–{load[-1]:g} N, which covers none of the "
+                       f"load grid ({grid[0]:g}–{grid[-1]:g} N); add points in that range")
     friction_grid = resample_to_grid(load, friction, grid, mask, notes)
     if not np.all(np.isfinite(friction_grid)) or np.any(friction_grid <= 0):
         raise CsvError(f"{name}: the curve cannot be extended over the load grid as a positive finite law "
@@ -212,6 +225,23 @@ def parse_target_text(text: str, name: str = "pasted text", *, column=None,
     return CsvTarget(load_N=grid.copy(), friction_N=friction_grid, mask=mask, raw_load_N=load,
                      raw_friction_N=friction, source=f"csv:{name}", notes=notes,
                      columns=(load_name, friction_name))
+
+
+def _max_load(load, lines, name, max_load_N) -> float:
+    """P_max of a CSV's grid: its largest load, or `max_load_N` if given (never below the data)."""
+    try:
+        load_range.check_loads(load, lines, name)
+        if max_load_N is None:
+            if not load[-1] > 0:
+                raise CsvError(f"{name}, line {int(lines[-1])}: every load is 0 N; the curve needs loads > 0")
+            return float(load[-1])
+        value = load_range.check_max_load(max_load_N, f"{name}: --max-load")
+    except load_range.LoadRangeError as exc:
+        raise CsvError(str(exc)) from None
+    if value < load[-1]:
+        raise CsvError(f"{name}, line {int(lines[-1])}: load {load[-1]:g} N is above the largest load asked for "
+                       f"({value:g} N); raise it to at least {load[-1]:g} N (no measured point is dropped)")
+    return value
 
 
 @dataclass

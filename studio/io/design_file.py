@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 import studio
+from studio.design import load_range
 from studio.design.core import Design, Target
 from studio.errors import StudioError
 from studio.files import atomic_write
@@ -38,11 +39,8 @@ from studio.physics import (
     THETA_UNITS,
     TAU0_IDX,
     Asperities,
-    hertz_valid,
-    realize,
-    simulate,
 )
-from studio.physics.layout import Layout, layout_for
+from studio.physics.layout import Layout
 
 FORMAT = "friction-studio-design"
 FORMAT_VERSION = 1
@@ -117,6 +115,8 @@ def write_design_h5(f, designs, target: Target | None = None, *, layouts: dict |
     f.attrs["software_version"] = studio.__version__
     if target is not None:
         _write_target(f, target, designs)
+        # One file, one load range: designs are written at the target's (scaled exactly, load_range).
+        designs = [load_range.at_load_range(d, target.max_load_N) for d in designs]
     group = f.create_group("designs")
     for d, name in zip(designs, names):
         errors[name] = _write_design(group, name, d, target, (layouts or {}).get(d.name),
@@ -164,27 +164,29 @@ def _dataset(group, name, data, unit, dtype=np.float64, **attrs):
 
 def _write_target(f, target: Target, designs) -> None:
     g = f.create_group("target")
-    _dataset(g, "load_N", LOAD_GRID_N, "N")
+    _dataset(g, "load_N", target.load_N, "N")
     _dataset(g, "friction_N", target.friction_N, "N")
     _dataset(g, "mask", target.mask, "-", dtype=bool)
     g.attrs["source"] = str(target.source)
     g.attrs["note"] = str(target.note)
     g.attrs["N"] = np.int64(target.N)
+    g.attrs["max_load_N"] = float(target.max_load_N)
 
 
 def _write_design(group, name: str, d: Design, target: Target | None, layout: Layout | None = None,
                   validation=None) -> float | None:
-    """One /designs/<name> group; returns the design's functional error [%] (or None)."""
-    a = d.asperities if d.asperities is not None else realize(d.theta, d.N, d.seed)
-    law = d.friction_N if d.friction_N is not None else simulate(d.theta, d.N, d.seed)
-    law = np.asarray(law, dtype=np.float64)
+    """One /designs/<name> group, in real geometry at the design's load range; returns its functional error [%]."""
+    from studio.design.details import design_layout
+
+    a = d.real_asperities()
+    law = np.asarray(d.real_law(), dtype=np.float64)
     E_star, tau0, B = (float(v) for v in d.theta[MATERIAL_IDX])
     if layout is None or np.asarray(layout.x_mm).shape != a.height_mm.shape:
-        layout = layout_for(a, E_star)
+        layout = design_layout(d)
     x_mm, y_mm = layout.x_mm, layout.y_mm
     g = group.create_group(name)
-    _dataset(g, "theta", d.theta, THETA_UNIT, names=np.array(THETA_NAMES, dtype=h5_str()),
-             units=np.array(THETA_UNITS, dtype=h5_str()))
+    _dataset(g, "theta", load_range.real_theta(d.theta, d.max_load_N), THETA_UNIT,
+             names=np.array(THETA_NAMES, dtype=h5_str()), units=np.array(THETA_UNITS, dtype=h5_str()))
     ag = g.create_group("asperities")
     _dataset(ag, "height_mm", a.height_mm, "mm")
     _dataset(ag, "radius_mm", a.radius_mm, "mm")
@@ -192,7 +194,7 @@ def _write_design(group, name: str, d: Design, target: Target | None, layout: La
     _dataset(ag, "x_mm", x_mm, "mm")
     _dataset(ag, "y_mm", y_mm, "mm")
     cg = g.create_group("curve")
-    _dataset(cg, "load_N", LOAD_GRID_N, "N")
+    _dataset(cg, "load_N", d.load_N, "N")
     _dataset(cg, "friction_N", law, "N")
     if d.band_p05 is not None and d.band_p95 is not None:
         _dataset(cg, "band_p05", d.band_p05, "N")
@@ -207,8 +209,13 @@ def _write_design(group, name: str, d: Design, target: Target | None, layout: La
     g.attrs["model"] = str(d.model)
     if error is not None:
         g.attrs["smape_percent"] = float(error)
-    g.attrs["hertz_valid"] = bool(hertz_valid(a.height_mm, a.radius_mm, E_star))
+    g.attrs["hertz_valid"] = bool(d.hertz_valid)
     g.attrs["elapsed_s"] = float(d.elapsed_s)
+    g.attrs["max_load_N"] = float(d.max_load_N)
+    g.attrs["radius_floor_mm"] = load_range.radius_floor_mm(d.max_load_N)
+    warnings = d.fabrication_warnings()
+    if warnings:
+        g.attrs["fabrication_warnings"] = json.dumps(warnings)
     _write_layout_group(g, layout)
     if validation is not None and validation.matches_layout(x_mm, y_mm):
         _write_validation_group(g, validation)
@@ -363,7 +370,7 @@ def _read_v1(f, where: str) -> DesignFile:
     target = None
     if "target" in f:
         g = _group(f, "target", where)
-        _vector(g, "load_N", where, "/target/load_N", N_LOADS, "N", expect=LOAD_GRID_N)
+        target_max_load = _grid_max_load(g, where, "/target")
         friction = _vector(g, "friction_N", where, "/target/friction_N", N_LOADS, "N")
         mask = _vector(g, "mask", where, "/target/mask", N_LOADS, "-", dtype=bool)
         target_meta = (_text_attr(g, "source", where, "/target", default="file"),
@@ -396,7 +403,7 @@ def _read_v1(f, where: str) -> DesignFile:
         source, note, target_N = target_meta
         N = target_N if target_N is not None else out.design(best).N
         try:
-            target = Target(friction_N=friction, N=N, mask=mask, source=source, note=note)
+            target = Target(friction_N=friction, N=N, mask=mask, source=source, note=note, max_load_N=target_max_load)
         except StudioError as exc:
             raise DesignFileError(f"{where}: /target is not a valid target: {exc}") from None
     out.target = target
@@ -405,7 +412,10 @@ def _read_v1(f, where: str) -> DesignFile:
 
 def _read_design_v1(g, name, where):
     at = f"/designs/{name}"
-    theta = _vector(g, "theta", where, f"{at}/theta", THETA_SIZE, None)
+    curve = _group(g, "curve", where, f"{at}/curve")
+    max_load = _grid_max_load(curve, where, f"{at}/curve", _float_attr(g, "max_load_N", where, at, default=None))
+    # A file holds real θ; the design keeps the canonical one (studio.design.load_range).
+    theta = load_range.canonical_theta(_vector(g, "theta", where, f"{at}/theta", THETA_SIZE, None), max_load)
     N = _int_attr(g, "N", where, at)
     if not MIN_ASPERITIES <= N <= MAX_ASPERITIES:
         raise DesignFileError(f"{where}: {at} attribute N = {N} is outside [{MIN_ASPERITIES}, {MAX_ASPERITIES}]")
@@ -418,8 +428,6 @@ def _read_design_v1(g, name, where):
     if np.any(radius <= 0):
         raise DesignFileError(f"{where}: {at}/asperities/radius_mm has a radius ≤ 0 at index "
                               f"{int(np.flatnonzero(radius <= 0)[0])}")
-    curve = _group(g, "curve", where, f"{at}/curve")
-    _vector(curve, "load_N", where, f"{at}/curve/load_N", N_LOADS, "N", expect=LOAD_GRID_N)
     friction = _vector(curve, "friction_N", where, f"{at}/curve/friction_N", N_LOADS, "N")
     band = (None, None)
     if "band_p05" in curve or "band_p95" in curve:
@@ -433,7 +441,7 @@ def _read_design_v1(g, name, where):
                         elapsed_s=_float_attr(g, "elapsed_s", where, at, default=0.0),
                         error_percent=error, name=name,
                         asperities=Asperities(height, radius, component), friction_N=friction,
-                        band_p05=band[0], band_p95=band[1])
+                        band_p05=band[0], band_p95=band[1], max_load_N=max_load)
     except StudioError as exc:
         raise DesignFileError(f"{where}: {at}/theta: {exc}") from None
     for attr, index in (("E_star_MPa", E_STAR_IDX), ("tau0_MPa", TAU0_IDX), ("B", B_IDX)):
@@ -443,6 +451,18 @@ def _read_design_v1(g, name, where):
                                   f"{theta[index]:g}")
     valid = bool(_attr(g, "hertz_valid", where, at, default=True))
     return design, (x_mm, y_mm), valid
+
+
+def _grid_max_load(group, where, at, max_load_N=None) -> float:
+    """P_max of a group's `load_N` grid: `max_load_N` (a design's attribute) if given, else the grid's last load
+    (10 N in files written before load ranges); the grid must be P_max·j/128."""
+    grid = _vector(group, "load_N", where, f"{at}/load_N", N_LOADS, "N")
+    value = grid[-1] if max_load_N is None else max_load_N
+    if not (np.isfinite(value) and value > 0):
+        raise DesignFileError(f"{where}: {at} has the largest load {value:g} N; it must be positive and finite")
+    if not np.allclose(grid, load_range.load_grid(value), rtol=1e-12, atol=0):
+        raise DesignFileError(f"{where}: dataset {at}/load_N is not the 128-point load grid {value:g}·j/128 N")
+    return float(value)
 
 
 def _read_layout_group(g, name, where, n, xy) -> Layout:

@@ -72,7 +72,7 @@ class Geometry:
         """Geometry of a design read with studio.io.design_file.read_design_file (best by default).
 
         The plate level is the file's layout group's; files without one (written before it existed)
-        get the level the layout rules give for their asperities and material at 10 N.
+        get the level the layout rules give for their asperities and material at their largest load.
         """
         d = design_file.design(name)
         x, y = design_file.layouts[d.name]
@@ -86,7 +86,7 @@ class Geometry:
 
                 a = d.asperities
                 base_level_mm = plate_level_mm(a.height_mm, flat_lowest_mm(a.height_mm, a.radius_mm,
-                                                                           float(d.theta[E_STAR_IDX])))
+                                                                           float(d.theta[E_STAR_IDX]), d.max_load_N))
         return cls.of(d.asperities.height_mm, d.asperities.radius_mm, x, y, base_level_mm)
 
     @property

@@ -1,7 +1,8 @@
 """Session files: the studio's working state as JSON (atomic), with autosave and crash recovery.
 
-A session holds the target (law on the grid, mask, N, source, note, the sketch's
-handles), the designs on the board (θ, N, seed, method, model, error, name, elapsed),
+A session holds the target (law on the grid, mask, N, source, note, the largest load of its
+grid `max_load_N` (absent: 10 N, as written before), the sketch's handles), the designs on the
+board (canonical θ, N, seed, method, model, error, name, elapsed, max_load_N),
 the pinned and selected design names, and the job settings (free JSON values). Designs
 are stored as (θ, N, seed) only: they are exactly reproducible, so asperities and laws
 are recomputed when needed.
@@ -68,7 +69,7 @@ def session_to_json(session: Session) -> dict:
     target = None
     if t is not None:
         target = {"friction_N": _floats(t.friction_N), "mask": [bool(m) for m in t.mask], "N": int(t.N),
-                  "source": str(t.source), "note": str(t.note)}
+                  "source": str(t.source), "note": str(t.note), "max_load_N": float(t.max_load_N)}
     try:
         settings = json.loads(json.dumps(session.settings, allow_nan=False))
     except (TypeError, ValueError) as exc:
@@ -90,7 +91,7 @@ def session_to_json(session: Session) -> dict:
 def _design_to_json(d: Design) -> dict:
     return {"name": d.name, "theta": _floats(d.theta), "N": int(d.N), "seed": int(d.seed), "method": d.method,
             "model": d.model, "error_percent": None if d.error_percent is None else float(d.error_percent),
-            "elapsed_s": float(d.elapsed_s)}
+            "elapsed_s": float(d.elapsed_s), "max_load_N": float(d.max_load_N)}
 
 
 def _floats(values) -> list[float]:
@@ -202,7 +203,8 @@ def _target_from_json(t: dict, where) -> Target:
         raise SessionError(f"{where}: field target.mask must be {LOAD_GRID_N.size} true/false values")
     try:
         return Target(friction_N=friction, N=_expect(t.get("N"), int, where, "target.N"), mask=np.array(mask),
-                      source=str(t.get("source", "session")), note=str(t.get("note", "")))
+                      source=str(t.get("source", "session")), note=str(t.get("note", "")),
+                      max_load_N=_number(t.get("max_load_N", 10.0), where, "target.max_load_N"))
     except StudioError as exc:
         raise SessionError(f"{where}: field target: {exc}") from None
 
@@ -217,7 +219,8 @@ def _design_from_json(d, where, name) -> Design:
                       method=str(d.get("method", "")), model=str(d.get("model", "")),
                       elapsed_s=_number(d.get("elapsed_s", 0.0), where, f"{name}.elapsed_s"),
                       error_percent=None if error is None else _number(error, where, f"{name}.error_percent"),
-                      name=str(d.get("name", "")))
+                      name=str(d.get("name", "")),
+                      max_load_N=_number(d.get("max_load_N", 10.0), where, f"{name}.max_load_N"))
     except SessionError:
         raise
     except StudioError as exc:

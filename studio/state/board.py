@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from studio.design import load_range
 from studio.design.core import Design, Target
+from studio.design.details import details_at_load_range
 from studio.state.events import Event
 from studio.state.jobs import Job
 
@@ -135,11 +137,16 @@ class Board:
         return entry
 
     def rescore(self, target: Target | None) -> None:
-        """Score every design against a new target (sMAPE of its own law; cheap)."""
+        """Score every design against a new target (sMAPE of its own law; cheap). A target on another load
+        range takes the designs with it, scaled exactly (studio.design.load_range), with their details."""
         if target is None:
             return
         for e in self.entries:
-            if e.design.friction_N is not None:
+            if e.design.max_load_N != target.max_load_N and not e.live:
+                old = e.design.max_load_N
+                e.design = load_range.at_load_range(e.design, target.max_load_N)
+                e.details = details_at_load_range(e.details, old, target.max_load_N)
+            if e.design.friction_N is not None and e.design.max_load_N == target.max_load_N:
                 e.design.error_percent = target.error(e.design.friction_N)
         self._sort()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from studio.design import load_range
 from studio.design.core import Target
 from studio.design.targets import TargetSketch
 from studio.errors import StudioError
@@ -37,6 +38,7 @@ class TargetState:
         self.error = ""  # why the last law was refused as a target ("" when it was not)
         self.changed_at = 0.0  # time.perf_counter() of the last change (what latencies are measured from)
         self._monotone_without_sketch = bool(monotone)
+        self._max_load_without_sketch = load_range.CANONICAL_MAX_LOAD_N
         self._done: list[_Step] = []
         self._undone: list[_Step] = []
         self.changed = Event("sketch or N changed (edit, undo, redo, restore); callbacks get this TargetState")
@@ -48,12 +50,17 @@ class TargetState:
         """Whether the law is made non-decreasing: the sketch's choice, which new strokes follow."""
         return self.sketch.monotone if self.sketch is not None else self._monotone_without_sketch
 
+    @property
+    def max_load_N(self) -> float:
+        """P_max of the load range the target is drawn on (the sketch's; 10 N, or the last choice, without one)."""
+        return self.sketch.max_load_N if self.sketch is not None else self._max_load_without_sketch
+
     def target_for(self, N: int) -> Target | None:
         """The same target law for another asperity count (a design of another N is refined for it)."""
         t = self.target
         if t is None or N == t.N:
             return t
-        return Target(t.friction_N, N, mask=t.mask, source=t.source, note=t.note)
+        return Target(t.friction_N, N, mask=t.mask, source=t.source, note=t.note, max_load_N=t.max_load_N)
 
     @property
     def can_undo(self) -> bool:
@@ -91,6 +98,17 @@ class TargetState:
             self.changed.emit(self)
         elif self.sketch.monotone != on:
             self.edit(self.sketch.with_monotone(on), "Non-decreasing" if on else "Allow decreasing")
+
+    def set_max_load(self, max_load_N: float) -> None:
+        """Move the target to the load range (0, max_load_N] with its shape kept (one undo step); a
+        LoadRangeError (StudioError) for a value that is not positive and finite."""
+        value = load_range.check_max_load(max_load_N, "largest load")
+        if self.sketch is None:
+            if value != self._max_load_without_sketch:
+                self._max_load_without_sketch = value
+                self.changed.emit(self)
+        elif value != self.sketch.max_load_N:
+            self.edit(self.sketch.at_max_load(value), f"Load range 0–{value:g} N")
 
     def undo(self) -> None:
         if self._done:
