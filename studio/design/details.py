@@ -66,12 +66,17 @@ def details_at_load_range(details: DesignDetails | None, old_max_load_N: float, 
 def design_layout(design: Design):
     """A design's fabrication layout (studio.physics.layout.Layout): the one read with it, else layout_for's
     on the canonical geometry, scaled to the design's load range (the layout scales exactly: physics.md §2)."""
-    from studio.physics import layout_for
+    from studio.physics import layout_for, realize
 
     if design.layout is not None:
         return design.layout
     lengths = load_range.length_scale(design.max_load_N)
-    canonical = load_range.scale_asperities(design.real_asperities(), 1.0 / lengths)
+    real = design.real_asperities()
+    canonical = realize(design.theta, design.N, design.seed) if lengths != 1.0 else real
+    # The greedy packing breaks ties on exact distances, so it is given the canonical realisation itself
+    # (not the real one divided by λ, a rounding off) whenever the design is (θ, N, seed)'s.
+    if lengths != 1.0 and not np.allclose(canonical.height_mm * lengths, real.height_mm, rtol=1e-12, atol=0):
+        canonical = load_range.scale_asperities(real, 1.0 / lengths)
     return load_range.scale_layout(layout_for(canonical, float(design.theta[E_STAR_IDX])), lengths)
 
 
