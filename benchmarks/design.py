@@ -2,6 +2,12 @@
 
     python benchmarks/design.py [--targets all|simulated|analytic|A:B|name,name] [--engines a,b]
                                 [--budget 5] [--seed 0] [--json OUT.json]
+                                [--max-load P[,P...]] [--evaluations E]
+
+--max-load runs the same targets, scaled to each load range (0, P] (physics.md §2: the 10 N law
+times P/10 N on the grid P·j/128), with the same engine and budget, interleaved per target, and
+summarises each range (`engine @ P N`); a range listed twice is run twice (run-to-run noise).
+--evaluations caps each run's evaluations too (a budget the machine's load does not change).
 
 Prints one JSON line (budget, per-engine summary) and a short table: mean / median / p95
 functional sMAPE [%] on the simulated targets, median time [s] to reach 2 %, 1 %, 0.5 % (from
@@ -34,12 +40,20 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", default=None, help="benchmark set JSON (default resources/benchmarks/design-targets.json)")
     ap.add_argument("--json", help="also write the full result (every run) here")
+    ap.add_argument("--max-load", default="10", metavar="P[,P...]",
+                    help="load ranges (0, P] [N] to run the targets on, e.g. 0.2,10,500 (default 10)")
+    ap.add_argument("--evaluations", type=int, default=None, metavar="E", help="at most E evaluations per run")
     args = ap.parse_args(argv)
+    try:
+        max_loads = [float(v) for v in args.max_load.split(",") if v.strip()]
+    except ValueError:
+        ap.error(f"--max-load {args.max_load!r}: give loads in N such as 0.2,10,500")
 
     targets = select(load_targets(args.set), args.targets)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     result = run_benchmark(targets, engines, budget_s=args.budget, seed=args.seed,
-                           log=lambda s: print(s, file=sys.stderr, flush=True))
+                           log=lambda s: print(s, file=sys.stderr, flush=True), max_loads=max_loads,
+                           max_evaluations=args.evaluations)
     if args.json:
         write_json(args.json, result)
     print(json.dumps({"budget_s": result["budget_s"], "targets": len(targets), "summary": result["summary"]}))

@@ -239,8 +239,10 @@ def test_good_csv_import_becomes_editable_target(qtbot, window, tmp_path):
     s = window.state.target.sketch
     assert s.source == "csv:measured.csv" and not s.monotone   # a measured curve is kept as measured
     assert not window.design.monotone_action.isChecked()
-    assert not s.mask[LOAD_GRID_N < 0.95].any() and not s.mask[LOAD_GRID_N > 8.05].any()
-    assert np.interp(4.0, LOAD_GRID_N, s.law_N) == pytest.approx(0.25 * 4 ** 0.8, rel=0.02)
+    grid = s.load_grid_N
+    assert s.max_load_N == 8.0 and window.design.max_load_spin.value() == 8.0  # the CSV's largest load
+    assert not s.mask[grid < 0.95].any() and s.mask[grid >= 1.0].all()
+    assert np.interp(4.0, grid, s.law_N) == pytest.approx(0.25 * 4 ** 0.8, rel=0.02)
     assert window.design.editor.shade_low.getRegion()[1] > 0.9  # unmeasured range shaded
     assert str(path) in window.settings.value("files/recent")
 
@@ -274,10 +276,51 @@ def test_the_studio_and_the_command_line_build_the_same_target_from_a_csv(qtbot,
     np.testing.assert_array_equal(studio_target.mask, cli_target.mask)
     np.testing.assert_array_equal(studio_target.friction_N, cli_target.friction_N)  # bit for bit, outside too
     assert (studio_target.source, studio_target.note) == (cli_target.source, cli_target.note)
-    assert not studio_target.mask[0] and studio_target.mask[LOAD_GRID_N == 3.0].all()
+    grid = studio_target.load_N
+    np.testing.assert_array_equal(grid, cli_target.load_N)  # the same load range: 0–6 N, the largest load
+    assert grid[-1] == 6.0 and not studio_target.mask[0] and studio_target.mask[grid == 3.0].all()
     # Below 1 N both continue the measured curve as a power law through its first point.
     slope = np.polyfit(np.log(p[:5]), np.log(0.07 * p[:5] + 0.01 * p[:5] ** 2), 1)[0]
-    assert studio_target.friction_N[0] == pytest.approx(0.08 * (LOAD_GRID_N[0] / 1.0) ** slope, rel=1e-3)
+    assert studio_target.friction_N[0] == pytest.approx(0.08 * (grid[0] / 1.0) ** slope, rel=1e-3)
+
+
+def test_changing_the_load_range_rescales_the_axes_and_keeps_the_targets_shape(qtbot, window):
+    w = window
+    editor, inspector = w.design.editor, w.design.inspector
+    set_target(qtbot, w, "power law")
+    before = w.state.target.sketch
+    design_before = w.state.board.entries[0].design
+    error_before = design_before.error_percent
+    assert editor.plot.viewRange()[0][1] == pytest.approx(10.0, rel=0.05)
+    with qtbot.waitSignal(w.candidates.shown, timeout=30_000):
+        w.design.max_load_spin.setValue(0.2)           # the load-range field, as typed
+    s = w.state.target.sketch
+    assert s.max_load_N == pytest.approx(0.2) and w.state.target.undo_text == "Load range 0–0.2 N"
+    np.testing.assert_allclose(s.load_grid_N, 0.02 * before.load_grid_N, rtol=1e-14)
+    np.testing.assert_allclose(s.law_N, 0.02 * before.law_N, rtol=1e-14)     # the same shape
+    np.testing.assert_array_equal(s.mask, before.mask)
+    np.testing.assert_allclose(s.handle_load_N, 0.02 * before.handle_load_N, rtol=1e-14)
+    x_range, y_range = editor.plot.viewRange()
+    assert x_range[0] <= 0 and x_range[1] == pytest.approx(0.2, rel=0.05)    # the axes follow
+    assert y_range[1] == pytest.approx(float(s.law_N.max()), rel=0.1)
+    x, y = editor.curve.getData()
+    np.testing.assert_allclose(x, s.load_grid_N) and np.testing.assert_allclose(y, s.law_N)
+    # the designs follow too, scaled exactly: the same errors
+    assert all(e.design.max_load_N == pytest.approx(0.2) for e in w.state.board.entries if not e.live)
+    law_x = inspector.target_curve.getData()[0]
+    assert law_x[-1] == pytest.approx(0.2)
+    # presets and drawing are on the new range
+    with qtbot.waitSignal(w.candidates.shown, timeout=30_000):
+        w.design.apply_preset("linear")
+    assert w.state.target.sketch.max_load_N == pytest.approx(0.2)
+    w.state.target.undo()
+    w.state.target.undo()
+    assert w.state.target.max_load_N == 10.0 and w.design.max_load_spin.value() == 10.0
+    np.testing.assert_array_equal(w.state.target.sketch.law_N, before.law_N)
+    assert editor.plot.viewRange()[0][1] == pytest.approx(10.0, rel=0.05)
+    same = next(e for e in w.state.board.entries if e.design.seed == design_before.seed
+                and np.array_equal(e.design.theta, design_before.theta))
+    assert same.design.error_percent == pytest.approx(error_before, abs=1e-9)
 
 
 class _ProbeWorkspace(QWidget):

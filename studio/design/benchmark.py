@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from studio.design.core import Target
+from studio.design.load_range import CANONICAL_MAX_LOAD_N, at_target_range, check_max_load
 from studio.errors import StudioError
 from studio.files import atomic_write_text
 from studio.physics import summary
@@ -64,11 +65,27 @@ def select(targets: list[dict], spec: str | None) -> list[dict]:
     return out
 
 
-def run_one(engine_name: str, target: dict, budget_s: float, seed: int = 0) -> dict:
-    """One engine on one target: best error, times to thresholds, final message."""
+def scaled_target(target: dict, max_load_N: float = CANONICAL_MAX_LOAD_N) -> Target:
+    """A benchmark target (a 10 N law) moved to the load range (0, max_load_N], its shape kept (physics.md §2)."""
+    t = Target(np.asarray(target["friction_N"], dtype=np.float64), int(target["N"]), source=f"bench:{target['name']}")
+    return at_target_range(t, max_load_N)
+
+
+def range_labels(max_loads) -> list[str]:
+    """One label per load range of a run, e.g. '10 N'; a range asked twice (run-to-run noise) gets '#2'."""
+    labels, seen = [], {}
+    for p in max_loads:
+        seen[p] = seen.get(p, 0) + 1
+        labels.append(f"{p:g} N" + (f" #{seen[p]}" if seen[p] > 1 else ""))
+    return labels
+
+
+def run_one(engine_name: str, target: dict, budget_s: float, seed: int = 0, *,
+            max_load_N: float = CANONICAL_MAX_LOAD_N, max_evaluations: int | None = None) -> dict:
+    """One engine on one target (on the load range (0, max_load_N]): best error, times to thresholds, message."""
     from studio.design.engines import run
 
-    t = Target(np.asarray(target["friction_N"], dtype=np.float64), int(target["N"]), source=f"bench:{target['name']}")
+    t = scaled_target(target, max_load_N)
     reached = {thr: None for thr in THRESHOLDS_PERCENT}
     seen = []
 
@@ -79,11 +96,13 @@ def run_one(engine_name: str, target: dict, budget_s: float, seed: int = 0) -> d
                 reached[thr] = p.elapsed_s
 
     t0 = time.perf_counter()
-    designs = run(engine_name, t, seed=seed, time_budget_s=budget_s, on_progress=on_progress)
+    options = {} if max_evaluations is None else {"max_evaluations": int(max_evaluations)}
+    designs = run(engine_name, t, seed=seed, time_budget_s=budget_s, on_progress=on_progress, **options)
     wall = time.perf_counter() - t0
     last = seen[0] if seen else None
     best = designs[0]
     return {"target": target["name"], "kind": target["kind"], "N": int(target["N"]), "engine": engine_name,
+            "max_load_N": float(max_load_N), "max_load_N_of_best": float(best.max_load_N),
             "smape_percent": float(best.error_percent), "wall_s": wall, "evaluations": last.evaluations if last else 0,
             "time_to_percent": {str(k): v for k, v in reached.items()}, "message": last.message if last else ""}
 
@@ -103,8 +122,13 @@ def warm_up(engine_names, targets, log: Callable[[str], None] = lambda s: None) 
 
 
 def run_benchmark(targets: list[dict], engine_names, budget_s: float = 5.0, seed: int = 0,
-                  log: Callable[[str], None] = lambda s: None) -> dict:
-    """Every engine on every target under `budget_s`; returns per-run rows and per-engine summaries."""
+                  log: Callable[[str], None] = lambda s: None, *, max_loads=(CANONICAL_MAX_LOAD_N,),
+                  max_evaluations: int | None = None) -> dict:
+    """Every engine on every target under `budget_s` (and `max_evaluations`, if given), on each load range
+    of `max_loads` (the targets scaled, interleaved per target so load drift on the machine hits every
+    range alike); returns per-run rows and per-engine (and per-range) summaries."""
+    max_loads = [check_max_load(p, "--max-load") for p in max_loads]
+    labels = range_labels(max_loads)
     from studio.design.engines import spec
 
     for name in engine_names:
@@ -113,12 +137,16 @@ def run_benchmark(targets: list[dict], engine_names, budget_s: float = 5.0, seed
     rows = []
     for target in targets:
         for name in engine_names:
-            row = run_one(name, target, budget_s, seed)
-            rows.append(row)
-            log(f"{target['name']:>16} N={row['N']:<4d} {name:<11} {row['smape_percent']:8.3f} %  "
-                f"{row['wall_s']:.1f} s")
-    return {"budget_s": budget_s, "seed": seed, "engines": list(engine_names), "rows": rows,
-            "summary": summarise(rows, engine_names)}
+            for max_load, label in zip(max_loads, labels):
+                row = run_one(name, target, budget_s, seed, max_load_N=max_load, max_evaluations=max_evaluations)
+                if labels != ["10 N"]:  # a run over load ranges: rows and summaries say which
+                    row["range"] = label
+                rows.append(row)
+                log(f"{target['name']:>16} N={row['N']:<4d} {name:<11} {label:>9} {row['smape_percent']:8.3f} %  "
+                    f"{row['wall_s']:.1f} s")
+    keys = list(engine_names) if labels == ["10 N"] else [f"{n} @ {label}" for n in engine_names for label in labels]
+    return {"budget_s": budget_s, "seed": seed, "engines": list(engine_names), "max_loads_N": max_loads,
+            "max_evaluations": max_evaluations, "rows": rows, "summary": summarise(rows, keys)}
 
 
 def write_json(path, result: dict) -> None:
@@ -126,11 +154,19 @@ def write_json(path, result: dict) -> None:
     atomic_write_text(Path(path), json.dumps(result, indent=1))
 
 
+def _key(row: dict) -> str:
+    """A row's summary key: its engine, or 'engine @ range' in a run over several load ranges."""
+    return f"{row['engine']} @ {row['range']}" if "range" in row else row["engine"]
+
+
 def summarise(rows: list[dict], engine_names) -> dict:
+    """Per key (an engine name, or 'engine @ 10 N' for runs over load ranges): simulated-target summary,
+    times to thresholds, analytic laws."""
     out = {}
     for name in engine_names:
-        sim = [r for r in rows if r["engine"] == name and r["kind"] == "simulated"]
-        ana = [r for r in rows if r["engine"] == name and r["kind"] == "analytic"]
+        mine = [r for r in rows if _key(r) == name]
+        sim = [r for r in mine if r["kind"] == "simulated"]
+        ana = [r for r in mine if r["kind"] == "analytic"]
         entry: dict = {}
         if sim:
             entry["simulated"] = summary([r["smape_percent"] for r in sim])
@@ -147,8 +183,10 @@ def summarise(rows: list[dict], engine_names) -> dict:
 
 def table(result: dict) -> str:
     """A short text table of the summary."""
-    lines = [f"budget {result['budget_s']:g} s per target; sMAPE [%] of the best design on simulated targets",
-             f"{'engine':<11} {'n':>3} {'mean':>7} {'median':>7} {'p95':>7}   "
+    evals = f", at most {result['max_evaluations']} evaluations" if result.get("max_evaluations") else ""
+    width = max([11] + [len(k) for k in result["summary"]])
+    lines = [f"budget {result['budget_s']:g} s per target{evals}; sMAPE [%] of the best design on simulated targets",
+             f"{'engine':<{width}} {'n':>3} {'mean':>7} {'median':>7} {'p95':>7}   "
              + "  ".join(f"t≤{thr:g}% (n)" for thr in THRESHOLDS_PERCENT)]
     for name, entry in result["summary"].items():
         sim = entry.get("simulated")
@@ -157,7 +195,7 @@ def table(result: dict) -> str:
                 (f"{entry[f'median_time_to_{thr:g}_s']:5.2f}s ({entry[f'reached_{thr:g}']:>2})"
                  if entry[f"median_time_to_{thr:g}_s"] is not None else f"{'-':>6} ({0:>2})")
                 for thr in THRESHOLDS_PERCENT)
-            lines.append(f"{name:<11} {sim['count']:>3} {sim['mean']:7.3f} {sim['median']:7.3f} "
+            lines.append(f"{name:<{width}} {sim['count']:>3} {sim['mean']:7.3f} {sim['median']:7.3f} "
                          f"{sim['p95']:7.3f}   {times}")
     analytic = [(name, t, v) for name, e in result["summary"].items() for t, v in e.get("analytic", {}).items()]
     if analytic:

@@ -27,6 +27,7 @@ its shape kept (loads ×P_new/P_old, friction ×P_new/P_old: the exact similarit
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -205,11 +206,26 @@ class TargetSketch:
             return self
         k = new / self.max_load_N
         return replace(self, base_N=self.base_N * k, handle_offset_N=tuple(v * k for v in self.handle_offset_N),
-                       load_grid_N=load_range.load_grid(new), _law=None)
+                       load_grid_N=load_range.load_grid(new), note=_scaled_note(self.note, self.max_load_N, new),
+                       _law=None)
 
     def target(self, N: int) -> Target:
         """The design target for asperity count N (raises TargetError on an impossible law)."""
         return Target(self.law_N, N, mask=self.mask, source=self.source, note=self.note, max_load_N=self.max_load_N)
+
+
+_SCALED = re.compile(r"(?:^|; )scaled from 0–([0-9.eE+-]+) N to 0–[0-9.eE+-]+ N$")
+
+
+def _scaled_note(note: str, old_N: float, new_N: float) -> str:
+    """The note of a target moved from (0, old] to (0, new]: its own words (a preset's formula, a CSV's
+    notes) hold on the range it was made on, so that range is named once, and dropped on return to it."""
+    m = _SCALED.search(note)
+    origin = float(m.group(1)) if m else old_N
+    base = note[:m.start()] if m else note
+    if origin == new_N:
+        return base
+    return (f"{base}; " if base else "") + f"scaled from 0–{origin:g} N to 0–{new_N:g} N"
 
 
 def handle_indices(mask: np.ndarray, count: int = DEFAULT_HANDLES) -> np.ndarray:
@@ -290,4 +306,4 @@ def preset_sketch(name: str, *, mu: float = 0.3, exponent: float = 0.67, knee_N:
     sketch = TargetSketch.from_law(law, source=f"preset:{name}", note=note, monotone=monotone)
     if load_range.is_canonical(max_load_N):
         return sketch
-    return replace(sketch.at_max_load(max_load_N), note=f"{note} on 0–10 N, scaled to 0–{float(max_load_N):g} N")
+    return sketch.at_max_load(max_load_N)
