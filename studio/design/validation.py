@@ -243,10 +243,8 @@ def validate_layout(height_mm, radius_mm, layout: Layout, E_star_MPa: float, tau
 
 
 def validate_design(design, layout: Layout, **options) -> Iterator[ValidationProgress]:
-    """validate_layout for a studio.design.Design (its realised asperities and material)."""
-    from studio.physics import realize
-
-    a = design.asperities if design.asperities is not None else realize(design.theta, design.N, design.seed)
+    """validate_layout for a studio.design.Design (its realised asperities at its load range, and material)."""
+    a = design.real_asperities()
     E_star, tau0, B = design_material(design.theta)
     return (yield from validate_layout(a.height_mm, a.radius_mm, layout, E_star, tau0, B, **options))
 

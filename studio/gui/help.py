@@ -47,7 +47,10 @@ handles you can drag. <i>Points</i> mode: click points. <i>Presets</i> start fro
 or bilinear law (μ beside them). <i>Import CSV</i> reads a measured curve (load, friction; units
 from the header) exactly as <code>friction-studio design</code> does. Grey shading marks loads the
 target does not specify: they are extrapolated and not scored. <i>μ = F/P</i> shows the friction
-coefficient instead.</p>
+coefficient instead. <i>max load</i> sets the load range (0, P_max] (a CSV sets it to its largest
+load; <code>--max-load P</code> on the command line): the axes, presets and drawing follow it and the
+target keeps its shape. Designs for any range are the 10 N designs scaled exactly (every length
+×√(P_max/10 N)); radii or heights outside 50 µm–50 mm are flagged in the inspector.</p>
 <p><b>2. Candidates.</b> After every edit, or a change of the asperity count N, K candidate designs
 appear on the right, best (lowest sMAPE) first. Click one to inspect it: its law with the spread over
 other moulds (band p5–p95) and the residual, the height and radius distributions of its four
