@@ -44,8 +44,10 @@ def test_design_command_writes_a_design_file_and_one_json_line(target_csv, tmp_p
     assert best.name == result["best"] == f.best
     assert best.N == N and best.method == "cmaes"
     # the file's error is the target's sMAPE of the design re-simulated from (θ, N, seed)
-    assert f.target is not None and f.target.mask.sum() < 128  # loads outside 0.39..9.8 N are masked out
-    resimulated = f.target.error(simulate(best.theta, best.N, best.seed))
+    assert f.target is not None and f.target.mask.sum() < 128  # loads below 0.39 N are masked out
+    assert f.target.max_load_N == pytest.approx(9.765625, rel=1e-5) == best.max_load_N  # the CSV's largest load
+    # (the law of (θ, N, seed) on the canonical 10 N grid, scaled to the file's range: docs/load-ranges.md)
+    resimulated = f.target.error(simulate(best.theta, best.N, best.seed) * best.max_load_N / 10.0)
     assert resimulated == pytest.approx(result["smape_percent"], abs=1e-5)
 
 
