@@ -77,8 +77,6 @@ class Target:
     @property
     def load_N(self) -> np.ndarray:
         """The load grid P_max·j/128 [N]."""
-        if self.max_load_N == load_range.CANONICAL_MAX_LOAD_N:
-            return LOAD_GRID_N
         return load_range.load_grid(self.max_load_N)
 
     def error(self, law) -> float:
@@ -147,8 +145,6 @@ class Design:
     @property
     def load_N(self) -> np.ndarray:
         """The load grid of its law, P_max·j/128 [N]."""
-        if self.max_load_N == load_range.CANONICAL_MAX_LOAD_N:
-            return LOAD_GRID_N
         return load_range.load_grid(self.max_load_N)
 
     def real_asperities(self) -> Asperities:

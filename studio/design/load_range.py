@@ -29,10 +29,10 @@ from typing import Callable, Iterator
 import numpy as np
 
 from studio.errors import StudioError
+from studio.physics.friction import LOAD_GRID_N, MAX_LOAD_N, N_LOADS
 from studio.physics.theta import MIN_RADIUS_MM, MU_H_IDX, MU_R_IDX, SD_H_IDX, SD_R_IDX
 
-CANONICAL_MAX_LOAD_N = 10.0  # the load range the models were trained on (physics.md §2: P_j = 10·j/128 N)
-N_LOADS = 128
+CANONICAL_MAX_LOAD_N = MAX_LOAD_N  # the load range the models were trained on (physics.md §2: P_j = 10·j/128 N)
 MAX_LOAD_DECADES = 6.0  # loads of one target may span at most this many decades (the float64 law's headroom)
 # Fabrication range of a realised radius and of a height relief: outside it a design is flagged, not refused.
 FABRICATION_RANGE_MM = (0.05, 50.0)
@@ -59,7 +59,9 @@ def check_max_load(max_load_N, where: str = "load range") -> float:
 
 
 def load_grid(max_load_N: float = CANONICAL_MAX_LOAD_N) -> np.ndarray:
-    """The 128-point load grid P_max·j/128 [N] (at 10 N identical, bit for bit, to physics.LOAD_GRID_N)."""
+    """The 128-point load grid P_max·j/128 [N] (at 10 N physics.LOAD_GRID_N itself; read-only use)."""
+    if float(max_load_N) == CANONICAL_MAX_LOAD_N:
+        return LOAD_GRID_N
     return float(max_load_N) * np.arange(1, N_LOADS + 1, dtype=np.float64) / N_LOADS
 
 
