@@ -220,7 +220,9 @@ class Inspector(QWidget):
         return self.target.load_N if self.target is not None else LOAD_GRID_N
 
     def _load_changed(self, index: int) -> None:
-        self.load_label.setText(f"{self._grid()[index]:.3g} N")
+        grid = self._grid()
+        load = grid[index]  # two decimals from 1 N up; three significant digits on smaller ranges
+        self.load_label.setText(f"{load:5.2f} N" if grid[-1] >= 1 else f"{load:.3g} N")
         self._update_discs()
 
     def _update_discs(self) -> None:
