@@ -80,7 +80,7 @@ def test_every_engine_designs_on_the_canonical_problem_and_returns_real_designs(
     target = Target(canonical.friction_N * 0.02, 32, max_load_N=0.2)  # the same law on (0, 0.2 N]
     np.testing.assert_allclose(canonical_target(target).friction_N, canonical.friction_N, rtol=1e-15)
     seen = []
-    designs = run("cmaes", target, seed=1, time_budget_s=60.0, max_evaluations=96, keep=2,
+    designs = run("cmaes", target, seed=1, time_budget_s=60.0, max_evaluations=96, count=2,
                   on_progress=seen.append)
     assert seen and all(p.best is None or p.best.max_load_N == 0.2 for p in seen)
     for d in designs:
@@ -90,7 +90,7 @@ def test_every_engine_designs_on_the_canonical_problem_and_returns_real_designs(
         np.testing.assert_allclose(d.friction_N, law, rtol=1e-9)
         assert d.error_percent == pytest.approx(target.error(law), abs=1e-9)
     # a design to refine goes to the canonical problem and comes back
-    refined = run("cmaes", target, seed=2, time_budget_s=60.0, max_evaluations=48, keep=1, start=designs[0])
+    refined = run("cmaes", target, seed=2, time_budget_s=60.0, max_evaluations=48, count=1, start=designs[0])
     assert refined[0].max_load_N == 0.2 and refined[0].error_percent <= designs[0].error_percent + 1e-9
 
 
@@ -115,7 +115,7 @@ def test_a_csv_from_half_to_20_N_keeps_every_point_and_its_design_is_scored_on_a
     assert not any("10 N" in note or "dropped" in note for note in csv.notes)
 
     target = csv.to_target(32)
-    designs = run("cmaes", target, seed=0, time_budget_s=60.0, max_evaluations=96, keep=1)
+    designs = run("cmaes", target, seed=0, time_budget_s=60.0, max_evaluations=96, count=1)
     best = designs[0]
     assert best.max_load_N == 20.0
     residual = best.residual_percent(target)
