@@ -97,7 +97,7 @@ def run_batch(batch: ProtocolBatch, params: RsfParams, *, mode: str = "imposed",
               dtype=jnp.float64, forward: bool = False, tolerances=None, max_steps: int = MAX_STEPS):
     """The compiled simulator on JAX arrays (differentiable in the parameters): ImposedRun or SpringRun.
     tolerances: (rtol, atol) of the spring-mode solver instead of the dtype's; max_steps: its step limit
-    per segment (studio.dynamics.spring). float64 needs JAX's 64-bit mode (studio.physics.enable_float64,
+    (per protocol in float64, per segment in float32; studio.dynamics.spring). float64 needs JAX's 64-bit mode (studio.physics.enable_float64,
     which the entry points call); without it this raises Float64Error rather than compute in float32."""
     if jnp.dtype(dtype) == jnp.float64:
         require_float64()

@@ -5,25 +5,35 @@ stiffness k (μ per metre, i.e. stiffness over normal stress), integrated with d
     dμ_spring/dt = k·(V_lp(t) − V)
 
 Differentiating the friction law gives an ODE for the slider velocity V, the state θ and
-the slip δ. It is solved one segment at a time (the load point's velocity jumps only at
-segment boundaries, so each solve is smooth and the solver steps exactly to every jump),
-in variables chosen so that steady sliding is exactly representable:
-    u = ln(V / V_ref)   V_ref = the segment's load-point velocity (a hold: V at its start)
+the slip δ, in variables chosen so that steady sliding is exactly representable:
+    u = ln(V / V_ref)   V_ref = the current segment's load-point velocity (a hold: V_init)
     φ = ln(V·θ / Dc)    0 at steady state [φ2 likewise with a second state]
     s = δ / Dc          the slip is part of the ODE state
-    du/dt = (k·(V_lp − V_ref) − k·V_ref·expm1(u) − b·r − b2·r2) / (a + η·V)
+    du/dt = (−k·V_lp·expm1(u) [a hold: −k·V] − b·r − b2·r2) / (a + η·V)
     dφ/dt = du/dt + r,  r = d lnθ/dt = (V/Dc)·expm1(−φ) (aging) or −(V/Dc)·φ (slip)
     ds/dt = V / Dc
 Written with ln V and ln θ instead, k·(V_lp − V) is a difference of two nearly equal numbers;
 the solver then sees its round-off amplified by k·V/a (up to 1e3–1e4 /s) and crawls (one steady
-sliding case in float32: over 4000 steps for 39 s instead of 15; docs/dynamics.md). The slip in the state means no displacement integrated after the
-solve, and μ_spring(t) − μ_spring(0) = k·(δ_lp(t) − δ(t)) holds to the solver's tolerance (tested).
+sliding case in float32: over 4000 steps for 39 s instead of 15; docs/dynamics.md). The slip in
+the state means no displacement integrated after the solve, and μ_spring(t) − μ_spring(0) =
+k·(δ_lp(t) − δ(t)) holds to the solver's tolerance (tested).
+
+float64: one diffeqsolve per protocol. The load point's jumps are given to the step-size controller
+(jump_ts: it steps to just before and just after each, never across), which also restarts the step
+size after each jump as a new solve would (_restart_at_jumps); the solver passes each step's start to
+the vector field, which takes the segment from it (_step_aware), and moves u to the new segment's
+reference at the first step after a jump. Vmapped, a batch then costs its slowest protocol's steps,
+not the sum over segments of each segment's slowest (the per-segment solves this replaced: 391
+lock-step iterations against 230 on the benchmark's 1024 protocols at 1e-6).
+float32: one solve per segment, each on its own clock (see _solve_by_segment for why).
 
 The interface starts at steady state at the protocol's initial velocity. V_lp = 0 (a hold) is a
 true hold: the slider creeps while the spring relaxes.
 
-Solvers (diffrax ESDIRK, L-stable, each stage solved by a full Newton method: the frozen-Jacobian
-VeryChord default took ~10× more steps, median 7558 against 775 over 64 random protocols):
+Solvers (diffrax ESDIRK, L-stable). Each stage is solved by a chord method (optimistix Chord: one
+Jacobian per step) with a tiny dense inverse (SmallInverse) instead of lineax's LU, which vmapped on
+CPU calls LAPACK once per lane (replacing it: 2.3 s → 0.9 s for 256 protocols at 1e-6); diffrax's VeryChord default took
+~7× more steps at rtol 1e-6 (median 714 against 108 over 256 of the benchmark's protocols):
     float64 reference  Kvaerno5, rtol 1e-10, atol 1e-12
     float32 fast path  Kvaerno3, rtol 1e-5, atol 1e-5 (tighter stalls on float32 round-off)
 Gradients: reverse mode (jax.grad) with diffrax's checkpointed adjoint by default;
@@ -46,7 +56,7 @@ from studio.dynamics.law import RsfParams, friction_log, segment_index
 
 TOLERANCES = {"float64": (1e-10, 1e-12), "float32": (1e-5, 1e-5)}
 SOLVERS = {"float64": diffrax.Kvaerno5, "float32": diffrax.Kvaerno3}
-MAX_STEPS = 16384  # per segment: headroom (random 100 s protocols needed at most ~2600 in all at 1e-10)
+MAX_STEPS = 16384  # per solve: headroom (random 100 s protocols needed at most ~2600 in all at 1e-10)
 
 
 class SpringRun(NamedTuple):
@@ -69,20 +79,17 @@ class SpringRun(NamedTuple):
 
 
 def _vector_field(law: str):
-    """The ODE in y = (w, φ [, φ2], δ/Dc), w = ln(V / V_init); args = (params, segment ends, load-point
-    velocities, V_init, start of the solver step: see _step_aware)."""
+    """The ODE in y = (u, φ [, φ2], δ/Dc), u = ln(V / V_ref) with V_ref the reference of the segment the
+    solver step lies in; args = (params, segment ends, load-point velocities, V_init, start of the solver
+    step: see _step_aware)."""
     def field(t, y, args):
-        p, ends, velocities, v_init, step_start = args
-        # the load point's velocity over this step: steps never straddle a jump (the controller steps to
-        # just before and just after each), and a step owns (start, end]; zero-length segments own nothing
-        v_lp = velocities[jnp.clip(jnp.searchsorted(ends, step_start, side="right"), 0, velocities.shape[0] - 1)]
-        log_V = y[0] + jnp.log(v_init)
+        p = args[0]
+        v_lp, log_ref = _segment_velocity(args, _segment_of_step(args[1], args[-1]))
+        log_V = y[0] + log_ref
         V = jnp.exp(log_V)
         rate = _log_state_rate(law, V, log_V, y[1], p.Dc_m)
-        # k·(V_lp − V) as −k·V_lp·expm1(ln(V / V_lp)): no cancellation near steady sliding (V ≈ V_lp)
-        sliding = v_lp > 0
-        u = y[0] - jnp.log(jnp.where(sliding, v_lp, v_init) / v_init)
-        push = jnp.where(sliding, -p.k_per_m * v_lp * jnp.expm1(u), -p.k_per_m * V) - p.b * rate
+        # k·(V_lp − V) = −k·V_lp·expm1(u) while sliding (V_ref = V_lp): no cancellation near steady sliding
+        push = jnp.where(v_lp > 0, -p.k_per_m * v_lp * jnp.expm1(y[0]), -p.k_per_m * V) - p.b * rate
         if p.two_states:
             rate2 = _log_state_rate(law, V, log_V, y[2], p.Dc2_m)
             du = (push - p.b2 * rate2) / (p.a + p.eta_s_per_m * V)
@@ -90,6 +97,28 @@ def _vector_field(law: str):
         du = push / (p.a + p.eta_s_per_m * V)
         return jnp.stack([du, du + rate, V / p.Dc_m])
     return field
+
+
+def _segment_of_step(ends, t0):
+    """The segment a solver step starting at t0 lies in: steps never straddle a jump (the controller steps
+    to just before and just after each), a step owns (t0, t1], zero-length segments own nothing."""
+    return jnp.clip(jnp.searchsorted(ends, t0, side="right"), 0, ends.shape[0] - 1)
+
+
+def _segment_velocity(args, k):
+    """(load-point velocity, ln V_ref) of segment k. V_ref is the load-point velocity, or V_init in a hold
+    (where k·(V_lp − V) = −k·V has no cancellation to avoid)."""
+    _, _, velocities, v_init, _ = args
+    return velocities[k], jnp.log(jnp.where(velocities[k] > 0, velocities[k], v_init))
+
+
+def _rebase(y, args, t0):
+    """y, in the reference of the segment that ended at the jump just before t0, in that of the segment
+    of the step starting at t0: u += ln(V_ref old / V_ref new)."""
+    ends = args[1]
+    jump = ends[jnp.maximum(jnp.searchsorted(ends, t0, side="left") - 1, 0)]
+    ended = jnp.searchsorted(ends, jump, side="left")  # the segment that ended there, not a zero-length one
+    return y.at[0].add(_segment_velocity(args, ended)[1] - _segment_velocity(args, _segment_of_step(ends, t0))[1])
 
 
 def _log_state_rate(law: str, V, log_V, phi, Dc_m):
@@ -141,14 +170,16 @@ class SmallInverse(lx.AbstractLinearSolver):
 
 
 def _step_aware(solver_class):
-    """The solver, with the start of each step passed to the vector field (the last entry of args).
-    Why: Kvaerno5 (and 4) evaluate a stage past the step's end (c = 1.23), so a step that ends at a
-    load-point jump would read the next segment's velocity if the field looked it up from its own t."""
+    """The solver, with the start of each step passed to the vector field (the last entry of args), and
+    the state moved to the new segment's reference at the first step after a jump (made_jump).
+    Why the step's start and not the field's own t: Kvaerno5 (and 4) evaluate a stage past the step's end
+    (c = 1.23), so a step ending at a load-point jump would read the next segment's velocity."""
     class StepAware(solver_class):
         def init(self, terms, t0, t1, y0, args):
             return super().init(terms, t0, t1, y0, args[:-1] + (t0,))
 
         def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
+            y0 = jnp.where(made_jump, _rebase(y0, args, t0), y0)
             return super().step(terms, t0, t1, y0, args[:-1] + (t0,), solver_state, made_jump)
 
         def func(self, terms, t0, y0, args):
@@ -179,11 +210,35 @@ def _restart_at_jumps(law: str):
             keep, next_t0, next_t1, made_jump, state, result = super().adapt_step_size(
                 t0, t1, y0, y1_candidate, args, y_error, error_order, controller_state)
             # diffrax 0.7.2's own initial-step rule (private; the version is pinned)
-            restart = _select_initial_step(term, next_t0, y1_candidate, args, func, error_order,
+            restart = _select_initial_step(term, next_t0, _rebase(y1_candidate, args, next_t0), args, func, error_order,
                                            self.rtol, self.atol, self.norm)
             next_t1 = jnp.where(made_jump, jnp.minimum(next_t1, next_t0 + restart), next_t1)
             return keep, next_t0, next_t1, made_jump, state, result
     return RestartAtJumps
+
+
+def _solve_by_segment(term, solver, controller, args, y0, durations_s, times_s, segment, options):
+    """The float32 path: one solve per segment, each on its own clock from 0. Why: on one clock over the
+    protocol, float32 time (a 1e-5 s resolution at t ≈ 100 s) cannot take the µs steps after a late jump
+    (0.2–0.8 % of the benchmark's protocols hit the step limit). (ys at the samples, failed, steps)"""
+    p, ends, velocities, v_init, zero = args
+    starts = ends - durations_s
+
+    def one(carry, k):
+        y, k_before, failed, steps = carry
+        y = y.at[0].add(_segment_velocity(args, k_before)[1] - _segment_velocity(args, k)[1])
+        end = jnp.maximum(durations_s[k], jnp.finfo(zero.dtype).tiny)  # padding: a zero-length solve
+        local = (p, end[None], velocities[k][None], v_init, zero)
+        solution = diffrax.diffeqsolve(term, solver, zero, end, None, y, args=local,
+                                       saveat=diffrax.SaveAt(ts=jnp.clip(times_s - starts[k], 0, end), t1=True),
+                                       stepsize_controller=controller, **options)
+        failed = failed | (solution.result != diffrax.RESULTS.successful)
+        return (solution.ys[-1], k, failed, steps + solution.stats["num_steps"]), solution.ys[:-1]
+
+    k0 = _segment_of_step(ends, 0.0).astype(jnp.int32)
+    carry = (y0, k0, jnp.zeros((), bool), jnp.zeros((), jnp.int32))
+    (_, _, failed, steps), saved = jax.lax.scan(one, carry, jnp.arange(durations_s.shape[0], dtype=jnp.int32))
+    return saved[segment, jnp.arange(times_s.shape[0])], failed, steps
 
 
 def spring_slider(p: RsfParams, durations_s, velocities_m_s, times_s, initial_velocity_m_s, *,
@@ -192,7 +247,8 @@ def spring_slider(p: RsfParams, durations_s, velocities_m_s, times_s, initial_ve
     """One spring-slider protocol: load-point segments (durations_s (S,), velocities_m_s (S,)),
     samples at times_s (T,, non-decreasing, ≥ 0), steady state at initial_velocity_m_s.
     The dtype of the inputs picks solver and tolerances (SOLVERS, TOLERANCES) unless
-    `tolerances` = (rtol, atol) is given. max_steps is per segment."""
+    `tolerances` = (rtol, atol) is given. max_steps: the solver's step limit, per protocol in float64
+    (one solve), per segment in float32."""
     dtype = jnp.result_type(p.a, durations_s, times_s)
     precision = "float64" if dtype == jnp.float64 else "float32"
     rtol, atol = tolerances or TOLERANCES[precision]
@@ -201,21 +257,28 @@ def spring_slider(p: RsfParams, durations_s, velocities_m_s, times_s, initial_ve
     term = diffrax.ODETerm(_vector_field(law))
     index, tau, _ = segment_index(durations_s, times_s)
     ends = jnp.cumsum(durations_s)
-    # one solve over the whole protocol; the jumps of the load point are given to the step-size
-    # controller, which steps to just before and just after each (a restart of the solver there)
-    controller = _controller(law, rtol, atol, ends[:-1])
     v_init = jnp.asarray(initial_velocity_m_s, dtype)
-    y0 = jnp.zeros((4 if p.two_states else 3,), dtype)  # V = v_init, φ = 0 (steady state), no slip yet
+    args = (p, ends, velocities_m_s, v_init, jnp.zeros((), dtype))
     end = jnp.maximum(ends[-1], jnp.finfo(dtype).tiny)
-    solution = diffrax.diffeqsolve(term, solver, jnp.zeros((), dtype), end, None, y0,
-                                   args=(p, ends, velocities_m_s, v_init, jnp.zeros((), dtype)),
-                                   saveat=diffrax.SaveAt(ts=jnp.clip(times_s, 0, end)),
-                                   stepsize_controller=controller, max_steps=max_steps, throw=False,
-                                   adjoint=adjoint)
-    y = solution.ys
-    failed = solution.result != diffrax.RESULTS.successful
-    steps = solution.stats["num_steps"]
-    log_V = y[:, 0] + jnp.log(v_init)
+    # each sample in the reference of the segment it lies in (the last real one at and after the end)
+    sample_t = jnp.clip(times_s, 0, end)
+    segment = jnp.where(sample_t >= end, jnp.searchsorted(ends, end, side="left"), _segment_of_step(ends, sample_t))
+    # V = v_init, φ = 0 (steady state), no slip yet
+    y0 = jnp.zeros((4 if p.two_states else 3,), dtype).at[0].set(
+        jnp.log(v_init) - _segment_velocity(args, _segment_of_step(ends, 0.0))[1])
+    options = dict(max_steps=max_steps, throw=False, adjoint=adjoint)
+    if precision == "float64":
+        # one solve over the whole protocol; the jumps of the load point are given to the step-size
+        # controller, which steps to just before and just after each and restarts the step size there
+        solution = diffrax.diffeqsolve(term, solver, jnp.zeros((), dtype), end, None, y0, args=args,
+                                       saveat=diffrax.SaveAt(ts=sample_t),
+                                       stepsize_controller=_controller(law, rtol, atol, ends[:-1]), **options)
+        y, steps = solution.ys, solution.stats["num_steps"]
+        failed = solution.result != diffrax.RESULTS.successful
+    else:
+        y, failed, steps = _solve_by_segment(term, solver, diffrax.PIDController(rtol=rtol, atol=atol), args,
+                                             y0, durations_s, times_s, segment, options)
+    log_V = y[:, 0] + _segment_velocity(args, segment)[1]
     V = jnp.exp(log_V)
     log_theta = y[:, 1] - log_V + jnp.log(p.Dc_m)
     log_theta2 = y[:, 2] - log_V + jnp.log(p.Dc2_m) if p.two_states else None
@@ -231,7 +294,7 @@ def spring_slider_batch(p: RsfParams, durations_s, velocities_m_s, times_s, init
                         law: str = "aging", forward: bool = False, tolerances=None,
                         max_steps: int = MAX_STEPS) -> SpringRun:
     """spring_slider over a batch: protocol arrays (B, S), (B, S), (B, T), (B,); each parameter field a
-    scalar or (B,). Lanes step in lock-step, so a batch costs about its slowest protocol's steps per segment."""
+    scalar or (B,). Lanes step in lock-step, so a batch costs about its slowest protocol's steps (float32: per segment)."""
     one = partial(spring_slider, law=law, forward=forward, tolerances=tolerances, max_steps=max_steps)
     p = p.broadcast(durations_s.shape[0])
     return jax.vmap(one)(p, durations_s, velocities_m_s, times_s, initial_velocity_m_s)
