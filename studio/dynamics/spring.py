@@ -24,7 +24,7 @@ size after each jump as a new solve would (_restart_at_jumps); the solver passes
 the vector field, which takes the segment from it (_step_aware), and moves u to the new segment's
 reference at the first step after a jump. Vmapped, a batch then costs its slowest protocol's steps,
 not the sum over segments of each segment's slowest (the per-segment solves this replaced: 391
-lock-step iterations against 230 on the benchmark's 1024 protocols at 1e-6).
+lock-step iterations against 243 on the benchmark's 1024 protocols at 1e-6).
 float32: one solve per segment, each on its own clock (see _solve_by_segment for why).
 
 The interface starts at steady state at the protocol's initial velocity. V_lp = 0 (a hold) is a
