@@ -342,9 +342,10 @@ def test_a_workspace_plugs_in_with_one_registration_line_and_shares_the_state(qt
 
     monkeypatch.setattr(workspaces, "WORKSPACES", [*workspaces.WORKSPACES, "test_gui._ProbeWorkspace"])
     w = open_window(qtbot, tmp_path, K=3)
-    assert [w.tabs.tabText(i) for i in range(w.tabs.count())] == ["Design", "Probe"]
+    tabs = [w.tabs.tabText(i) for i in range(w.tabs.count())]
+    assert tabs[0] == "Design" and tabs[-1] == "Probe" and len(tabs) == len(workspaces.WORKSPACES)
     set_target(qtbot, w)
-    probe = w.workspaces[1]
+    probe = w.workspaces[-1]
     w.tabs.setCurrentWidget(probe)
     qtbot.mouseClick(w.gallery.cards[2], Qt.LeftButton)       # the candidates column stays in view
     selected = w.state.board.selected

@@ -93,6 +93,8 @@ class Design:
     studio.design.load_range (lengths ×√(P_max/10 N), forces ×P_max/10 N).
     layout: the fabrication layout read with it (a design file's, studio.physics.layout.Layout);
     None: studio.design.details uses the layout rules' (layout_for) when needed.
+    validation: a boundary-element check of that layout (studio.design.validation.Validation), read
+    from a design file or made in the studio; written with the design when it matches the layout.
     """
 
     theta: np.ndarray
@@ -109,6 +111,7 @@ class Design:
     band_p95: np.ndarray | None = None
     layout: object | None = None  # studio.physics.layout.Layout (not imported here: physics.layout is heavier)
     max_load_N: float = load_range.CANONICAL_MAX_LOAD_N
+    validation: object | None = None  # studio.design.validation.Validation of `layout`
 
     def __post_init__(self):
         self.theta = validate(self.theta)

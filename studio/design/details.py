@@ -80,6 +80,13 @@ def design_layout(design: Design):
     return load_range.scale_layout(layout_for(canonical, float(design.theta[E_STAR_IDX])), lengths)
 
 
+def with_layout(details: DesignDetails, layout) -> DesignDetails:
+    """The same details on another layout of the same asperities (a spacing search's): positions only."""
+    from dataclasses import replace
+
+    return replace(details, x_mm=np.asarray(layout.x_mm), y_mm=np.asarray(layout.y_mm), layout=layout)
+
+
 def fabrication_geometry(design: Design):
     """The design's asperity caps on its layout's plate (studio.io.export.Geometry), in real millimetres:
     for STL and height maps."""
@@ -100,5 +107,5 @@ def mixture_pdfs(theta: np.ndarray, values: np.ndarray, which: str, max_load_N: 
 
 
 __all__ = ["DesignDetails", "compute_details", "design_layout", "details_at_load_range", "fabrication_geometry",
-           "mixture_pdfs",
+           "mixture_pdfs", "with_layout",
            "N_COMPONENTS"]

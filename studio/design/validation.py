@@ -81,6 +81,21 @@ class ValidationProgress:
         return self.step / max(self.steps, 1)
 
 
+@dataclass(eq=False)  # holds arrays
+class PressureMap:
+    """The BEM contact pressure at one validated load, for display (not stored in design files).
+
+    pressure_MPa (nx, ny) float32 on `grid` (studio.physics.contact.Grid: cell (i, j) is centred at
+    x0 + (i + ½)·cell, y0 + (j + ½)·cell); independent_radius_mm (N,): each asperity's Hertz contact
+    radius at this load in the independent-asperity model (0: not touching), to draw beside it.
+    """
+
+    load_N: float
+    grid: object
+    pressure_MPa: np.ndarray
+    independent_radius_mm: np.ndarray
+
+
 @dataclass(eq=False)  # holds arrays: compare fields, not objects
 class Validation:
     """The BEM law of one laid-out design beside its independent-asperity law, and how it was solved.
@@ -117,6 +132,7 @@ class Validation:
     method: str = METHOD
     notes: list[str] = field(default_factory=list)
     created: str = ""
+    pressure_maps: list[PressureMap] = field(default_factory=list)  # per load when asked (keep_pressure)
 
     @property
     def passed(self) -> bool:
@@ -170,9 +186,12 @@ def validation_loads(count: int = DEFAULT_LOADS, max_load_N: float = DEFAULT_MAX
 def validate_layout(height_mm, radius_mm, layout: Layout, E_star_MPa: float, tau0_MPa: float, B: float, *,
                     loads: int = DEFAULT_LOADS, tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT,
                     control: JobControl | None = None, budget_cells: int = DEFAULT_BUDGET_CELLS,
-                    cells_per_radius: float = CELLS_PER_CONTACT_RADIUS, grid_check: bool = True
-                    ) -> Iterator[ValidationProgress]:
+                    cells_per_radius: float = CELLS_PER_CONTACT_RADIUS, grid_check: bool = True,
+                    keep_pressure: bool = False) -> Iterator[ValidationProgress]:
     """Generator: solve the laid-out design at `loads` loads up to the layout's max load; returns a Validation.
+
+    keep_pressure: the result also holds each load's pressure map (`pressure_maps`, float32; the
+    studio draws them).
 
     Raises ValidationError / ContactError (GridBudgetError, SolverError) with one-line messages,
     and Cancelled when `control` is cancelled (between loads).
@@ -190,7 +209,7 @@ def validate_layout(height_mm, radius_mm, layout: Layout, E_star_MPa: float, tau
     # Every grid first: a layout over the budget is refused before any solve.
     grids = [choose_grid(interface, p, cells_per_radius=cells_per_radius, budget_cells=budget_cells)
              for p in load_grid]
-    _, _, area_ind = independent_contacts(interface, load_grid)
+    depth_ind, _, area_ind = independent_contacts(interface, load_grid)
     solutions = []
     for j, (load, grid) in enumerate(zip(load_grid, grids)):
         if control is not None:
@@ -234,6 +253,10 @@ def validate_layout(height_mm, radius_mm, layout: Layout, E_star_MPa: float, tau
         y_mm=np.array(layout.y_mm, dtype=np.float64), elapsed_s=time.perf_counter() - t0,
         cells_per_radius=float(cells_per_radius), libraries=contact_library_versions(), notes=notes,
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
+    if keep_pressure:
+        radius_ind = np.sqrt(interface.radius_mm[None, :] * depth_ind)
+        result.pressure_maps = [PressureMap(float(p), s.grid, s.pressure_MPa.astype(np.float32), r)
+                                for p, s, r in zip(load_grid, solutions, radius_ind)]
     if grid_check and not result.grid_converged:
         result.notes.append(f"on cells {CONVERGENCE_FACTOR:g}x coarser F changes by {change:.2f} %, more than "
                             f"{CONVERGENCE_SHARE:g} of the tolerance: refine the grid (cells per contact radius)")
@@ -253,44 +276,23 @@ def find_spacing(height_mm, radius_mm, E_star_MPa: float, tau0_MPa: float, B: fl
                  max_load_N: float = DEFAULT_MAX_LOAD_N, start_clearance_mm: float | None = None,
                  loads: int = DEFAULT_LOADS, tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT,
                  control: JobControl | None = None, budget_cells: int = DEFAULT_BUDGET_CELLS,
-                 cells_per_radius: float = CELLS_PER_CONTACT_RADIUS) -> Iterator[ValidationProgress]:
+                 cells_per_radius: float = CELLS_PER_CONTACT_RADIUS, keep_pressure: bool = False
+                 ) -> Iterator[ValidationProgress]:
     """Generator: the smallest clearance (on a doubling ladder, refined once) whose BEM law is within tolerance.
 
-    Returns a SpacingSearch. When no rung within MAX_CLEARANCE_MM and the grid budget passes,
-    `reached` is False and the layout is the best one the BEM could solve.
+    Returns a SpacingSearch (keep_pressure: its validation holds the pressure maps). When no rung
+    within MAX_CLEARANCE_MM and the grid budget passes, `reached` is False and the layout is the best
+    one the BEM could solve.
     """
-    from studio.physics.layout import DEFAULT_CLEARANCE_MM
-
     t0 = time.perf_counter()
     tolerance = _checked_tolerance(tolerance_percent)
-    start = DEFAULT_CLEARANCE_MM if start_clearance_mm is None else float(start_clearance_mm)
-    if not (np.isfinite(start) and start > 0):
-        raise ValidationError(f"the starting clearance must be > 0 mm, got {start_clearance_mm!r}")
-    ladder = [start * 2.0 ** k for k in range(64) if start * 2.0 ** k <= max(MAX_CLEARANCE_MM, start)]
-    load_grid = validation_loads(loads, max_load_N)
-    layouts, first = {}, {}
+    guess = yield from first_order_clearance(height_mm, radius_mm, E_star_MPa, tau0_MPa, B, max_load_N=max_load_N,
+                                             start_clearance_mm=start_clearance_mm, loads=loads,
+                                             tolerance_percent=tolerance, control=control)
+    ladder, layouts, first = guess.ladder, guess.layouts, guess.errors
+    guess = guess.index
     options = dict(loads=loads, tolerance_percent=tolerance, control=control, budget_cells=budget_cells,
-                   cells_per_radius=cells_per_radius)
-
-    def predicted(c):
-        if c not in first:
-            layouts[c] = plan_layout(height_mm, radius_mm, E_star_MPa, max_load_N, clearance_mm=c)
-            interface = Interface.of(height_mm, radius_mm, layouts[c].x_mm, layouts[c].y_mm, E_star_MPa)
-            _, _, area_1 = first_order_contacts(interface, load_grid)
-            _, _, area_0 = independent_contacts(interface, load_grid)
-            first[c] = float(smape(tau0_MPa * area_1.sum(axis=1) + B * load_grid,
-                                   tau0_MPa * area_0.sum(axis=1) + B * load_grid))
-        return first[c]
-
-    guess = len(ladder) - 1
-    for k, c in enumerate(ladder):
-        if control is not None:
-            control.checkpoint()
-        yield ValidationProgress("spacing", k, len(ladder), None, time.perf_counter() - t0,
-                                 f"first-order model at clearance {c:g} mm")
-        if predicted(c) <= FIRST_ORDER_SAFETY * tolerance:
-            guess = k
-            break
+                   cells_per_radius=cells_per_radius, keep_pressure=keep_pressure)
     bem, results = {}, {}
 
     def run(k):  # BEM at rung k; None when the grid budget refuses it
@@ -356,6 +358,113 @@ def find_spacing(height_mm, radius_mm, E_star_MPa: float, tau0_MPa: float, B: fl
                          message=message)
 
 
+# ------------------------------------------------------------------------------ the studio's two jobs
+
+@dataclass(eq=False)
+class ValidationReport:
+    """What the studio's Validation workspace shows for one design: the layout validated, its validation
+    (with pressure maps), and, outside the tolerance, the clearance the first-order model expects to fix it."""
+
+    design_name: str
+    layout: Layout
+    validation: Validation | None
+    clearance_estimate_mm: float | None = None  # first-order estimate (only when the validation failed)
+    search: SpacingSearch | None = None  # set by respace_design
+
+
+def check_design(design, layout: Layout | None = None, *, loads: int = DEFAULT_LOADS,
+                 tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT, control: JobControl | None = None,
+                 budget_cells: int = DEFAULT_BUDGET_CELLS) -> Iterator[ValidationProgress]:
+    """Generator: the studio's "Validate (BEM)" of a design on `layout` (default: the design's own,
+    studio.design.details.design_layout); returns a ValidationReport with the pressure maps and, when
+    the error exceeds the tolerance, the first-order clearance estimate."""
+    from studio.design.details import design_layout
+
+    if layout is None:
+        layout = design_layout(design)
+    validation = yield from validate_design(design, layout, loads=loads, tolerance_percent=tolerance_percent,
+                                            control=control, budget_cells=budget_cells, keep_pressure=True)
+    report = ValidationReport(design.name, layout, validation)
+    if not validation.passed:
+        a = design.real_asperities()
+        E_star, tau0, B = design_material(design.theta)
+        guess = yield from first_order_clearance(a.height_mm, a.radius_mm, E_star, tau0, B,
+                                                 max_load_N=layout.max_load_N,
+                                                 start_clearance_mm=max(layout.clearance_mm, 1e-3), loads=loads,
+                                                 tolerance_percent=tolerance_percent, control=control)
+        report.clearance_estimate_mm = guess.clearance_mm
+    return report
+
+
+def respace_design(design, layout: Layout | None = None, *, loads: int = DEFAULT_LOADS,
+                   tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT, control: JobControl | None = None,
+                   budget_cells: int = DEFAULT_BUDGET_CELLS) -> Iterator[ValidationProgress]:
+    """Generator: the studio's spacing search from the design's layout (find_spacing); returns a
+    ValidationReport of the layout chosen (its validation with pressure maps; None when the BEM could
+    solve no rung) and the search."""
+    from studio.design.details import design_layout
+
+    if layout is None:
+        layout = design_layout(design)
+    a = design.real_asperities()
+    E_star, tau0, B = design_material(design.theta)
+    search = yield from find_spacing(a.height_mm, a.radius_mm, E_star, tau0, B, max_load_N=layout.max_load_N,
+                                     start_clearance_mm=max(layout.clearance_mm, 1e-3), loads=loads,
+                                     tolerance_percent=tolerance_percent, control=control,
+                                     budget_cells=budget_cells, keep_pressure=True)
+    return ValidationReport(design.name, search.layout, search.validation, search=search)
+
+
+@dataclass
+class FirstOrderGuess:
+    """The first-order model's walk up the clearance ladder (find_spacing's starting rung)."""
+
+    ladder: list[float]  # clearances [mm], doubling from the start
+    index: int  # the first rung within FIRST_ORDER_SAFETY x tolerance (the top one when none is)
+    within: bool  # whether any rung was
+    layouts: dict  # clearance → Layout planned on the way
+    errors: dict  # clearance → first-order interaction error [%]
+
+    @property
+    def clearance_mm(self) -> float | None:
+        """The clearance the first-order model expects to pass (None: none on the ladder)."""
+        return self.ladder[self.index] if self.within else None
+
+
+def first_order_clearance(height_mm, radius_mm, E_star_MPa: float, tau0_MPa: float, B: float, *,
+                          max_load_N: float = DEFAULT_MAX_LOAD_N, start_clearance_mm: float | None = None,
+                          loads: int = DEFAULT_LOADS, tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT,
+                          control: JobControl | None = None) -> Iterator[ValidationProgress]:
+    """Generator: the first rung of the clearance ladder that the first-order interaction model puts within
+    FIRST_ORDER_SAFETY x tolerance (milliseconds per rung); returns a FirstOrderGuess. An estimate: only
+    the BEM (find_spacing) decides."""
+    from studio.physics.layout import DEFAULT_CLEARANCE_MM
+
+    t0 = time.perf_counter()
+    tolerance = _checked_tolerance(tolerance_percent)
+    start = DEFAULT_CLEARANCE_MM if start_clearance_mm is None else float(start_clearance_mm)
+    if not (np.isfinite(start) and start > 0):
+        raise ValidationError(f"the starting clearance must be > 0 mm, got {start_clearance_mm!r}")
+    ladder = [start * 2.0 ** k for k in range(64) if start * 2.0 ** k <= max(MAX_CLEARANCE_MM, start)]
+    load_grid = validation_loads(loads, max_load_N)
+    guess = FirstOrderGuess(ladder, len(ladder) - 1, False, {}, {})
+    for k, c in enumerate(ladder):
+        if control is not None:
+            control.checkpoint()
+        yield ValidationProgress("spacing", k, len(ladder), None, time.perf_counter() - t0,
+                                 f"first-order model at clearance {c:g} mm")
+        guess.layouts[c] = plan_layout(height_mm, radius_mm, E_star_MPa, max_load_N, clearance_mm=c)
+        interface = Interface.of(height_mm, radius_mm, guess.layouts[c].x_mm, guess.layouts[c].y_mm, E_star_MPa)
+        _, _, area_1 = first_order_contacts(interface, load_grid)
+        _, _, area_0 = independent_contacts(interface, load_grid)
+        guess.errors[c] = float(smape(tau0_MPa * area_1.sum(axis=1) + B * load_grid,
+                                      tau0_MPa * area_0.sum(axis=1) + B * load_grid))
+        if guess.errors[c] <= FIRST_ORDER_SAFETY * tolerance:
+            guess.index, guess.within = k, True
+            break
+    return guess
+
+
 def _checked_tolerance(tolerance_percent) -> float:
     try:
         value = float(tolerance_percent)
@@ -375,5 +484,6 @@ def design_material(theta):
 
 
 __all__ = ["ContactError", "GridBudgetError", "Validation", "ValidationError", "ValidationProgress", "SpacingSearch",
-           "find_spacing", "validate_design", "validate_layout", "validation_loads", "DEFAULT_LOADS",
+           "PressureMap", "ValidationReport", "FirstOrderGuess", "check_design", "respace_design",
+           "first_order_clearance", "find_spacing", "validate_design", "validate_layout", "validation_loads", "DEFAULT_LOADS",
            "DEFAULT_TOLERANCE_PERCENT"]

@@ -82,8 +82,11 @@ class FileActions(QObject):
         if not designs:
             return
         layouts = {d.name: d.layout for d in designs if d.layout is not None}  # an opened design keeps its own
+        # A design's BEM validation (Validation workspace, or read with it) goes with it: the writer keeps
+        # it only when it was made for the layout written.
+        validations = {d.name: d.validation for d in designs if d.validation is not None}
         self._write(path, f"{len(designs)} design(s)", write_design_file, path, designs, self.state.target.target,
-                    layouts=layouts, remember=True)
+                    layouts=layouts, validations=validations, remember=True)
 
     def export_fabrication(self, path, design: Design | None = None) -> None:
         """The selected design as an STL mesh (.stl) or a height map (.png, .npy, .csv), in a worker."""

@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.log_view = LogView(logging.getLogger("studio"))
         self.runner = JobRunner(self.state.jobs, self)
-        self.studio = Studio(self.state, self.runner, self.report_error)
+        self.studio = Studio(self.state, self.runner, self.report_error, lambda: self.engines.pool)
         self.details = SelectedDetails(self.state, self.report_error, details_fn, self)
         self.gallery = Gallery(self.state.board, self.state.target)
         self.jobs_table = JobsTable(self.state.jobs)

@@ -44,6 +44,7 @@ from studio.state import StudioState
 # `__init__(self, studio: Studio)`. Imported when the window opens.
 WORKSPACES = [
     "studio.gui.design_workspace.DesignWorkspace",
+    "studio.gui.validation.ValidationWorkspace",
 ]
 
 
@@ -54,6 +55,9 @@ class Studio:
     state: StudioState
     jobs: JobRunner  # start(job, make_generator): a background job in the shared jobs table
     report: Callable[..., None]  # report(message, kind="error" | "warn" | "info"): banner, status bar, log
+    # processes() -> the worker-process pool for heavy jobs (studio.design.processes.EngineProcessPool:
+    # pool.run_job(fn, args, kwargs, control=...)), or None where there is none (tests' stand-in engines)
+    processes: Callable[[], object | None] = lambda: None
 
 
 def create_workspaces(studio: Studio) -> list[QWidget]:

@@ -395,6 +395,7 @@ def _read_v1(f, where: str) -> DesignFile:
             if key in g:
                 getattr(out, into)[name] = read_group(g, name, where, design.N, layout)
         design.layout = out.layout_details.get(name)  # the layout the file was made with: shown and fabricated
+        design.validation = out.validations.get(name)  # its BEM check, if the file holds one
     best = _text_attr(f, "best", where, "/", default=names[0])
     if best not in names:
         raise DesignFileError(f"{where}: root attribute best = {best!r} names no design in /designs")

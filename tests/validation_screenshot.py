@@ -1,0 +1,66 @@
+"""Render the Validation workspace offscreen and save it: python tests/validation_screenshot.py OUT.png [N] [LOADS]
+
+A fixed design (the 16-asperity test design's θ at N asperities, seed 3) is put on the board,
+validated with the real BEM (in a thread: no worker pool here) and, when it fails the tolerance,
+the screenshot is taken with the warning and the first-order clearance estimate showing.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, os.path.dirname(__file__))
+
+import jax  # noqa: E402,F401  (before Qt, as the studio does)
+import torch  # noqa: E402,F401
+import numpy as np  # noqa: E402
+
+from studio.physics import enable_float64, from_unit  # noqa: E402
+
+enable_float64()
+
+THETA_UNIT = np.array([0.9, 0.8, 0.1, 0.6, 0.1] + [0.1, 0.2, 0.1, 0.5, 0.1] * 3 + [0.6, 0.5, 0.4])
+
+
+def main(out: str, N: int = 16, loads: int = 16) -> int:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from studio.design.core import Design
+    from studio.design.details import compute_details
+    from studio.gui.main_window import MainWindow
+    from test_gui_helpers import QUICK_ENGINES
+
+    app = QApplication.instance() or QApplication([])
+    settings = QSettings(os.path.join(os.path.dirname(out) or ".", ".screenshot-settings.ini"), QSettings.IniFormat)
+    w = MainWindow(engines=QUICK_ENGINES, settings=settings, load_model_info=False, details_fn=compute_details)
+    w.mark_clean_exit_on_close = False
+    w.resize(1600, 1000)
+    w.show()
+    design = Design.evaluate(from_unit(THETA_UNIT), N, 3, name=f"example-N{N}", method="hybrid")
+    entry = w.state.board.add(design, select=True)
+    page = w.workspaces[[x.title for x in w.workspaces].index("Validation")]
+    w.tabs.setCurrentWidget(page)
+    page.loads_spin.setValue(loads)
+    job = page.validate_selected()
+    t0 = time.perf_counter()
+    while job.active and time.perf_counter() - t0 < 600:
+        app.processEvents()
+        time.sleep(0.02)
+    for _ in range(50):
+        app.processEvents()
+        time.sleep(0.02)
+    print(f"{job.state} in {time.perf_counter() - t0:.1f} s: {page.summary.text()}")
+    page.load_slider.setValue(page.load_slider.maximum() // 2)
+    app.processEvents()
+    ok = w.grab().save(out)
+    w.stop_all_jobs()
+    w.close()
+    return 0 if ok and job.state == "finished" and entry.design.validation is not None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], *(int(a) for a in sys.argv[2:])))
