@@ -369,6 +369,7 @@ class ValidationReport:
     layout: Layout
     validation: Validation | None
     clearance_estimate_mm: float | None = None  # first-order estimate (only when the validation failed)
+    estimate_note: str = ""  # why there is no estimate, when the validation failed without one
     search: SpacingSearch | None = None  # set by respace_design
 
 
@@ -392,7 +393,15 @@ def check_design(design, layout: Layout | None = None, *, loads: int = DEFAULT_L
                                                  max_load_N=layout.max_load_N,
                                                  start_clearance_mm=max(layout.clearance_mm, 1e-3), loads=loads,
                                                  tolerance_percent=tolerance_percent, control=control)
-        report.clearance_estimate_mm = guess.clearance_mm
+        if guess.within and guess.index > 0:
+            report.clearance_estimate_mm = guess.clearance_mm
+        elif guess.within:  # the first-order model misses what the neighbours do to each contact's shape
+            report.estimate_note = (f"the first-order interaction model puts this layout within the tolerance "
+                                    f"({guess.errors[guess.ladder[0]]:.2f} %): it misses how neighbours reshape "
+                                    "each contact, so only the BEM can say how far apart the caps must be")
+        else:
+            report.estimate_note = (f"no clearance up to {guess.ladder[-1]:g} mm brings the first-order estimate "
+                                    "within the tolerance")
     return report
 
 

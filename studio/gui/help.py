@@ -59,8 +59,13 @@ components, its asperities and a fabrication layout with contact discs at the lo
 table shows progress; ‖ pauses, ■ (Esc) stops and keeps the best so far.</p>
 <p><b>4. Files.</b> Ctrl+S writes the selected design to an HDF5 design file (File ▸ Export all
 designs for every card); Ctrl+O opens one. File ▸ Export for fabrication writes the selected design
-as an STL mesh or a height map (.png, .npy, .csv). Curves export to CSV and plots to PNG/SVG. Before
-moulding, <code>friction-studio validate designs.h5</code> checks the layout with a boundary-element solve.</p>
+as an STL mesh or a height map (.png, .npy, .csv). Curves export to CSV and plots to PNG/SVG.</p>
+<p><b>5. Validate before moulding.</b> The <i>Validation</i> tab's <i>Validate (BEM)</i> solves the selected
+design's laid-out part as one elastic body (a background job) and draws the law it gives over the
+independent-asperity law, the error per load, and the contact pressure beside the layout at the slider's
+load. Over the tolerance it warns with the clearance that should fix it; <i>Find spacing (BEM)</i> searches
+the smallest one the solve accepts, and the design then carries that layout: Export writes it with its
+validation. On the command line: <code>friction-studio validate designs.h5</code>.</p>
 <p><b>Workspaces.</b> The tabs above the centre show the selected design from different sides; the
 candidates and the jobs table stay in view in every one.</p>
 <p>Ctrl+Z / Ctrl+Y undo and redo target edits and N. The session is autosaved every 30 s.</p>

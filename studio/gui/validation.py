@@ -300,12 +300,14 @@ class ValidationWorkspace(QWidget):
                        f"{layout.footprint_mm[0]:.1f} × {layout.footprint_mm[1]:.1f} mm): Export writes it with "
                        "this validation.", ok=True)
         elif not v.passed:
-            fix = (f"A clearance of about <b>{r.clearance_estimate_mm:.3g} mm</b> between caps should fix it "
-                   f"(first-order estimate; now {v.clearance_mm:.3g} mm): <b>Find spacing (BEM)</b> checks it."
-                   if r.clearance_estimate_mm is not None else
-                   "No clearance on the ladder brings the first-order estimate within the tolerance: "
-                   "<b>Find spacing (BEM)</b> finds the best the BEM can solve." if r.search is None else
-                   r.search.message + ".")
+            if r.search is not None:
+                fix = r.search.message[0].upper() + r.search.message[1:] + "."
+            elif r.clearance_estimate_mm is not None:
+                fix = (f"A clearance of about <b>{r.clearance_estimate_mm:.3g} mm</b> between caps should fix it "
+                       f"(first-order estimate; now {v.clearance_mm:.3g} mm): <b>Find spacing (BEM)</b> checks it.")
+            else:
+                fix = (f"No estimate: {r.estimate_note}. <b>Find spacing (BEM)</b> searches the smallest clearance "
+                       f"that keeps the law within {v.tolerance_percent:g} % (now {v.clearance_mm:.3g} mm).")
             self._warn(f"⚠ The laid-out part's law differs from the independent-asperity law by "
                        f"{v.interaction_error_percent:.2f} %, more than the {v.tolerance_percent:g} % tolerance: "
                        f"neighbouring caps push each other down through the part. {fix}")
