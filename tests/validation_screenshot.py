@@ -44,6 +44,7 @@ def main(out: str, N: int = 16, loads: int = 16, spacing_out: str | None = None)
     w.resize(1600, 1000)
     w.show()
     design = Design.evaluate(from_unit(THETA_UNIT), N, 3, name=f"example-N{N}", method="hybrid")
+    w.state.target.set_N(N)  # the toolbar shows the design's N
     entry = w.state.board.add(design, select=True)
     page = w.workspaces[[x.title for x in w.workspaces].index("Validation")]
     w.tabs.setCurrentWidget(page)

@@ -107,12 +107,12 @@ class ValidationWorkspace(QWidget):
         self.law_load_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#888", style=Qt.DotLine))
         self.law_plot.addItem(self.law_load_line)
         self.error_plot = labelled_plot(self.law_view.addPlot(row=0, col=1), ("Normal load P", "N"),
-                                        ("Interaction error", "%"), "Error per load (sMAPE term)")
+                                        ("Interaction error", "%"), "Error per load (sMAPE term), tolerance dashed")
         self.error_bars = pg.BarGraphItem(x=[], height=[], width=0.3, brush=pg.mkBrush(BEM_COLOR), pen=None)
         self.error_plot.addItem(self.error_bars)
-        self.tolerance_line = pg.InfiniteLine(DEFAULT_TOLERANCE_PERCENT, angle=0, pen=TOLERANCE_PEN,
-                                              label="tolerance", labelOpts={"position": 0.1, "color": "#a33"})
+        self.tolerance_line = pg.InfiniteLine(DEFAULT_TOLERANCE_PERCENT, angle=0, pen=TOLERANCE_PEN)
         self.error_plot.addItem(self.tolerance_line)
+
         self.law_view.ci.layout.setColumnStretchFactor(0, 3)
         self.law_view.ci.layout.setColumnStretchFactor(1, 2)
         self.law_readout = HoverReadout(self.law_plot, "P = {x:.2f} N   F = {y:.3f} N")
