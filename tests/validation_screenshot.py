@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -38,7 +39,7 @@ def main(out: str, N: int = 16, loads: int = 16, spacing_out: str | None = None)
     from test_gui_helpers import QUICK_ENGINES
 
     app = QApplication.instance() or QApplication([])
-    settings = QSettings(os.path.join(os.path.dirname(out) or ".", ".screenshot-settings.ini"), QSettings.IniFormat)
+    settings = QSettings(os.path.join(tempfile.mkdtemp(), "settings.ini"), QSettings.IniFormat)  # not the user's
     w = MainWindow(engines=QUICK_ENGINES, settings=settings, load_model_info=False, details_fn=compute_details)
     w.mark_clean_exit_on_close = False
     w.resize(1600, 1000)
