@@ -286,11 +286,10 @@ def find_spacing(height_mm, radius_mm, E_star_MPa: float, tau0_MPa: float, B: fl
     """
     t0 = time.perf_counter()
     tolerance = _checked_tolerance(tolerance_percent)
-    guess = yield from first_order_clearance(height_mm, radius_mm, E_star_MPa, tau0_MPa, B, max_load_N=max_load_N,
+    found = yield from first_order_clearance(height_mm, radius_mm, E_star_MPa, tau0_MPa, B, max_load_N=max_load_N,
                                              start_clearance_mm=start_clearance_mm, loads=loads,
                                              tolerance_percent=tolerance, control=control)
-    ladder, layouts, first = guess.ladder, guess.layouts, guess.errors
-    guess = guess.index
+    ladder, layouts, first, guess = found.ladder, found.layouts, found.errors, found.index  # guess: a rung
     options = dict(loads=loads, tolerance_percent=tolerance, control=control, budget_cells=budget_cells,
                    cells_per_radius=cells_per_radius, keep_pressure=keep_pressure)
     bem, results = {}, {}
