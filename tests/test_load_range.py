@@ -66,6 +66,17 @@ def test_a_scaled_design_resimulated_at_its_real_loads_is_lambda_squared_times_i
     assert real.hertz_valid == canonical.hertz_valid  # d/R does not change with λ
 
 
+def test_a_designs_friction_coefficient_is_its_real_law_over_the_load_within_its_range():
+    canonical = Design.evaluate(_theta(7), 24, 3)
+    real = at_load_range(canonical, 0.2)
+    p = real.load_N[63]
+    assert real.friction_coefficient(p) == pytest.approx(real.friction_N[63] / p, rel=1e-12)
+    # μ = F/P does not change with the load range: forces and loads scale alike
+    assert real.friction_coefficient(p) == pytest.approx(canonical.friction_coefficient(canonical.load_N[63]), rel=1e-9)
+    with pytest.raises(ValueError, match="outside the law's range"):
+        real.friction_coefficient(1.0)  # the Dynamics tab keeps its load inside the selected design's range
+
+
 def test_the_canonical_grid_and_target_are_unchanged_at_10_N():
     np.testing.assert_array_equal(load_grid(10.0), LOAD_GRID_N)
     t = Target(0.3 * LOAD_GRID_N, 32)

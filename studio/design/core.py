@@ -174,6 +174,14 @@ class Design:
         a = self.real_asperities()
         return load_range.fabrication_warnings(a.height_mm, a.radius_mm)
 
+    def friction_coefficient(self, load_N: float) -> float:
+        """μ = F(P)/P of the design's static law at the load `load_N`, within its load range (linear between
+        the law's grid points): the μ0 the Dynamics workspace gives the interface's rate-and-state response."""
+        grid = self.load_N
+        if not grid[0] <= load_N <= grid[-1]:
+            raise ValueError(f"load {load_N:g} N is outside the law's range {grid[0]:g}–{grid[-1]:g} N")
+        return float(np.interp(load_N, grid, self.real_law())) / load_N
+
     def residual_percent(self, target: Target) -> np.ndarray:
         """Per-load relative residual (design − target)/target [%], NaN where the target is masked out."""
         law = self.real_law()

@@ -45,6 +45,7 @@ from studio.state import StudioState
 WORKSPACES = [
     "studio.gui.design_workspace.DesignWorkspace",
     "studio.gui.validation.ValidationWorkspace",
+    "studio.gui.dynamics.DynamicsWorkspace",
 ]
 
 
