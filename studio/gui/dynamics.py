@@ -106,6 +106,7 @@ class DynamicsWorkspace(QWidget):
         self.comparison = None
         self._token = 0
         self._closing = False
+        self._stale = True  # the curves do not show the current protocol and parameters yet
 
         self.a_spin = _spin(0.0, 0.1, 0.005, 0.001, 5, "direct effect a")
         self.b_spin = _spin(0.0, 0.1, 0.015, 0.001, 5, "evolution effect b")
@@ -291,8 +292,20 @@ class DynamicsWorkspace(QWidget):
 
     # --- computing the curves (in a worker, newest request wins) -----------------------------------
     def schedule(self) -> None:
-        if self.editor.protocol is not None and not self._closing:
+        """Recompute the curves soon; while the tab is hidden, only remember that they are stale (the
+        simulator compiles on its first call: the studio's start pays for it only when the tab opens)."""
+        if self._closing:
+            return
+        if not self.isVisible():
+            self._stale = True
+        elif self.editor.protocol is not None:
             self._timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.schedule()
 
     def _compute(self) -> None:
         from studio.models.gru_training import compare_with_rsf
