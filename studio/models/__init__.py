@@ -2,6 +2,7 @@
 
     load_generator(path=None) -> ConditionalGenerator (cvae, mlp) | ThetaDecoder (vae)
     load_vae(path=None) -> ThetaDecoder
+    load_janus(path=None) -> JanusModel (encode, decode, predict_law, invert; studio/models/janus.py)
     ModelError (a StudioError) for a missing, corrupt or mismatched model file
 
 Names other than ModelError load lazily, so importing the package (the CLI does, for
@@ -9,7 +10,8 @@ Names other than ModelError load lazily, so importing the package (the CLI does,
 """
 from studio.models.errors import ModelError  # noqa: F401
 
-_FROM_STORE = ("DEFAULT_CVAE", "DEFAULT_VAE", "ConditionalGenerator", "ThetaDecoder", "load_generator", "load_vae")
+_FROM_STORE = ("DEFAULT_CVAE", "DEFAULT_VAE", "DEFAULT_JANUS", "ConditionalGenerator", "ThetaDecoder", "load_generator",
+               "load_vae", "load_janus")
 
 
 def __getattr__(name):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("train", help="train a CVAE, VAE or MLP on a dataset")
-    p.add_argument("--model", choices=("cvae", "vae", "mlp"), default="cvae")
+    p = subparsers.add_parser("train", help="train a CVAE, VAE, MLP or Janus model on a dataset")
+    p.add_argument("--model", choices=("cvae", "vae", "mlp", "janus"), default="cvae")
     p.add_argument("--config", choices=("paper", "compact"), default="compact")
     p.add_argument("--data", required=True, help="dataset directory (studio/data format, with manifest.json)")
     p.add_argument("--epochs", type=int, default=20)
@@ -30,6 +30,14 @@ def register(subparsers) -> None:
     p.add_argument("--patience", type=int, default=4)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores / processes)")
     p.add_argument("--seed", type=int, default=0)
+    j = p.add_argument_group("janus (docs/janus.md)")
+    j.add_argument("--head", choices=("khronos", "mlp"), default="khronos",
+                   help="janus: the law head (mlp: about the KHRONOS head's parameter count)")
+    j.add_argument("--latent-dim", type=int, default=None, help="janus: latent dimension (default 16)")
+    j.add_argument("--khronos-rank", type=int, default=None, help="janus: CP rank R of the KHRONOS head")
+    j.add_argument("--khronos-grid", type=int, default=None, help="janus: B-splines per coordinate")
+    j.add_argument("--w-pred", type=float, default=None, help="janus: weight of the law prediction term")
+    j.add_argument("--w-cycle", type=float, default=None, help="janus: weight of the cycle-consistency term")
     p.set_defaults(run=run_train)
 
     e = subparsers.add_parser("evaluate", help="evaluate a model on the held-out test split beside baselines")
@@ -66,6 +74,20 @@ def _hardware() -> str:
            f"{torch.get_num_threads()}"
 
 
+def _janus_config(args):
+    from studio.models.janus import janus_preset
+
+    config = janus_preset(args.config, args.head)
+    for arg, field in (("latent_dim", "latent_dim"), ("khronos_rank", "khronos_rank"),
+                       ("khronos_grid", "khronos_grid"), ("w_pred", "w_pred"), ("w_cycle", "w_cycle")):
+        value = getattr(args, arg, None)
+        if value is not None:
+            setattr(config, field, value)
+    if args.law_features != "log":
+        raise ValueError("janus predicts standardised log F; --law-features must be log")
+    return config
+
+
 def run_train(args) -> int:
     import torch
 
@@ -78,7 +100,7 @@ def run_train(args) -> int:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // world))
     try:
-        config = preset(args.model, args.config)
+        config = _janus_config(args) if args.model == "janus" else preset(args.model, args.config)
     except ValueError as exc:
         raise ModelError(str(exc)) from None
     config.law_features = args.law_features
@@ -100,6 +122,15 @@ def run_train(args) -> int:
         },
         "design_seed": 0,
     }
+    if args.model == "janus":
+        card["normalisation"]["condition"] = "N mapped to [-1, 1] over [16, 256] (encoder, decoder, MLP head); " \
+                                             "to [0, 1] as a KHRONOS coordinate; latent squashed by a sigmoid"
+        card["normalisation"]["law"] = "the head predicts standardised log F per load point (training-set " \
+                                       "mean/std, buffers condition.mean/std)"
+        card["loss"] = {"w_recon": config.w_recon, "w_pred": config.w_pred, "w_cycle": config.w_cycle,
+                        "kl_weight": args.kl_weight,
+                        "terms": "w_recon*SmoothL1 sum over 23 + w_pred*MSE standardised log F + "
+                                 "w_cycle*MSE(encode(decode(z')), z') z'~N(0,I) + beta*KL (warm-up)"}
     opts = TrainOptions(epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
                         kl_weight=args.kl_weight, patience=args.patience, seed=args.seed)
     print(f"data loaded in {time.time() - t0:.0f}s", flush=True)

@@ -203,8 +203,20 @@ class MLPRegressor(nn.Module):
         return self.head(self.net(self.condition(friction_N, n_asperities))), None, None
 
 
-def build(config: ModelConfig) -> nn.Module:
+def build(config) -> nn.Module:
+    """The module of a ModelConfig (cvae, vae, mlp) or a JanusConfig (janus)."""
+    if config.kind == "janus":
+        from studio.models.janus import Janus
+        return Janus(config)
     return {"cvae": CVAE, "vae": VAE, "mlp": MLPRegressor}[config.kind](config)
+
+
+def config_from_dict(d: dict):
+    """A card's `config` back to its dataclass (JanusConfig for kind janus, else ModelConfig)."""
+    if d.get("kind") == "janus":
+        from studio.models.janus import JanusConfig
+        return JanusConfig.from_dict(d)
+    return ModelConfig.from_dict(d)
 
 
 def unit_to_theta(unit) -> np.ndarray:
@@ -216,5 +228,5 @@ def unit_to_theta(unit) -> np.ndarray:
     return from_unit(np.asarray(unit, dtype=np.float64))
 
 
-__all__ = ["ModelConfig", "preset", "ThetaHead", "CVAE", "VAE", "MLPRegressor", "build", "unit_to_theta",
+__all__ = ["ModelConfig", "config_from_dict", "preset", "ThetaHead", "CVAE", "VAE", "MLPRegressor", "build", "unit_to_theta",
            "MODEL_KINDS"]

@@ -14,13 +14,14 @@ import torch
 
 from studio.files import atomic_write_bytes, sha256_file
 from studio.models.errors import ModelError
-from studio.models.networks import ModelConfig, build, unit_to_theta
+from studio.models.networks import build, config_from_dict, unit_to_theta
 from studio.physics import LOAD_GRID_N, validate_asperity_count
 
 CARD_FORMAT = 1
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_CVAE = MODELS_DIR / "cvae-compact.safetensors"
 DEFAULT_VAE = MODELS_DIR / "vae-compact.safetensors"
+DEFAULT_JANUS = MODELS_DIR / "janus-compact.safetensors"
 
 
 def default_device() -> str:
@@ -97,7 +98,7 @@ def load_model(path, device: str | None = None) -> tuple[torch.nn.Module, dict]:
 
             model = gru.build(gru.GruConfig.from_dict(card["config"]))
         else:
-            model = build(ModelConfig.from_dict(card["config"]))
+            model = build(config_from_dict(card["config"]))  # cvae, vae, mlp, janus
         state = load_file(str(weights_path))
         model.load_state_dict(state, strict=True)
     except (SafetensorError, RuntimeError, TypeError, ValueError, KeyError) as exc:
@@ -195,6 +196,9 @@ def load_generator(path=None, device: str | None = None):
     the file is missing, corrupt or does not match its card.
     """
     model, card = load_model(DEFAULT_CVAE if path is None else path, device)
+    if card["kind"] == "janus":
+        from studio.models.janus import JanusModel
+        return JanusModel(model, card)
     return ThetaDecoder(model, card) if card["kind"] == "vae" else ConditionalGenerator(model, card)
 
 
@@ -203,4 +207,14 @@ def load_vae(path=None, device: str | None = None) -> ThetaDecoder:
     gen = load_generator(DEFAULT_VAE if path is None else path, device)
     if not isinstance(gen, ThetaDecoder):
         raise ModelError(f"{path}: is a {gen.kind} model, not an unconditional VAE")
+    return gen
+
+
+def load_janus(path=None, device: str | None = None):
+    """The shipped Janus model (default models/janus-compact.safetensors) as a JanusModel."""
+    from studio.models.janus import JanusModel
+
+    gen = load_generator(DEFAULT_JANUS if path is None else path, device)
+    if not isinstance(gen, JanusModel):
+        raise ModelError(f"{path}: is a {gen.kind} model, not a Janus model")
     return gen

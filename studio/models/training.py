@@ -63,15 +63,26 @@ def _broadcast_float(value: float, device) -> float:
 
 
 def losses(model, batch, opts: TrainOptions, kl_scale: float):
-    """(total, reconstruction, KL) of one batch; KL is 0 for the MLP."""
+    """(total, reconstruction, KL) of one batch; KL is 0 for the MLP.
+
+    A model whose forward returns a dict of loss terms (Janus: recon, pred, cycle, kl, and `total`
+    without the KL) gets β·KL added to its total; its other terms are logged (`_extra_terms`)."""
     theta_unit, friction, n = batch
-    recon, mu, logvar = model(theta_unit, friction, n)
+    out = model(theta_unit, friction, n)
+    if isinstance(out, dict):
+        return out["total"] + kl_scale * opts.kl_weight * out["kl"], out["recon"], out["kl"], out
+    recon, mu, logvar = out
     rec = F.smooth_l1_loss(recon, theta_unit, beta=opts.smooth_l1_beta, reduction="none").sum(-1).mean()
     if mu is None:
         kl = torch.zeros((), device=rec.device)
     else:
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1).mean()
-    return rec + kl_scale * opts.kl_weight * kl, rec, kl
+    return rec + kl_scale * opts.kl_weight * kl, rec, kl, {}
+
+
+def _extra_terms(terms: dict) -> dict:
+    """Loss terms beyond total / recon / kl (Janus: pred, cycle) as floats."""
+    return {k: float(v.detach()) for k, v in terms.items() if k not in ("total", "recon", "kl")}
 
 
 @torch.no_grad()
@@ -79,30 +90,53 @@ def validate(model, data: Examples, opts: TrainOptions, device, batch_size: int 
     """Validation loss (β at its final value), and the median parameter sMAPE of one decoded sample."""
     model.eval()
     tot = rec = kl = 0.0
+    extra: dict[str, float] = {}
     preds = []
     gen = torch.Generator().manual_seed(1234)
     for i in range(0, len(data), batch_size):
         sl = slice(i, i + batch_size)
         batch = (data.theta_unit[sl].to(device), data.friction_N[sl].to(device), data.n_asperities[sl].to(device))
-        t, r, k = losses(model, batch, opts, 1.0)
+        t, r, k, terms = losses(model, batch, opts, 1.0)
         m = len(batch[0])
         tot, rec, kl = tot + float(t) * m, rec + float(r) * m, kl + float(k) * m
+        for name, value in _extra_terms(terms).items():
+            extra[name] = extra.get(name, 0.0) + value * m
         if len(preds) * batch_size < 2048:
             preds.append(_decode_one(model, batch, gen))
     model.train()
     n = len(data)
     pred = np.concatenate(preds)
     perr = parameter_error(pred, data.theta[: len(pred)])
-    return {"val_loss": tot / n, "val_recon": rec / n, "val_kl": kl / n,
-            "val_param_smape_median": float(np.median(perr))}
+    metrics = {"val_loss": tot / n, "val_recon": rec / n, "val_kl": kl / n,
+               "val_param_smape_median": float(np.median(perr))}
+    metrics.update({f"val_{name}": value / n for name, value in extra.items()})
+    if _inner(model).config.kind == "janus":
+        metrics["val_law_smape_median"] = _janus_law_error(_inner(model), data, device)
+    return metrics
+
+
+def _inner(model):
+    return model.module if hasattr(model, "module") else model
+
+
+def _janus_law_error(model, data: Examples, device, count: int = 2048) -> float:
+    """Median sMAPE [%] of the head's law (at the posterior mean) against the first `count` laws."""
+    from studio.physics import smape
+
+    theta_unit, friction, n = (data.theta_unit[:count].to(device), data.friction_N[:count].to(device),
+                               data.n_asperities[:count].to(device))
+    law = torch.exp(model.predict_log_law(model.encode(theta_unit, n)[0], n))
+    return float(np.median(smape(law.double().cpu().numpy(), friction.double().cpu().numpy())))
 
 
 def _decode_one(model, batch, gen) -> np.ndarray:
     """One θ per example: a prior draw for the CVAE, the posterior mean of a reconstruction for the VAE."""
     theta_unit, friction, n = batch
-    inner = model.module if hasattr(model, "module") else model
+    inner = _inner(model)
     kind = inner.config.kind
-    if kind == "cvae":
+    if kind == "janus":  # the reconstruction through the posterior mean
+        out = inner.decode(inner.encode(theta_unit, n)[0], n)
+    elif kind == "cvae":
         cond = inner.condition(friction, n)
         z = torch.randn((len(n), inner.config.latent_dim), generator=gen).to(friction.device)
         out = inner.decode(z, cond)
@@ -251,13 +285,14 @@ def train(config: ModelConfig, train_data: Examples, val_data: Examples, opts: T
         perm = perm[rank::world]
         ddp.train()
         run_rec = run_kl = 0.0
+        run_extra: dict[str, float] = {}
         run_n = 0
         for b in range(steps_per_epoch):
             idx = perm[b * opts.batch_size:(b + 1) * opts.batch_size]
             batch = (train_data.theta_unit[idx].to(device), train_data.friction_N[idx].to(device),
                      train_data.n_asperities[idx].to(device))
             kl_scale = min(1.0, state["progress"] / max(opts.kl_warmup_fraction, 1e-9))
-            loss, rec, kl = losses(ddp, batch, opts, kl_scale)
+            loss, rec, kl, terms = losses(ddp, batch, opts, kl_scale)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -267,11 +302,15 @@ def train(config: ModelConfig, train_data: Examples, val_data: Examples, opts: T
             while scheduler.last_epoch < int(state["progress"] * PROGRESS_TICKS):
                 scheduler.step()
             run_rec, run_kl, run_n = run_rec + rec.item(), run_kl + kl.item(), run_n + 1
+            for name, value in _extra_terms(terms).items():
+                run_extra[name] = run_extra.get(name, 0.0) + value
             if state["step"] % opts.log_every == 0:
+                more = "".join(f" {name} {value / run_n:.4f}" for name, value in run_extra.items())
                 say(f"epoch {epoch + 1} step {state['step']} ({100 * state['progress']:.0f} %) recon {run_rec / run_n:.4f} "
-                    f"kl {run_kl / run_n:.3f} beta {kl_scale * opts.kl_weight:.4f} "
+                    f"kl {run_kl / run_n:.3f}{more} beta {kl_scale * opts.kl_weight:.4f} "
                     f"lr {scheduler.get_last_lr()[0]:.2e} {time.time() - start:.0f}s")
                 run_rec = run_kl = 0.0
+                run_extra = {}
                 run_n = 0
             if state["progress"] >= 1.0:
                 stop = True
@@ -287,8 +326,10 @@ def train(config: ModelConfig, train_data: Examples, val_data: Examples, opts: T
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             state["bad_epochs"] += 1
+        law = (f", pred {metrics['val_pred']:.5f}, cycle {metrics['val_cycle']:.4f}, law sMAPE median "
+               f"{metrics['val_law_smape_median']:.2f} %") if "val_law_smape_median" in metrics else ""
         say(f"epoch {state['epoch']} done: val loss {metrics['val_loss']:.4f} (recon {metrics['val_recon']:.4f}, "
-            f"kl {metrics['val_kl']:.2f}), one-sample parameter sMAPE median "
+            f"kl {metrics['val_kl']:.2f}{law}), one-sample parameter sMAPE median "
             f"{metrics['val_param_smape_median']:.2f} %{' *' if improved else ''} [{state['elapsed_s']:.0f}s]")
         if state["bad_epochs"] >= opts.patience:
             say(f"early stop: no better validation loss for {opts.patience} epochs")
