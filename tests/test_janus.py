@@ -95,6 +95,22 @@ def test_khronos_layer_matches_its_formula_evaluated_directly():
     assert sum(p.numel() for p in layer.parameters()) == khronos_parameters(3, 5, 4, 7)
 
 
+@pytest.mark.parametrize("head", ["khronos", "mlp"])
+def test_closed_form_jacobian_matches_autograd(head):
+    torch.manual_seed(2)
+    model = Janus(tiny_config(head)).double()
+    if head == "khronos":
+        with torch.no_grad():
+            model.head.weights.add_(0.3 * torch.randn_like(model.head.weights))
+    z = torch.randn(5, 4, dtype=torch.float64)
+    n = torch.tensor([16, 40, 100, 200, 256])
+    log_law, jac = model.log_law_and_jacobian(z, n)
+    for i in range(5):
+        ref = torch.autograd.functional.jacobian(lambda zz: model.predict_log_law(zz[None], n[i:i + 1])[0], z[i])
+        np.testing.assert_allclose(jac[i].detach().numpy(), ref.numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(log_law.detach().numpy(), model.predict_log_law(z, n).detach().numpy(), rtol=1e-12)
+
+
 def test_quadratic_bspline_is_compact_continuous_and_a_partition_of_unity():
     t = torch.linspace(-3, 3, 6001, dtype=torch.float64)
     b = quadratic_bspline(t)

@@ -62,6 +62,8 @@ def register(subparsers) -> None:
                                                 "model)")
     e.add_argument("--figure", default=None, help="PNG of example targets (default NAME.eval.png of the first model)")
     e.add_argument("--update-card", action="store_true", help="store the figures in each evaluated model's card")
+    e.add_argument("--realisations", type=int, default=128,
+                   help="janus models: realisation seeds averaged into each design's expected law")
     e.set_defaults(run=run_evaluate)
 
 
@@ -177,6 +179,8 @@ def run_evaluate(args) -> int:
         raise ModelError(f"--update-card stores held-out figures: evaluate on the test split, not {args.split}")
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     model_paths = list(args.model) if isinstance(args.model, (list, tuple)) else [args.model]
+    if read_card(model_paths[0]).get("kind") == "janus":
+        return _evaluate_janus(args, model_paths)
     generators, facts, rows_of = {}, {}, {}
     for path, name in zip(model_paths, _row_names(model_paths)):
         gen = load_generator(path)
@@ -234,5 +238,41 @@ def run_evaluate(args) -> int:
                                   "results": {m: {kk: vv for kk, vv in r.items() if not kk.startswith("_")}
                                               for m, r in results.items()}}
             write_card(path, card)
+            print(f"updated {paths(path)[1]}")
+    return 0
+
+
+def _evaluate_janus(args, model_paths) -> int:
+    """`evaluate` for Janus models (one row each, e.g. the KHRONOS head beside the MLP head of equal size):
+    the law head against the physics and the reconstruction of θ (studio/models/janus_eval.py)."""
+    from studio.files import atomic_write_bytes
+    from studio.models.dataset import read_split
+    from studio.models.errors import ModelError
+    from studio.models.evaluate import write_json
+    from studio.models.janus_eval import evaluate_janus, table
+    from studio.models.store import load_generator, paths, read_card
+
+    models = {}
+    for path in model_paths:
+        model = load_generator(path)
+        if model.kind != "janus":
+            raise ModelError(f"{path}: a Janus evaluation compares Janus models only, not a {model.kind}")
+        models[Path(path).name.removesuffix(".safetensors")] = model
+    test = read_split(args.data, args.split, max_samples=args.targets)
+    print(f"evaluating {', '.join(models)} on {len(test)} {args.split} targets of {args.data}", flush=True)
+    results = evaluate_janus(models, test, realisations=args.realisations, log=lambda *a: print(*a, flush=True))
+    print(table(results))
+    weights, _ = paths(model_paths[0])
+    json_path = Path(args.json or str(weights)[: -len(".safetensors")] + ".eval.json")
+    payload = {"model": model_paths[0] if len(model_paths) == 1 else model_paths, "data": str(args.data),
+               "split": args.split, "targets": len(test), "realisations": args.realisations,
+               "command": "friction-studio " + " ".join(sys.argv[1:]), "results": results}
+    write_json(json_path, payload)
+    print(f"wrote {json_path}")
+    if args.update_card:
+        for path in model_paths:
+            card = read_card(path)
+            card["evaluation"] = {k: v for k, v in payload.items() if k != "model"}
+            atomic_write_bytes(paths(path)[1], (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
             print(f"updated {paths(path)[1]}")
     return 0

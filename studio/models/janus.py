@@ -105,6 +105,12 @@ def quadratic_bspline(t: torch.Tensor) -> torch.Tensor:
     return torch.where(a < 0.5, 0.75 - a * a, torch.where(a < 1.5, 0.5 * (1.5 - a) ** 2, torch.zeros_like(a)))
 
 
+def quadratic_bspline_derivative(t: torch.Tensor) -> torch.Tensor:
+    """β′(t): −2t inside |t| < 1/2, −sign(t)·(3/2 − |t|) up to 3/2, 0 outside."""
+    a = t.abs()
+    return torch.where(a < 0.5, -2.0 * t, torch.where(a < 1.5, -torch.sign(t) * (1.5 - a), torch.zeros_like(a)))
+
+
 class KhronosLayer(nn.Module):
     """x ∈ [0, 1]^D → R^out: B-spline expansion per coordinate, R modes, product across coordinates, linear."""
 
@@ -128,6 +134,22 @@ class KhronosLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.modes(x))
+
+    def forward_with_jacobian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(outputs (B, out), their derivatives with respect to the inputs (B, out, D)), in closed form.
+
+        ∂m_r/∂x_d = v′_{d,r}(x_d) · Π_{d′≠d} v_{d′,r}(x_{d′}); the product over the other coordinates
+        comes from prefix and suffix products (no division, so a zero mode is fine). Orders of
+        magnitude faster than autograd's Jacobian through the product for the latent search."""
+        t = (x[..., None] - self.centres) * (self.grid - 1)
+        v = torch.einsum("bdg,dgr->bdr", quadratic_bspline(t), self.weights)  # (B, D, R)
+        dv = torch.einsum("bdg,dgr->bdr", quadratic_bspline_derivative(t), self.weights) * (self.grid - 1)
+        ones = torch.ones_like(v[:, :1])
+        prefix = torch.cumprod(torch.cat([ones, v[:, :-1]], 1), 1)  # Π_{d′<d}
+        suffix = torch.cumprod(torch.cat([ones, v.flip(1)[:, :-1]], 1), 1).flip(1)  # Π_{d′>d}
+        dm = dv * prefix * suffix  # (B, D, R)
+        modes = prefix[:, -1] * v[:, -1]
+        return self.out(modes), torch.einsum("bdr,or->bod", dm, self.out.weight)
 
 
 def khronos_parameters(inputs: int, grid: int, rank: int, outputs: int) -> int:
@@ -188,6 +210,21 @@ class Janus(nn.Module):
     def predict_log_law(self, z: torch.Tensor, n_asperities: torch.Tensor) -> torch.Tensor:
         """log F [log N] on the load grid."""
         return self.predict(z, n_asperities) * self.condition.std + self.condition.mean
+
+    def log_law_and_jacobian(self, z: torch.Tensor, n_asperities: torch.Tensor):
+        """(log F (B, 128), ∂ log F / ∂z (B, 128, d)) — closed form for the KHRONOS head, forward-mode
+        automatic differentiation for the MLP head."""
+        std = self.condition.std
+        if self.config.head == "khronos":
+            u = torch.sigmoid(z)
+            y, jac = self.head.forward_with_jacobian(torch.cat([u, _n_unit(n_asperities, z)], -1))
+            jac = jac[..., : z.shape[-1]] * (u * (1.0 - u))[:, None, :]
+        else:
+            def one(zz, nn):
+                return self.predict(zz[None], nn[None])[0]
+            y = self.predict(z, n_asperities)
+            jac = torch.func.vmap(torch.func.jacfwd(one))(z, n_asperities)
+        return y * std + self.condition.mean, jac * std[:, None]
 
     def standardised_log_law(self, friction_N: torch.Tensor) -> torch.Tensor:
         return (self.condition.raw(friction_N) - self.condition.mean) / self.condition.std
@@ -250,6 +287,7 @@ class JanusModel:
         # The start bank: fixed prior draws; starts are the codes whose predicted laws are nearest.
         gen = torch.Generator().manual_seed(20251215)
         self._bank = torch.randn((2048, self.latent_dim), generator=gen).to(self.device)
+        self._bank_laws: dict[int, torch.Tensor] = {}
 
     # -- conversions
     def _n(self, N, count: int) -> torch.Tensor:
@@ -294,7 +332,10 @@ class JanusModel:
     def starts(self, law_N, N, count: int, mask=None) -> np.ndarray:
         """`count` codes of the start bank whose predicted laws are nearest the target (masked mean |Δ log F|)."""
         log_target, m = self._target(law_N, mask)
-        pred = self.model.predict_log_law(self._bank, self._n(N, len(self._bank)))
+        key = int(np.asarray(N).reshape(-1)[0])
+        if key not in self._bank_laws:  # the bank's laws depend on N only: predicted once per N
+            self._bank_laws[key] = self.model.predict_log_law(self._bank, self._n(key, len(self._bank)))
+        pred = self._bank_laws[key]
         dist = ((pred - log_target).abs() * m).sum(-1)
         idx = torch.topk(dist, min(int(count), len(self._bank)), largest=False).indices
         return self._bank[idx].double().cpu().numpy()
@@ -304,68 +345,105 @@ class JanusModel:
         from studio.physics import LOAD_GRID_N
 
         law = np.asarray(law_N, dtype=np.float64)
-        if law.shape != LOAD_GRID_N.shape or not np.all(np.isfinite(law)) or np.any(law <= 0):
+        if law.ndim not in (1, 2) or law.shape[-1:] != LOAD_GRID_N.shape or not np.all(np.isfinite(law)) \
+                or np.any(law <= 0):
             raise ModelError(f"Janus inversion needs a positive, finite law of {len(LOAD_GRID_N)} points, "
                              f"got shape {law.shape}")
-        m = np.ones(law.shape) if mask is None else np.asarray(mask, dtype=np.float64)
+        m = np.ones(law.shape[-1]) if mask is None else np.asarray(mask, dtype=np.float64)
         return (torch.as_tensor(np.log(law), dtype=torch.float32, device=self.device),
                 torch.as_tensor(m / m.sum(), dtype=torch.float32, device=self.device))
 
     def invert(self, law_N, N, starts=16, *, mask=None, iterations: int = 25, prior_weight: float = 1e-3,
-               control=None) -> Inversion:
+               control=None, sort: bool = True) -> Inversion:
         """Latent codes whose predicted law matches the target, from several starts at once.
 
         `starts` is a count (the nearest codes of the start bank) or an array of codes (S, d).
+        `law_N` is one target (128,) or one per start (S, 128) (then `starts` must be the codes).
         `control`, if given, is called between iterations (an engine's checkpoint: pause/cancel).
-        Deterministic: the same inputs give the same codes.
+        With `sort` the result is best first, else in the order of the starts. Deterministic: the
+        same inputs give the same codes.
         """
         log_target, m = self._target(law_N, mask)
+        if np.ndim(starts) == 0 and np.ndim(law_N) == 2:
+            raise ValueError("one target per start needs the start codes themselves")
         z0 = self.starts(law_N, N, int(starts), mask) if np.ndim(starts) == 0 else np.asarray(starts)
-        z = self._z(z0).clone()
-        n = self._n(N, 1)
         w = torch.sqrt(m)
-        lam_prior = float(prior_weight) ** 0.5
+        lam = float(prior_weight) ** 0.5
+        eye = torch.eye(self.latent_dim, device=self.device)
 
-        def residual(zz):  # one code (d,) → residual (128 + d,)
-            log_law = self.model.predict_log_law(zz[None], n)[0]
-            return torch.cat([w * (log_law - log_target), lam_prior * zz])
+        def residual(z, n):  # codes (S, d) → residuals (S, 128 + d) and their Jacobian (S, 128 + d, d)
+            log_law, jac = self.model.log_law_and_jacobian(z, n)
+            r = torch.cat([w * (log_law - log_target), lam * z], -1)
+            return r, torch.cat([w[:, None] * jac, (lam * eye).expand(len(z), -1, -1)], 1)
 
-        jac = torch.func.vmap(torch.func.jacrev(residual))
-        res = torch.func.vmap(residual)
-        with torch.no_grad():
-            r = res(z)
+        z, history = self._descend(residual, self._z(z0), N, iterations, control)
+        return self._result(z, law_N, N, mask, history, sort)
+
+    def walk(self, load_index: int, values, N, start=None, *, iterations: int = 12, anchor_weight: float = 1e-2,
+             prior_weight: float = 1e-3, control=None) -> tuple[np.ndarray, np.ndarray]:
+        """A path through the latent space along which the head's friction at one load takes the given
+        values in turn (a property sweep): each code starts from the previous one and is pulled towards
+        it (`anchor_weight`), so consecutive designs stay neighbours. Returns (codes (S, d), the head's
+        laws (S, 128))."""
+        values = np.asarray(values, dtype=np.float64)
+        if np.any(~np.isfinite(values)) or np.any(values <= 0):
+            from studio.models.errors import ModelError
+            raise ModelError("a property sweep needs positive, finite friction values")
+        z = self._z(np.zeros(self.latent_dim) if start is None else start)[:1].clone()
+        lam_a, lam_p = float(anchor_weight) ** 0.5, float(prior_weight) ** 0.5
+        eye = torch.eye(self.latent_dim, device=self.device)[None]
+        path = []
+        for value in values:
+            target = float(np.log(value))
+            anchor = z.detach().clone()
+
+            def residual(zz, n, anchor=anchor, target=target):
+                log_law, jac = self.model.log_law_and_jacobian(zz, n)
+                r = torch.cat([log_law[:, load_index: load_index + 1] - target, lam_a * (zz - anchor), lam_p * zz], -1)
+                return r, torch.cat([jac[:, load_index: load_index + 1], lam_a * eye, lam_p * eye], 1)
+
+            z, _ = self._descend(residual, z, N, iterations, control)
+            path.append(z[0].detach().clone())
+        codes = torch.stack(path).double().cpu().numpy()
+        return codes, self.predict_law(codes, N)
+
+    @torch.no_grad()
+    def _descend(self, residual, z: torch.Tensor, N, iterations: int, control=None):
+        """Batched Levenberg-Marquardt on ‖r(z)‖² from each row of z, `residual(z, n) -> (r, ∂r/∂z)`;
+        a step is taken only when it lowers the objective. Returns (codes, objective (iterations + 1, S))."""
+        n = self._n(N, len(z))
+        z = z.detach().clone()
+        r, J = residual(z, n)
         cost = (r * r).sum(-1)
         damping = torch.full_like(cost, 1e-2)
         history = [cost.double().cpu().numpy()]
-        eye = torch.eye(self.latent_dim, device=self.device)
+        eye = torch.eye(z.shape[-1], device=z.device)
         for _ in range(int(iterations)):
             if control is not None:
                 control()
-            J = jac(z).detach()  # (S, 128 + d, d)
             A = J.transpose(1, 2) @ J
             g = (J.transpose(1, 2) @ r[..., None])[..., 0]
             diag = torch.diagonal(A, dim1=1, dim2=2)
-            A_damped = A + damping[:, None, None] * (torch.diag_embed(diag) + 1e-6 * eye)
-            step = -torch.linalg.solve(A_damped, g)
-            with torch.no_grad():
-                r_try = res(z + step)
+            step = -torch.linalg.solve(A + damping[:, None, None] * (torch.diag_embed(diag) + 1e-6 * eye), g)
+            r_try, J_try = residual(z + step, n)
             cost_try = (r_try * r_try).sum(-1)
             better = torch.isfinite(cost_try) & (cost_try < cost)
             z = torch.where(better[:, None], z + step, z)
             r = torch.where(better[:, None], r_try, r)
+            J = torch.where(better[:, None, None], J_try, J)
             cost = torch.where(better, cost_try, cost)
             damping = torch.where(better, damping / 3.0, damping * 4.0).clamp(1e-7, 1e7)
             history.append(cost.double().cpu().numpy())
-        return self._result(z, law_N, N, mask, np.array(history))
+        return z, np.array(history)
 
-    def _result(self, z, law_N, N, mask, history) -> Inversion:
+    def _result(self, z, law_N, N, mask, history, sort: bool = True) -> Inversion:
         from studio.physics import smape
 
         z_np = z.double().cpu().numpy()
         laws = self.predict_law(z_np, N)
-        err = smape(laws, np.asarray(law_N, dtype=np.float64)[None],
+        err = smape(laws, np.atleast_2d(np.asarray(law_N, dtype=np.float64)),
                     mask=None if mask is None else np.asarray(mask, bool))
-        order = np.argsort(history[-1], kind="stable")
+        order = np.argsort(history[-1], kind="stable") if sort else np.arange(len(z_np))
         return Inversion(z=z_np[order], theta=self.decode(z_np[order], N), law_N=laws[order],
                          objective=history[:, order], smape_percent=np.asarray(err)[order])
 
@@ -376,4 +454,5 @@ class JanusModel:
 
 
 __all__ = ["JanusConfig", "janus_preset", "Janus", "JanusModel", "Inversion", "KhronosLayer", "quadratic_bspline",
+           "quadratic_bspline_derivative",
            "HEADS", "khronos_parameters", "mlp_width_matching"]

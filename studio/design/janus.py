@@ -1,0 +1,102 @@
+"""The `janus` engine: deterministic inversion through the Janus latent space, scored like every engine.
+
+    1. latent descent: the Janus model (studio.models.janus) finds, from `starts` codes at once, latent
+       codes whose predicted law (the KHRONOS head) matches the target on the masked loads
+       (Levenberg-Marquardt; the surrogate objective never rises), and decodes them (valid θ by
+       construction);
+    2. scoring: the decoded designs are ranked the one way every candidate engine ranks
+       (τ0 and B solved exactly for each realisation, float32 physics, masked sMAPE) under
+       `seeds_tried` realisation seeds — the head predicts a design's expected law, and the seed
+       decides where one realisation lands around it, so trying many seeds per design is cheap and
+       pays (docs/janus.md measures it);
+    3. the best distinct designs are simulated exactly (float64) and returned, best first.
+
+Deterministic: the codes depend on the target only; the realisation seeds on the job seed. Quick
+(a fraction of a second after warm-up); it does not use the whole budget. Without a Janus model it
+ranks a scrambled-Sobol screen of the box instead and says so.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from studio.design.core import JobControl, Progress, Target
+from studio.physics import to_unit
+
+DESCENT_CHUNK = 5  # latent iterations between progress reports / checkpoints
+
+
+def realisation_seeds(job_seed: int, count: int) -> list[int]:
+    """`count` realisation seeds of a job: the same stream as the other engines' first eight, longer."""
+    return [int(s) for s in np.random.SeedSequence([int(job_seed), 0xD5]).generate_state(count, dtype=np.uint32)]
+
+
+def latent_proposals(model, target: Target, starts: int, iterations: int, checkpoint=None) -> Iterator:
+    """Decoded designs (unit box) from the latent descent, in chunks: yields after each chunk of
+    iterations (for progress and cancel), returns (units (S, 23), the head's sMAPE [%] (S,))."""
+    z = model.starts(target.friction_N, target.N, int(starts), mask=target.mask)
+    done = 0
+    inv = None
+    while done < iterations or inv is None:
+        step = min(DESCENT_CHUNK, iterations - done)
+        if checkpoint is not None:
+            checkpoint()
+        inv = model.invert(target.friction_N, target.N, starts=z, mask=target.mask, iterations=step, sort=False)
+        z = inv.z
+        done += step
+        yield done
+    return np.clip(to_unit(inv.theta), 0.0, 1.0), inv.smape_percent
+
+
+def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
+          max_evaluations: int | None = None, keep: int = 4, starts: int = 16, iterations: int = 20,
+          seeds_tried: int = 64, **options) -> Iterator[Progress]:
+    """Janus inversion: latent descent from `starts` codes, decoded, ranked under `seeds_tried` seeds."""
+    from studio.design.engines import _Job, _box_screen, _load_model, _model_name, _rank_with_exact_tau0_B
+
+    messages: list[str] = []
+    model = _load_model("janus", options, messages)
+    job = _Job(target, "janus", seed=seed, time_budget_s=time_budget_s, control=control,
+               max_evaluations=max_evaluations, model=_model_name(model, "janus") if model else "")
+    job.messages.extend(messages)
+    if model is not None:
+        descent = latent_proposals(model, target, starts, iterations, job.checkpoint)
+        while True:
+            try:
+                next(descent)
+            except StopIteration as stop:
+                units, surrogate = stop.value
+                break
+            job.iteration += 1
+            p = job.progress("latent descent")
+            if p is not None:
+                yield p
+        job.messages.append(f"latent descent: head's sMAPE {float(np.min(surrogate)):.2g} % (best start)")
+    else:
+        units = _box_screen(max(1, int(starts)) * 16, job.seed)
+    # Every design under every seed, one ranking call per block of seeds (τ0, B fitted per realisation).
+    seeds = realisation_seeds(job.seed, max(1, int(seeds_tried)))
+    per_call = max(1, 256 // len(units))
+    for i in range(0, len(seeds), per_call):
+        job.checkpoint()
+        block = seeds[i:i + per_call]
+        rows = np.repeat(units, len(block), axis=0)
+        row_seeds = np.tile(block, len(units))
+        fitted, err = _rank_with_exact_tau0_B(job, rows, row_seeds)
+        for s in block:
+            mine = row_seeds == s
+            job.offer_many(fitted[mine], s, err[mine])
+        job.iteration += 1
+        p = job.progress("ranking the decoded designs under realisation seeds", force=i == 0)
+        if p is not None:
+            yield p
+        if job.max_evaluations is not None and job.over():
+            break
+    designs, final = job.finish(keep)
+    yield final
+    return designs
+
+
+__all__ = ["janus", "latent_proposals", "realisation_seeds"]
+

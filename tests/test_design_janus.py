@@ -1,0 +1,123 @@
+"""The `janus` engine and the property sweep: the engine contract (progress, cancel, pause, determinism,
+exact scoring, fallback) and the sweep's bookkeeping. A small untrained Janus model stands in for the
+shipped one: the contract does not depend on how good the model is (benchmarks/design.py measures that).
+"""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from studio.design import engines  # noqa: E402
+from studio.design.core import Cancelled, JobControl, Target  # noqa: E402
+from studio.design.engines import ENGINES, run  # noqa: E402
+from studio.design.janus import realisation_seeds  # noqa: E402
+from studio.models.janus import Janus, JanusConfig, JanusModel  # noqa: E402
+from studio.physics import THETA_SIZE, from_unit, simulate, simulate_batch  # noqa: E402
+
+N = 32
+
+
+@pytest.fixture(scope="module")
+def janus_model():
+    torch.manual_seed(0)
+    config = JanusConfig(name="tiny", latent_dim=4, encoder_hidden=(16,), decoder_hidden=(16,), khronos_grid=5,
+                         khronos_rank=8)
+    model = Janus(config)
+    rng = np.random.default_rng(0)
+    theta = from_unit(rng.random((64, THETA_SIZE)))
+    model.condition.fit(torch.as_tensor(np.array(simulate_batch(theta, np.full(64, N), np.arange(64), width=32))))
+    model.eval()
+    return JanusModel(model, {"kind": "janus", "config": config.to_dict()})
+
+
+@pytest.fixture(scope="module")
+def target():
+    theta = from_unit(np.random.default_rng(42).random(THETA_SIZE))
+    return Target(simulate(theta, N, 5), N, source="test")
+
+
+def _drive(gen):
+    progress = []
+    while True:
+        try:
+            progress.append(next(gen))
+        except StopIteration as stop:
+            return stop.value, progress
+
+
+def test_janus_engine_reports_progress_and_returns_exactly_scored_designs(target, janus_model):
+    designs, progress = _drive(ENGINES["janus"](target, seed=0, janus=janus_model, keep=3, starts=4,
+                                                seeds_tried=8))
+    assert len(designs) == 3 and [d.name for d in designs] == ["janus-1", "janus-2", "janus-3"]
+    errors = [d.error_percent for d in designs]
+    assert errors == sorted(errors)
+    for d in designs:
+        assert d.method == "janus" and d.model == "janus-tiny"
+        assert d.error_percent == pytest.approx(target.error(simulate(d.theta, N, d.seed)), rel=1e-12)
+        assert d.seed in realisation_seeds(0, 8)
+    messages = [p.message for p in progress]
+    assert any("latent descent" in m for m in messages) and any("ranking" in m for m in messages)
+    assert progress[-1].fraction == 1.0 and progress[-1].best is designs[0]
+    assert progress[-1].evaluations == 4 * 8  # every decoded design under every seed, counted
+
+
+def test_janus_engine_is_deterministic_and_its_seed_picks_the_realisations(target, janus_model):
+    results = {}
+
+    def job(key, seed):
+        results[key] = run("janus", target, seed=seed, janus=janus_model, starts=4, seeds_tried=8)
+
+    threads = [threading.Thread(target=job, args=(i, 7)) for i in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    a, b = results[0], results[1]
+    assert len(a) == len(b)
+    for da, db in zip(a, b):
+        np.testing.assert_array_equal(da.theta, db.theta)
+        assert da.seed == db.seed and da.error_percent == db.error_percent
+    other = run("janus", target, seed=8, janus=janus_model, starts=4, seeds_tried=8)
+    assert {d.seed for d in other}.isdisjoint(realisation_seeds(7, 8))
+    assert set(realisation_seeds(7, 8)) == set(realisation_seeds(7, 64)[:8])  # the other engines' first eight
+
+
+def test_janus_engine_cancels_between_descent_chunks(target, janus_model):
+    control = JobControl()
+    gen = ENGINES["janus"](target, seed=0, janus=janus_model, control=control, starts=4, iterations=40)
+    first = next(gen)
+    assert "latent descent" in first.message and first.evaluations == 0
+    control.cancel()
+    with pytest.raises(Cancelled):
+        next(gen)
+
+
+def test_janus_engine_paused_before_it_starts_evaluates_nothing(target, janus_model):
+    control = JobControl()
+    seen, result = [], {}
+
+    def job():
+        result["designs"] = run("janus", target, seed=1, janus=janus_model, control=control, starts=4,
+                                seeds_tried=4, on_progress=seen.append)
+
+    control.pause()
+    th = threading.Thread(target=job)
+    th.start()
+    time.sleep(0.5)
+    assert th.is_alive() and not seen
+    control.resume()
+    th.join(timeout=60)
+    assert not th.is_alive() and result["designs"] and seen[-1].evaluations == 16
+
+
+def test_janus_engine_falls_back_without_a_model(target, monkeypatch):
+    def missing(kind):
+        raise engines._NoModel(f"models/{kind}.safetensors not found")
+
+    monkeypatch.setattr(engines, "_shipped", missing)
+    designs, progress = _drive(ENGINES["janus"](target, seed=0, starts=2, seeds_tried=2))
+    assert designs and designs[0].method == "janus"
+    assert "Janus model unavailable" in progress[-1].message and "not found" in progress[-1].message
