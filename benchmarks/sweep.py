@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--load", type=float, default=5.0, help="load [N] (a load-grid point)")
     ap.add_argument("--seeds", type=int, default=8, help="realisation seeds tried per step")
+    ap.add_argument("--rounds", type=int, default=3, help="correction rounds per step (1: the plain walk)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
 
@@ -41,11 +42,11 @@ def main(argv=None) -> int:
     janus = load_janus(args.model, device="cpu")
     mu = np.linspace(args.lo, args.hi, args.steps)
     out = {"model": args.model or "models/janus-compact.safetensors", "load_N": args.load, "from": args.lo,
-           "to": args.hi, "steps": args.steps, "seeds": args.seeds, "runs": {}}
+           "to": args.hi, "steps": args.steps, "seeds": args.seeds, "rounds": args.rounds, "runs": {}}
     for n in args.asperities or [64]:
         property_sweep(janus, n, mu[:2], args.load, seeds=range(args.seeds))  # compile outside the timing
         t0 = time.perf_counter()
-        steps = property_sweep(janus, n, mu, args.load, seeds=range(args.seeds))
+        steps = property_sweep(janus, n, mu, args.load, seeds=range(args.seeds), rounds=args.rounds)
         wall = time.perf_counter() - t0
         report = sweep_report(steps)
         report["wall_s"] = wall
@@ -56,7 +57,8 @@ def main(argv=None) -> int:
         atomic_write_bytes(args.json, (json.dumps(out, indent=1) + "\n").encode())
     print(json.dumps({k: v for k, v in out.items() if k != "runs"} | {
         "runs": {n: {k: v for k, v in r.items() if k != "mu"} for n, r in out["runs"].items()}}))
-    print(f"sweep of μ at {args.load:g} N from {args.lo:g} to {args.hi:g} in {args.steps} steps")
+    print(f"sweep of μ at {args.load:g} N from {args.lo:g} to {args.hi:g} in {args.steps} steps, "
+          f"{args.seeds} seeds, {args.rounds} correction round(s)")
     print(f"{'N':>4} {'which':>12} {'Spearman':>9} {'max rel %':>10} {'median rel %':>12} {'within 2 %':>10} "
           f"{'monotone':>8} {'wall s':>7}")
     for n, r in out["runs"].items():

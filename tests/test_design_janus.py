@@ -121,3 +121,26 @@ def test_janus_engine_falls_back_without_a_model(target, monkeypatch):
     designs, progress = _drive(ENGINES["janus"](target, seed=0, starts=2, seeds_tried=2))
     assert designs and designs[0].method == "janus"
     assert "Janus model unavailable" in progress[-1].message and "not found" in progress[-1].message
+
+
+def test_property_sweep_walks_the_heads_mu_and_reports_the_exact_physics(janus_model):
+    from studio.design.sweep import load_index, property_sweep, sweep_report
+
+    j = load_index(5.0)
+    laws = janus_model.predict_law(np.random.default_rng(0).standard_normal((64, 4)), N)
+    lo, hi = np.percentile(laws[:, j] / 5.0, [30, 70])  # a range the untrained head reaches
+    requested = np.linspace(lo, hi, 5)
+    steps = property_sweep(janus_model, N, requested, load_N=5.0, seeds=range(4), rounds=1)
+    assert [s.requested_mu for s in steps] == pytest.approx(list(requested))
+    for s in steps:
+        assert s.mu_predicted == pytest.approx(s.requested_mu, rel=0.01)  # the walk reaches each value
+        assert s.seed in range(4)
+        assert s.mu == pytest.approx(simulate(s.theta, N, s.seed)[j] / 5.0, rel=1e-12)
+        assert s.mu_first_seed == pytest.approx(simulate(s.theta, N, 0)[j] / 5.0, rel=1e-12)
+    steps_apart = [np.linalg.norm(a.z - b.z) for a, b in zip(steps, steps[1:])]
+    assert max(steps_apart) < 3.0  # one path: neighbours, not independent inversions
+    report = sweep_report(steps)
+    assert report["predicted"]["spearman"] == pytest.approx(1.0)
+    assert report["chosen_seed"]["steps"] == 5
+    with pytest.raises(Exception, match="not on the load grid"):
+        load_index(5.01)

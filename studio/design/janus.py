@@ -49,19 +49,13 @@ def latent_proposals(model, target: Target, starts: int, iterations: int, checkp
     return np.clip(to_unit(inv.theta), 0.0, 1.0), inv.smape_percent
 
 
-def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
-          max_evaluations: int | None = None, keep: int = 4, starts: int = 16, iterations: int = 20,
-          seeds_tried: int = 64, **options) -> Iterator[Progress]:
-    """Janus inversion: latent descent from `starts` codes, decoded, ranked under `seeds_tried` seeds."""
-    from studio.design.engines import _Job, _box_screen, _load_model, _model_name, _rank_with_exact_tau0_B
+def search_latent(job, model, *, starts: int, iterations: int, seeds_tried: int) -> Iterator[Progress]:
+    """The engine's search on a job (studio.design.engines._Job): latent descent, then every decoded design
+    ranked under `seeds_tried` realisation seeds; results go to the job's archive. Also `hybrid`'s start."""
+    from studio.design.engines import _box_screen, _rank_with_exact_tau0_B
 
-    messages: list[str] = []
-    model = _load_model("janus", options, messages)
-    job = _Job(target, "janus", seed=seed, time_budget_s=time_budget_s, control=control,
-               max_evaluations=max_evaluations, model=_model_name(model, "janus") if model else "")
-    job.messages.extend(messages)
     if model is not None:
-        descent = latent_proposals(model, target, starts, iterations, job.checkpoint)
+        descent = latent_proposals(model, job.target, starts, iterations, job.checkpoint)
         while True:
             try:
                 next(descent)
@@ -75,7 +69,7 @@ def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
         job.messages.append(f"latent descent: head's sMAPE {float(np.min(surrogate)):.2g} % (best start)")
     else:
         units = _box_screen(max(1, int(starts)) * 16, job.seed)
-    # Every design under every seed, one ranking call per block of seeds (τ0, B fitted per realisation).
+    # Every design under every seed, a few seeds per ranking call (τ0, B fitted per realisation).
     seeds = realisation_seeds(job.seed, max(1, int(seeds_tried)))
     per_call = max(1, 256 // len(units))
     for i in range(0, len(seeds), per_call):
@@ -93,10 +87,24 @@ def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
             yield p
         if job.max_evaluations is not None and job.over():
             break
+
+
+def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
+          max_evaluations: int | None = None, keep: int = 4, starts: int = 16, iterations: int = 20,
+          seeds_tried: int = 64, **options) -> Iterator[Progress]:
+    """Janus inversion: latent descent from `starts` codes, decoded, ranked under `seeds_tried` seeds."""
+    from studio.design.engines import _Job, _load_model, _model_name
+
+    messages: list[str] = []
+    model = _load_model("janus", options, messages)
+    job = _Job(target, "janus", seed=seed, time_budget_s=time_budget_s, control=control,
+               max_evaluations=max_evaluations, model=_model_name(model, "janus") if model else "")
+    job.messages.extend(messages)
+    yield from search_latent(job, model, starts=starts, iterations=iterations, seeds_tried=seeds_tried)
     designs, final = job.finish(keep)
     yield final
     return designs
 
 
-__all__ = ["janus", "latent_proposals", "realisation_seeds"]
+__all__ = ["janus", "search_latent", "latent_proposals", "realisation_seeds"]
 

@@ -5,11 +5,13 @@ walks through requested values (Qt-free; the GUI's design map and benchmarks/swe
     report = sweep_report(steps)       # Spearman of exact μ vs requested, worst relative error
 
 Each step asks the Janus head for a latent code whose predicted μ = F(load)/load is the requested
-value, starting from (and anchored to) the previous step's code, so consecutive designs are
-neighbours on one path (`JanusModel.walk`). The code is decoded (valid by construction) and the
-design realised under each of `seeds` realisation seeds; the exact float64 physics gives its μ,
-and the step keeps the realisation whose μ is closest to the request (a design is the triple
-θ, N, seed, as for every engine). The figure with one fixed seed is reported beside it.
+value (times a correction), starting from (and anchored to) the previous step's code, so
+consecutive designs are neighbours on one path (`JanusModel.walk`). The code is decoded (valid by
+construction) and the design realised under each of `seeds` realisation seeds; the step keeps the
+realisation whose μ is closest to the request (a design is the triple θ, N, seed, as for every
+engine), and the correction (requested / realised) is applied again until the realised μ is within
+a tolerance: the head predicts a design's expected law, the physics decides. The exact float64 μ
+is reported, with the first seed's beside it and the head's own prediction.
 """
 from __future__ import annotations
 
@@ -44,24 +46,55 @@ def load_index(load_N: float) -> int:
     return j
 
 
-def property_sweep(janus, N: int, mu, load_N: float = 5.0, seeds=tuple(range(8)), start=None,
-                   control=None) -> list[SweepStep]:
-    """Designs whose effective friction coefficient F/P at `load_N` follows the values `mu`."""
+def property_sweep(janus, N: int, mu, load_N: float = 5.0, seeds=tuple(range(8)), start=None, rounds: int = 3,
+                   tolerance: float = 0.005, control=None) -> list[SweepStep]:
+    """Designs whose effective friction coefficient F/P at `load_N` follows the values `mu`.
+
+    Each step walks from the previous step's code to one whose predicted μ is the request times a
+    correction, decodes it and realises it under `seeds` (float32); the correction is then multiplied
+    by requested / realised μ of the closest realisation, up to `rounds` times or until within
+    `tolerance` (the head predicts the expected law; this closes the gap to the physics, one scalar
+    per step, and carries over to the next step). `rounds=1` is the plain walk."""
+    from studio.physics import simulate_batch, bucket_width
+
     j = load_index(load_N)
+    load = LOAD_GRID_N[j]
     mu = np.asarray(mu, dtype=np.float64)
-    seeds = [int(s) for s in seeds]
-    if start is None:  # the start: the bank code nearest the first value (a flat law through it)
-        start = janus.starts(np.full(LOAD_GRID_N.shape, mu[0] * load_N), N, 1,
-                             mask=np.arange(len(LOAD_GRID_N)) == j)[0]
-    codes, laws_pred = janus.walk(j, mu * load_N, N, start=start, control=control)
-    theta = janus.decode(codes, N)
-    rows = np.repeat(theta, len(seeds), axis=0)
-    laws = simulate_many(rows, int(N), np.tile(seeds, len(theta))).reshape(len(theta), len(seeds), -1)
-    mu_exact = laws[:, :, j] / LOAD_GRID_N[j]
-    best = np.argmin(np.abs(mu_exact / mu[:, None] - 1.0), axis=1)
-    return [SweepStep(requested_mu=float(mu[i]), z=codes[i], theta=theta[i], N=int(N), seed=seeds[best[i]],
-                      mu=float(mu_exact[i, best[i]]), mu_first_seed=float(mu_exact[i, 0]),
-                      mu_predicted=float(laws_pred[i, j] / LOAD_GRID_N[j]), law_N=laws[i, best[i]])
+    seeds = np.array([int(s) for s in seeds])
+    def realised_mu(theta):  # (P, 23) → μ (P, seeds), float32 physics
+        rows = np.repeat(np.atleast_2d(theta), len(seeds), 0)
+        laws = simulate_batch(rows, np.full(len(rows), int(N)), np.tile(seeds, len(rows) // len(seeds)),
+                              width=bucket_width(int(N)))
+        return np.asarray(laws, dtype=np.float64)[:, j].reshape(-1, len(seeds)) / load
+
+    if start is None:  # the start: of the 16 bank codes predicted nearest, the one whose design realises it best
+        candidates = janus.starts(np.full(LOAD_GRID_N.shape, mu[0] * load), N, 16,
+                                  mask=np.arange(len(LOAD_GRID_N)) == j)
+        miss = np.abs(realised_mu(janus.decode(candidates, N)) / mu[0] - 1.0).min(1)
+        start = candidates[int(np.argmin(miss))]
+    z_prev = np.asarray(start, dtype=np.float64)
+    correction = 1.0
+    codes, thetas, chosen, predicted = [], [], [], []
+    for value in mu:
+        for _ in range(max(1, int(rounds))):
+            code, law_pred = janus.walk(j, [value * load * correction], N, start=z_prev, control=control)
+            theta = janus.decode(code, N)[0]
+            mu_real = realised_mu(theta)[0]
+            k = int(np.argmin(np.abs(mu_real / value - 1.0)))
+            if rounds == 1 or abs(mu_real[k] / value - 1.0) <= tolerance:
+                break
+            correction *= value / mu_real[k]
+        z_prev = code[0]
+        codes.append(code[0])
+        thetas.append(theta)
+        chosen.append(int(seeds[k]))
+        predicted.append(float(law_pred[0, j] / load))
+    theta = np.array(thetas)
+    exact = simulate_many(theta, int(N), chosen)
+    first = simulate_many(theta, int(N), np.full(len(theta), seeds[0]))
+    return [SweepStep(requested_mu=float(mu[i]), z=codes[i], theta=theta[i], N=int(N), seed=chosen[i],
+                      mu=float(exact[i, j] / load), mu_first_seed=float(first[i, j] / load),
+                      mu_predicted=predicted[i], law_N=exact[i])
             for i in range(len(theta))]
 
 

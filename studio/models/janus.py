@@ -379,8 +379,8 @@ class JanusModel:
         z, history = self._descend(residual, self._z(z0), N, iterations, control)
         return self._result(z, law_N, N, mask, history, sort)
 
-    def walk(self, load_index: int, values, N, start=None, *, iterations: int = 12, anchor_weight: float = 1e-2,
-             prior_weight: float = 1e-3, control=None) -> tuple[np.ndarray, np.ndarray]:
+    def walk(self, load_index: int, values, N, start=None, *, iterations: int = 12, anchor_weight: float = 1e-3,
+             prior_weight: float = 1e-4, control=None) -> tuple[np.ndarray, np.ndarray]:
         """A path through the latent space along which the head's friction at one load takes the given
         values in turn (a property sweep): each code starts from the previous one and is pulled towards
         it (`anchor_weight`), so consecutive designs stay neighbours. Returns (codes (S, d), the head's
