@@ -50,25 +50,27 @@ def _drive(gen):
 
 def test_janus_engine_reports_progress_and_returns_exactly_scored_designs(target, janus_model):
     designs, progress = _drive(ENGINES["janus"](target, seed=0, janus=janus_model, keep=3, starts=4,
-                                                seeds_tried=8))
+                                                seeds_tried=8, focus=1, focus_seeds=5))
     assert len(designs) == 3 and [d.name for d in designs] == ["janus-1", "janus-2", "janus-3"]
     errors = [d.error_percent for d in designs]
     assert errors == sorted(errors)
     for d in designs:
         assert d.method == "janus" and d.model == "janus-tiny"
         assert d.error_percent == pytest.approx(target.error(simulate(d.theta, N, d.seed)), rel=1e-12)
-        assert d.seed in realisation_seeds(0, 8)
+        assert d.seed in realisation_seeds(0, 8 + 5)
     messages = [p.message for p in progress]
     assert any("latent descent" in m for m in messages) and any("ranking" in m for m in messages)
     assert progress[-1].fraction == 1.0 and progress[-1].best is designs[0]
-    assert progress[-1].evaluations == 4 * 8  # every decoded design under every seed, counted
+    # every decoded design under every seed, then the best one under five more, counted
+    assert progress[-1].evaluations == 4 * 8 + 1 * 5
+    assert any("more realisations of the best" in m for m in messages)
 
 
 def test_janus_engine_is_deterministic_and_its_seed_picks_the_realisations(target, janus_model):
     results = {}
 
     def job(key, seed):
-        results[key] = run("janus", target, seed=seed, janus=janus_model, starts=4, seeds_tried=8)
+        results[key] = run("janus", target, seed=seed, janus=janus_model, starts=4, seeds_tried=8, focus_seeds=0)
 
     threads = [threading.Thread(target=job, args=(i, 7)) for i in range(2)]
     for th in threads:
@@ -80,7 +82,7 @@ def test_janus_engine_is_deterministic_and_its_seed_picks_the_realisations(targe
     for da, db in zip(a, b):
         np.testing.assert_array_equal(da.theta, db.theta)
         assert da.seed == db.seed and da.error_percent == db.error_percent
-    other = run("janus", target, seed=8, janus=janus_model, starts=4, seeds_tried=8)
+    other = run("janus", target, seed=8, janus=janus_model, starts=4, seeds_tried=8, focus_seeds=0)
     assert {d.seed for d in other}.isdisjoint(realisation_seeds(7, 8))
     assert set(realisation_seeds(7, 8)) == set(realisation_seeds(7, 64)[:8])  # the other engines' first eight
 
@@ -101,7 +103,7 @@ def test_janus_engine_paused_before_it_starts_evaluates_nothing(target, janus_mo
 
     def job():
         result["designs"] = run("janus", target, seed=1, janus=janus_model, control=control, starts=4,
-                                seeds_tried=4, on_progress=seen.append)
+                                seeds_tried=4, focus=0, on_progress=seen.append)
 
     control.pause()
     th = threading.Thread(target=job)
@@ -118,7 +120,7 @@ def test_janus_engine_falls_back_without_a_model(target, monkeypatch):
         raise engines._NoModel(f"models/{kind}.safetensors not found")
 
     monkeypatch.setattr(engines, "_shipped", missing)
-    designs, progress = _drive(ENGINES["janus"](target, seed=0, starts=2, seeds_tried=2))
+    designs, progress = _drive(ENGINES["janus"](target, seed=0, starts=2, seeds_tried=2, focus_seeds=2))
     assert designs and designs[0].method == "janus"
     assert "Janus model unavailable" in progress[-1].message and "not found" in progress[-1].message
 

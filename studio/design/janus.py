@@ -49,10 +49,11 @@ def latent_proposals(model, target: Target, starts: int, iterations: int, checkp
     return np.clip(to_unit(inv.theta), 0.0, 1.0), inv.smape_percent
 
 
-def search_latent(job, model, *, starts: int, iterations: int, seeds_tried: int) -> Iterator[Progress]:
+def search_latent(job, model, *, starts: int, iterations: int, seeds_tried: int, focus: int = 0,
+                  focus_seeds: int = 0) -> Iterator[Progress]:
     """The engine's search on a job (studio.design.engines._Job): latent descent, then every decoded design
     ranked under `seeds_tried` realisation seeds; results go to the job's archive. Also `hybrid`'s start."""
-    from studio.design.engines import _box_screen, _rank_with_exact_tau0_B
+    from studio.design.engines import _box_screen
 
     if model is not None:
         descent = latent_proposals(model, job.target, starts, iterations, job.checkpoint)
@@ -69,8 +70,21 @@ def search_latent(job, model, *, starts: int, iterations: int, seeds_tried: int)
         job.messages.append(f"latent descent: head's sMAPE {float(np.min(surrogate)):.2g} % (best start)")
     else:
         units = _box_screen(max(1, int(starts)) * 16, job.seed)
-    # Every design under every seed, a few seeds per ranking call (τ0, B fitted per realisation).
-    seeds = realisation_seeds(job.seed, max(1, int(seeds_tried)))
+    # Every design under `seeds_tried` seeds, then the `focus` best designs under `focus_seeds` more: the
+    # head ranks designs by their expected law; where one realisation lands is what the seeds search.
+    seeds = realisation_seeds(job.seed, max(1, int(seeds_tried)) + max(0, int(focus_seeds)))
+    yield from _rank_under_seeds(job, units, seeds[:max(1, int(seeds_tried))], "ranking the decoded designs")
+    if focus > 0 and focus_seeds > 0 and not (job.max_evaluations is not None and job.over()):
+        from studio.design.engines import _distinct_pairs
+
+        best = np.array([unit for unit, _ in _distinct_pairs(job, int(focus))])
+        yield from _rank_under_seeds(job, best, seeds[max(1, int(seeds_tried)):], "more realisations of the best")
+
+
+def _rank_under_seeds(job, units: np.ndarray, seeds: list[int], message: str) -> Iterator[Progress]:
+    """Every design under every seed (τ0, B fitted per realisation), ~256 rows per ranking call."""
+    from studio.design.engines import _rank_with_exact_tau0_B
+
     per_call = max(1, 256 // len(units))
     for i in range(0, len(seeds), per_call):
         job.checkpoint()
@@ -82,7 +96,7 @@ def search_latent(job, model, *, starts: int, iterations: int, seeds_tried: int)
             mine = row_seeds == s
             job.offer_many(fitted[mine], s, err[mine])
         job.iteration += 1
-        p = job.progress("ranking the decoded designs under realisation seeds", force=i == 0)
+        p = job.progress(message, force=i == 0)
         if p is not None:
             yield p
         if job.max_evaluations is not None and job.over():
@@ -90,8 +104,8 @@ def search_latent(job, model, *, starts: int, iterations: int, seeds_tried: int)
 
 
 def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
-          max_evaluations: int | None = None, keep: int = 4, starts: int = 16, iterations: int = 20,
-          seeds_tried: int = 64, **options) -> Iterator[Progress]:
+          max_evaluations: int | None = None, keep: int = 4, starts: int = 16, iterations: int = 10,
+          seeds_tried: int = 16, focus: int = 4, focus_seeds: int = 64, **options) -> Iterator[Progress]:
     """Janus inversion: latent descent from `starts` codes, decoded, ranked under `seeds_tried` seeds."""
     from studio.design.engines import _Job, _load_model, _model_name
 
@@ -100,7 +114,8 @@ def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
     job = _Job(target, "janus", seed=seed, time_budget_s=time_budget_s, control=control,
                max_evaluations=max_evaluations, model=_model_name(model, "janus") if model else "")
     job.messages.extend(messages)
-    yield from search_latent(job, model, starts=starts, iterations=iterations, seeds_tried=seeds_tried)
+    yield from search_latent(job, model, starts=starts, iterations=iterations, seeds_tried=seeds_tried, focus=focus,
+                             focus_seeds=focus_seeds)
     designs, final = job.finish(keep)
     yield final
     return designs
