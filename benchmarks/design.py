@@ -11,8 +11,8 @@ summarises each range (`engine @ P N`); a range listed twice is run twice (run-t
 
 Prints one JSON line (budget, per-engine summary) and a short table: mean / median / p95
 functional sMAPE [%] on the simulated targets, median time [s] to reach 2 %, 1 %, 0.5 % (from
-the Progress stream; n = targets that reached it), and the analytic laws with where each is
-out of reach. JIT compilation happens in a warm-up before the timed runs. A full run is
+the Progress stream; n = targets that reached it), the median wall time per target, and the
+analytic laws with where each is out of reach. JIT compilation happens in a warm-up before the timed runs. A full run is
 4 engines × 50 targets × 5 s ≈ 17 min plus warm-up: run it with nohup.
 """
 from __future__ import annotations

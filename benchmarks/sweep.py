@@ -18,6 +18,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from studio.physics import enable_float64  # noqa: E402
+
+enable_float64()  # an entry point: the sweep reports the exact (float64) μ
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,7 +57,7 @@ def main(argv=None) -> int:
         report["mu"] = [[s.requested_mu, s.mu, s.mu_first_seed, s.mu_predicted, s.seed] for s in steps]
         out["runs"][str(n)] = report
     if args.json:
-        from studio.io.atomic import atomic_write_bytes
+        from studio.files import atomic_write_bytes
         atomic_write_bytes(args.json, (json.dumps(out, indent=1) + "\n").encode())
     print(json.dumps({k: v for k, v in out.items() if k != "runs"} | {
         "runs": {n: {k: v for k, v in r.items() if k != "mu"} for n, r in out["runs"].items()}}))

@@ -323,10 +323,11 @@ def test_the_registry_gives_each_engine_only_what_its_spec_says(target):
 
     for name, spec in ENGINES.items():
         engines.call(dataclasses.replace(spec, run=recorder(name)), tgt, seed=1, time_budget_s=2.0, start=start,
-                     count=3, generator="the CVAE", vae=None, sigma0=0.2)
+                     count=3, generator="the CVAE", vae=None, janus="the Janus model", sigma0=0.2)
     assert {n for n, kw in seen.items() if "start" in kw} == {n for n, s in ENGINES.items() if s.takes_start} \
-        == {"cmaes", "hybrid"}
+        == {"cmaes", "hybrid", "hybrid_janus"}
     assert {n for n, kw in seen.items() if kw.get("generator") == "the CVAE"} == {"candidates", "hybrid"}
+    assert {n for n, kw in seen.items() if kw.get("janus") == "the Janus model"} == {"janus", "hybrid_janus"}
     assert not any("vae" in kw for kw in seen.values())  # None: the engine loads the shipped one
     assert all(kw["count"] == 3 and kw["seed"] == 1 and kw["sigma0"] == 0.2 for kw in seen.values())
     assert ENGINES["candidates"].default_count == 16 and ENGINES["hybrid"].default_count == 4

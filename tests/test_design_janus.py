@@ -10,10 +10,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from studio.design import engines  # noqa: E402
+from studio.design import engines, search  # noqa: E402
 from studio.design.core import Cancelled, JobControl, Target  # noqa: E402
 from studio.design.engines import ENGINES, run  # noqa: E402
-from studio.design.janus import realisation_seeds  # noqa: E402
+from studio.design.search import realisation_seeds  # noqa: E402
 from studio.models.janus import Janus, JanusConfig, JanusModel  # noqa: E402
 from studio.physics import THETA_SIZE, from_unit, simulate, simulate_batch  # noqa: E402
 
@@ -49,8 +49,9 @@ def _drive(gen):
 
 
 def test_janus_engine_reports_progress_and_returns_exactly_scored_designs(target, janus_model):
-    designs, progress = _drive(ENGINES["janus"](target, seed=0, janus=janus_model, keep=3, starts=4,
-                                                seeds_tried=8, focus=1, focus_seeds=5))
+    # through the registry: `call` hands the engine its model keyword and `count`
+    designs, progress = _drive(engines.call("janus", target, seed=0, janus=janus_model, count=3, starts=4,
+                                            seeds_tried=8, focus=1, focus_seeds=5))
     assert len(designs) == 3 and [d.name for d in designs] == ["janus-1", "janus-2", "janus-3"]
     errors = [d.error_percent for d in designs]
     assert errors == sorted(errors)
@@ -117,9 +118,9 @@ def test_janus_engine_paused_before_it_starts_evaluates_nothing(target, janus_mo
 
 def test_janus_engine_falls_back_without_a_model(target, monkeypatch):
     def missing(kind):
-        raise engines._NoModel(f"models/{kind}.safetensors not found")
+        raise search._NoModel(f"models/{kind}.safetensors not found")
 
-    monkeypatch.setattr(engines, "_shipped", missing)
+    monkeypatch.setattr(search, "_shipped", missing)
     designs, progress = _drive(ENGINES["janus"](target, seed=0, starts=2, seeds_tried=2, focus_seeds=2))
     assert designs and designs[0].method == "janus"
     assert "Janus model unavailable" in progress[-1].message and "not found" in progress[-1].message
@@ -146,3 +147,21 @@ def test_property_sweep_walks_the_heads_mu_and_reports_the_exact_physics(janus_m
     assert report["chosen_seed"]["steps"] == 5
     with pytest.raises(Exception, match="not on the load grid"):
         load_index(5.01)
+
+
+def test_hybrid_from_janus_starts_from_the_janus_search(target, janus_model):
+    seen = []
+    designs = run("hybrid_janus", target, seed=0, janus=janus_model, time_budget_s=30.0, max_evaluations=600,
+                  on_progress=seen.append)
+    assert designs and designs[0].method == "hybrid" and designs[0].model == "janus-tiny"
+    messages = [p.message for p in seen]
+    assert "latent descent" in messages[0]  # the janus search proposed first
+    assert seen[-1].evaluations > 16 * 16  # and the polish and CMA-ES went on from its designs
+    assert designs[0].error_percent == pytest.approx(target.error(simulate(designs[0].theta, N, designs[0].seed)),
+                                                     rel=1e-12)
+    assert engines.spec("hybrid_janus").takes_start and engines.spec("hybrid_janus").models == ("janus",)
+
+
+def test_hybrid_refuses_an_unknown_proposer(target):
+    with pytest.raises(Exception, match="unknown hybrid proposer"):
+        next(search.hybrid(target, proposer="gan"))

@@ -3,7 +3,8 @@
 Used by benchmarks/design.py (the full run) and `friction-studio bench` (a brief one). Per engine:
 mean / median / p95 functional sMAPE [%] of the best design on the simulated targets, the time
 [s] at which the Progress stream first reported ≤ 2 %, 1 %, 0.5 % (median over the targets that
-reached it, and how many did), and for the analytic laws the error and where each is out of reach.
+reached it, and how many did), the median wall time per target, and for the analytic laws the
+error and where each is out of reach.
 JIT compilation is done once per engine and asperity bucket before the timed runs (a warm-up
 run per shape), so the times are search times, not compile times.
 """
@@ -170,6 +171,8 @@ def summarise(rows: list[dict], engine_names) -> dict:
         entry: dict = {}
         if sim:
             entry["simulated"] = summary([r["smape_percent"] for r in sim])
+            # what a quick engine (candidates, janus) takes per target; the others take the budget
+            entry["median_wall_s"] = float(np.median([r["wall_s"] for r in sim]))
             for thr in THRESHOLDS_PERCENT:
                 times = [r["time_to_percent"][str(thr)] for r in sim if r["time_to_percent"][str(thr)] is not None]
                 entry[f"reached_{thr:g}"] = len(times)
@@ -186,7 +189,7 @@ def table(result: dict) -> str:
     evals = f", at most {result['max_evaluations']} evaluations" if result.get("max_evaluations") else ""
     width = max([11] + [len(k) for k in result["summary"]])
     lines = [f"budget {result['budget_s']:g} s per target{evals}; sMAPE [%] of the best design on simulated targets",
-             f"{'engine':<{width}} {'n':>3} {'mean':>7} {'median':>7} {'p95':>7}   "
+             f"{'engine':<{width}} {'n':>3} {'mean':>7} {'median':>7} {'p95':>7} {'wall':>6}   "
              + "  ".join(f"t≤{thr:g}% (n)" for thr in THRESHOLDS_PERCENT)]
     for name, entry in result["summary"].items():
         sim = entry.get("simulated")
@@ -196,11 +199,11 @@ def table(result: dict) -> str:
                  if entry[f"median_time_to_{thr:g}_s"] is not None else f"{'-':>6} ({0:>2})")
                 for thr in THRESHOLDS_PERCENT)
             lines.append(f"{name:<{width}} {sim['count']:>3} {sim['mean']:7.3f} {sim['median']:7.3f} "
-                         f"{sim['p95']:7.3f}   {times}")
+                         f"{sim['p95']:7.3f} {entry['median_wall_s']:5.2f}s   {times}")
     analytic = [(name, t, v) for name, e in result["summary"].items() for t, v in e.get("analytic", {}).items()]
     if analytic:
         lines.append("analytic laws (sMAPE [%], where out of reach):")
         for name, t, v in analytic:
             reach = v["reach"].split("; ")[-1]
-            lines.append(f"  {name:<11} {t:<18} {v['smape_percent']:7.3f}  {reach}")
+            lines.append(f"  {name:<12} {t:<18} {v['smape_percent']:7.3f}  {reach}")
     return "\n".join(lines)

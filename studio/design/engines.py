@@ -5,20 +5,22 @@
     designs = engines.run("hybrid", target, time_budget_s=5.0)       # drive to the end (studio.jobs.drive)
 
 Every engine is declared here by an `EngineSpec`: its name, its generator function (in
-studio.design.search), whether it accepts a design to refine (`start`), how many designs it keeps
-by default (`count`, the one keyword for it), which models it loads, and a label and a line of help
-for the studio's menus and `--help`. Callers read the spec instead of inspecting signatures, and
-`call` passes each engine only what it takes. An unknown name is a StudioError, written once
-(`spec`). Each engine is a job in the sense of studio.jobs: the command line, worker processes
-(studio.design.processes) and the studio all drive it with `studio.jobs.drive`.
+studio.design.search; janus's in studio.design.janus), whether it accepts a design to refine
+(`start`), how many designs it keeps by default (`count`, the one keyword for it), which models it
+loads, and a label and a line of help for the studio's menus and `--help`. Callers read the spec
+instead of inspecting signatures, and `call` passes each engine only what it takes. An unknown name
+is a StudioError, written once (`spec`). Each engine is a job in the sense of studio.jobs: the
+command line, worker processes (studio.design.processes) and the studio all drive it with
+`studio.jobs.drive`.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from studio.design import search
+from studio.design import janus, search
 from studio.design.core import Design, JobControl, Progress, Target
 from studio.design.load_range import scaled_engine
 from studio.errors import StudioError
@@ -26,6 +28,9 @@ from studio.jobs import drive
 
 # Names the studio and tests use from here (defined with the search code).
 from studio.design.search import compile_refinement, reach_report  # noqa: F401
+
+
+MODEL_KEYWORDS = ("generator", "vae", "janus")  # the CVAE, the unconditional VAE, the Janus model
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class EngineSpec:
     description: str                        # one line for help texts
     takes_start: bool = False               # accepts `start=Design` (refines that design) — else searches anew
     default_count: int = 4                  # designs it returns unless `count=` says otherwise
-    models: tuple[str, ...] = ()            # model keywords it uses, if given: "generator" (CVAE), "vae"
+    models: tuple[str, ...] = ()            # model keywords it uses, if given: one of MODEL_KEYWORDS
 
     def __call__(self, target: Target, **options) -> Iterator[Progress]:
         """The engine's generator with exactly these options (no translation; see `call`)."""
@@ -59,6 +64,12 @@ ENGINES: dict[str, EngineSpec] = {spec.name: spec for spec in (
     EngineSpec("hybrid", scaled_engine(search.hybrid), "Hybrid",
                "model proposals, gradient polish, CMA-ES and polish under other realisation seeds (best)",
                takes_start=True, models=("generator",)),
+    EngineSpec("janus", janus.janus, "Janus inversion",
+               "latent descent through the Janus model's law head from 16 starts, decoded, ranked under many "
+               "realisation seeds (seconds; a Sobol screen without the model)", models=("janus",)),
+    EngineSpec("hybrid_janus", functools.partial(search.hybrid, proposer="janus"), "Hybrid from Janus",
+               "hybrid whose proposals are the janus search's designs and seeds", takes_start=True,
+               models=("janus",)),
 )}
 
 
@@ -81,11 +92,11 @@ def call(engine, target: Target, *, seed: int = 0, time_budget_s: float = 5.0, c
     search anew; `spec(engine).takes_start` tells a caller which); the first Progress of such a
     refinement is then `start_report` (unless `report_start` is False: a caller that reported it
     already). `count` is the number of designs to return (default: the spec's). Model keywords in
-    `options` ("generator", "vae") reach only engines that use them, and None values are dropped
+    `options` (MODEL_KEYWORDS) reach only engines that use them, and None values are dropped
     (the engine then loads the shipped model); any other option is passed through (e.g. `sigma0`).
     """
     s = spec(engine)
-    kw = {k: v for k, v in options.items() if k not in ("generator", "vae")}
+    kw = {k: v for k, v in options.items() if k not in MODEL_KEYWORDS}
     kw.update({k: options[k] for k in s.models if options.get(k) is not None})
     if start is not None and s.takes_start:
         kw["start"] = start

@@ -22,14 +22,10 @@ from typing import Iterator
 import numpy as np
 
 from studio.design.core import JobControl, Progress, Target
+from studio.design.search import _box_screen, _Job, _load_model, _model_name, realisation_seeds
 from studio.physics import to_unit
 
 DESCENT_CHUNK = 5  # latent iterations between progress reports / checkpoints
-
-
-def realisation_seeds(job_seed: int, count: int) -> list[int]:
-    """`count` realisation seeds of a job: the same stream as the other engines' first eight, longer."""
-    return [int(s) for s in np.random.SeedSequence([int(job_seed), 0xD5]).generate_state(count, dtype=np.uint32)]
 
 
 def latent_proposals(model, target: Target, starts: int, iterations: int, checkpoint=None) -> Iterator:
@@ -51,10 +47,8 @@ def latent_proposals(model, target: Target, starts: int, iterations: int, checkp
 
 def search_latent(job, model, *, starts: int, iterations: int, seeds_tried: int, focus: int = 0,
                   focus_seeds: int = 0) -> Iterator[Progress]:
-    """The engine's search on a job (studio.design.engines._Job): latent descent, then every decoded design
+    """The engine's search on a job (studio.design.search._Job): latent descent, then every decoded design
     ranked under `seeds_tried` realisation seeds; results go to the job's archive. Also `hybrid`'s start."""
-    from studio.design.engines import _box_screen
-
     if model is not None:
         descent = latent_proposals(model, job.target, starts, iterations, job.checkpoint)
         while True:
@@ -75,23 +69,20 @@ def search_latent(job, model, *, starts: int, iterations: int, seeds_tried: int,
     seeds = realisation_seeds(job.seed, max(1, int(seeds_tried)) + max(0, int(focus_seeds)))
     yield from _rank_under_seeds(job, units, seeds[:max(1, int(seeds_tried))], "ranking the decoded designs")
     if focus > 0 and focus_seeds > 0 and not (job.max_evaluations is not None and job.over()):
-        from studio.design.engines import _distinct_pairs
-
-        best = np.array([unit for unit, _ in _distinct_pairs(job, int(focus))])
+        best = np.array([unit for unit, _ in job.distinct(int(focus))])
         yield from _rank_under_seeds(job, best, seeds[max(1, int(seeds_tried)):], "more realisations of the best")
 
 
 def _rank_under_seeds(job, units: np.ndarray, seeds: list[int], message: str) -> Iterator[Progress]:
-    """Every design under every seed (τ0, B fitted per realisation), ~256 rows per ranking call."""
-    from studio.design.engines import _rank_with_exact_tau0_B
-
+    """Every design under every seed, ranked the one way (job.objective.rank: studio.physics.ranking, τ0 and
+    B fitted per realisation), ~256 rows per call."""
     per_call = max(1, 256 // len(units))
     for i in range(0, len(seeds), per_call):
         job.checkpoint()
         block = seeds[i:i + per_call]
         rows = np.repeat(units, len(block), axis=0)
         row_seeds = np.tile(block, len(units))
-        fitted, err = _rank_with_exact_tau0_B(job, rows, row_seeds)
+        fitted, err = job.objective.rank(rows, row_seeds)
         for s in block:
             mine = row_seeds == s
             job.offer_many(fitted[mine], s, err[mine])
@@ -104,22 +95,22 @@ def _rank_under_seeds(job, units: np.ndarray, seeds: list[int], message: str) ->
 
 
 def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
-          max_evaluations: int | None = None, keep: int = 4, starts: int = 16, iterations: int = 10,
+          max_evaluations: int | None = None, count: int = 4, starts: int = 16, iterations: int = 10,
           seeds_tried: int = 16, focus: int = 4, focus_seeds: int = 64, **options) -> Iterator[Progress]:
     """Janus inversion: latent descent from `starts` codes, decoded, ranked under `seeds_tried` seeds."""
-    from studio.design.engines import _Job, _load_model, _model_name
-
     messages: list[str] = []
-    model = _load_model("janus", options, messages)
     job = _Job(target, "janus", seed=seed, time_budget_s=time_budget_s, control=control,
-               max_evaluations=max_evaluations, model=_model_name(model, "janus") if model else "")
+               max_evaluations=max_evaluations)
+    with job.off_the_clock():  # the budget is search time (a fresh worker imports torch here)
+        model = _load_model("janus", options, messages)
+    job.model = _model_name(model, "janus") if model else ""
     job.messages.extend(messages)
     yield from search_latent(job, model, starts=starts, iterations=iterations, seeds_tried=seeds_tried, focus=focus,
                              focus_seeds=focus_seeds)
-    designs, final = job.finish(keep)
+    designs, final = job.finish(count)
     yield final
     return designs
 
 
-__all__ = ["janus", "search_latent", "latent_proposals", "realisation_seeds"]
+__all__ = ["janus", "search_latent", "latent_proposals"]
 

@@ -13,11 +13,12 @@ of iterates that fitted in the time.
     vae_cmaes    CMA-ES over the VAE latent — the published baseline (no model: CMA-ES in θ)
     cmaes        CMA-ES in the normalised θ box [0, 1]^23 with bounds
     hybrid       model proposals → gradient polish → CMA-ES → polish over several realisation seeds
+                 (proposer="janus": the janus engine's latent search proposes, studio.design.janus)
 
 Models (studio.models) are imported lazily and are optional: without them the model-based engines
 fall back to θ-space search and say so in their Progress messages. Tests and callers may pass
 `generator=` (an object with `sample(law_N, N, k, seed) -> θ (k, 23)`) or `vae=` (with
-`decode(z) -> θ` and `latent_dim`) to use a specific model.
+`decode(z) -> θ` and `latent_dim`) or `janus=` (a studio.models.janus.JanusModel) to use a specific model.
 """
 from __future__ import annotations
 
@@ -71,9 +72,7 @@ class _Job:
         self._archive: list[tuple[float, int, np.ndarray]] = []  # (approx error %, seed, unit θ)
         self._reported: Design | None = None
         self._reported_key = None
-        # Realisation seeds this job tries: deterministic in the job seed, distinct per job seed.
-        self.realisation_seeds = [int(s) for s in
-                                  np.random.SeedSequence([self.seed, 0xD5]).generate_state(8, dtype=np.uint32)]
+        self.realisation_seeds = realisation_seeds(self.seed, 8)
         self.rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xC3A]))
 
     # -- time and budget
@@ -157,17 +156,8 @@ class _Job:
     def finish(self, count: int) -> tuple[list[Design], Progress]:
         """Exact designs for the best `count` distinct archive entries, best first, and the final Progress."""
         # Diverse first (on the float32 ranking), with spares in case the exact errors reorder them.
-        chosen: list[tuple[int, np.ndarray]] = []
-        chosen_canon = np.empty((0, THETA_SIZE))
-        for _, seed, unit in self._archive:
-            if len(chosen) >= max(count, 1) + 2:
-                break
-            canon = _canonical_unit(unit)
-            if chosen_canon.shape[0] and _rms_distances(chosen_canon, canon).min() < DUPLICATE_DISTANCE:
-                continue
-            chosen.append((seed, unit))
-            chosen_canon = np.vstack([chosen_canon, canon])
-        designs = Design.evaluate_many([from_unit(u) for _, u in chosen], self.target.N, [s for s, _ in chosen],
+        chosen = self.distinct(max(count, 1) + 2)
+        designs = Design.evaluate_many([from_unit(u) for u, _ in chosen], self.target.N, [s for _, s in chosen],
                                        self.target, method=self.method, model=self.model, elapsed_s=self.elapsed_s)
         designs = sorted(designs, key=lambda d: d.error_percent)
         designs = designs[:max(count, 1)]
@@ -179,6 +169,27 @@ class _Job:
         final = Progress(iteration=self.iteration, evaluations=self.evaluations, best_error=best.error_percent,
                          best=best, elapsed_s=self.elapsed_s, fraction=1.0, message=text)
         return designs, final
+
+
+    def distinct(self, count: int) -> list[tuple[np.ndarray, int]]:
+        """The best `count` archive entries (unit θ, seed) whose designs differ (canonical RMS distance)."""
+        pairs: list[tuple[np.ndarray, int]] = []
+        canon = np.empty((0, THETA_SIZE))
+        for _, seed, unit in self._archive:
+            c = _canonical_unit(unit)
+            if canon.shape[0] and _rms_distances(canon, c).min() < DUPLICATE_DISTANCE:
+                continue
+            pairs.append((unit, seed))
+            canon = np.vstack([canon, c])
+            if len(pairs) >= count:
+                break
+        return pairs
+
+
+def realisation_seeds(job_seed: int, count: int) -> list[int]:
+    """The realisation seeds a job tries, deterministic in the job seed and distinct per job seed
+    (a longer list starts with the shorter one: the janus engine tries more than the others' 8)."""
+    return [int(s) for s in np.random.SeedSequence([int(job_seed), 0xD5]).generate_state(count, dtype=np.uint32)]
 
 
 def _canonical_unit(unit: np.ndarray) -> np.ndarray:
@@ -224,15 +235,20 @@ def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_R
 
 _MODELS: dict[str, object] = {}  # the shipped models, loaded once per process (read-only afterwards)
 _MODELS_LOCK = threading.Lock()
+_LOADERS = {"generator": "load_generator", "vae": "load_vae", "janus": "load_janus"}  # model keyword → loader
+_FALLBACKS = {"generator": ("CVAE", "searching the θ box instead"),
+              "vae": ("VAE", "running CMA-ES in the θ box instead"),
+              "janus": ("Janus model", "ranking a Sobol screen of the θ box instead")}
 
 
 def _shipped(kind: str):
-    """studio.models' shipped CVAE ('generator') or VAE ('vae'), cached; raises _NoModel when unavailable."""
+    """studio.models' shipped CVAE ('generator'), VAE ('vae') or Janus model ('janus'), cached; raises
+    _NoModel when unavailable."""
     with _MODELS_LOCK:
         if kind not in _MODELS:
             try:
                 from studio import models
-                loader = getattr(models, "load_generator" if kind == "generator" else "load_vae")
+                loader = getattr(models, _LOADERS[kind])
                 _MODELS[kind] = loader()
             except (ImportError, AttributeError, OSError, StudioError) as exc:
                 raise _NoModel(str(exc)) from None
@@ -242,14 +258,14 @@ def _shipped(kind: str):
 
 
 def _load_model(kind: str, options: dict, job_messages: list[str]):
-    """options[kind] ("generator": the CVAE, "vae"), else studio.models' shipped one, else None with a message."""
+    """options[kind] ("generator": the CVAE, "vae", "janus"), else studio.models' shipped one, else None with a
+    message."""
     if options.get(kind) is not None:
         return options[kind]
     try:
         return _shipped(kind)
     except _NoModel as exc:
-        fallback = ("CVAE", "searching the θ box instead") if kind == "generator" \
-            else ("VAE", "running CMA-ES in the θ box instead")
+        fallback = _FALLBACKS[kind]
         job_messages.append(f"{fallback[0]} unavailable ({exc}); {fallback[1]}")
         return None
 
@@ -470,7 +486,8 @@ def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, con
 
 def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
            max_evaluations: int | None = None, count: int = 4, proposals: int = 64, starts: int = 6,
-           seeds_tried: int = 3, start: Design | None = None, **options) -> Iterator[Progress]:
+           seeds_tried: int = 3, start: Design | None = None, proposer: str = "cvae",
+           **options) -> Iterator[Progress]:
     """Model proposals → multi-start gradient polish → CMA-ES around the best → polish under other seeds.
 
     Phases by fraction of the budget: proposals ranked (≈0); the best `starts` proposals each polished
@@ -479,24 +496,37 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
     the best polished under `seeds_tried` realisation seeds (to 0.75: the seed is part of the design);
     then alternating long polish and short local CMA-ES on the best until the budget is spent.
     With `start` (a design to refine), that design is polished first, under its own seed.
+    With `proposer="janus"` (the `hybrid_janus` engine) the proposals are the janus engine's search
+    (studio.design.janus: latent descent, decoded designs ranked under 16 realisation seeds), and the
+    polish starts from the best distinct (design, seed) pairs it found.
     """
+    if proposer not in _PROPOSERS:
+        raise StudioError(f"unknown hybrid proposer {proposer!r}; choose one of {', '.join(_PROPOSERS)}")
+    kind = _PROPOSERS[proposer]
     messages: list[str] = []
     job = _Job(target, "hybrid", seed=seed, time_budget_s=time_budget_s, control=control,
                max_evaluations=max_evaluations)
     with job.off_the_clock():  # the budget is search time (a fresh worker imports torch here)
-        generator = _load_model("generator", options, messages)
-    job.model = _model_name(generator, "cvae") if generator else ""
+        generator = _load_model(kind, options, messages)
+    job.model = _model_name(generator, proposer) if generator else ""
     job.messages.extend(messages)
     seeds = job.realisation_seeds[:max(1, int(seeds_tried))]
     rs0 = seeds[0]
 
-    # 1. proposals, ranked under the first realisation seed
-    units = _sample_units(generator, target, proposals, job.seed) if generator is not None \
-        else _box_screen(proposals * 4, job.seed)
-    units, err = job.objective.rank(units, rs0)
-    order = np.argsort(err)
-    for i in order[:8]:
-        job.offer(units[i], rs0, err[i])
+    # 1. proposals: ranked under the first realisation seed (janus: its search, under 16 seeds)
+    if proposer == "janus":
+        from studio.design.janus import search_latent
+
+        yield from search_latent(job, generator, starts=16, iterations=10, seeds_tried=16)
+        pairs = job.distinct(max(1, int(starts)))
+    else:
+        units = _sample_units(generator, target, proposals, job.seed) if generator is not None \
+            else _box_screen(proposals * 4, job.seed)
+        units, err = job.objective.rank(units, rs0)
+        order = np.argsort(err)
+        for i in order[:8]:
+            job.offer(units[i], rs0, err[i])
+        pairs = [(units[i], rs0) for i in order[:max(1, int(starts))]]
     p = job.progress("ranking proposals", force=True)
     if p is not None:
         yield p
@@ -505,9 +535,8 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
     if start is not None:
         _offer_start(job, start)
         yield from _polish(job, to_unit(start.theta), start.seed, until=0.1, max_steps=15)
-    n_starts = max(1, int(starts))
-    for j, i in enumerate(order[:n_starts]):
-        yield from _polish(job, units[i], rs0, until=0.35 * (j + 1) / n_starts, max_steps=15)
+    for j, (unit, rs) in enumerate(pairs):
+        yield from _polish(job, unit, rs, until=0.35 * (j + 1) / len(pairs), max_steps=15)
 
     # 3. CMA-ES from the best so far, the runners-up injected
     _, best_seed, best_unit = job.best
@@ -531,6 +560,9 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
     designs, final = job.finish(count)
     yield final
     return designs
+
+
+_PROPOSERS = {"cvae": "generator", "janus": "janus"}  # hybrid's proposer → the model it loads
 
 
 def compile_refinement(target: Target) -> None:

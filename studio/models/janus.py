@@ -36,21 +36,21 @@ Joint loss per batch (weights in JanusConfig, documented in docs/janus.md):
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.models.networks import N_LOADS, ConditionEncoder, ThetaHead, _mlp
+from studio.models.networks import N_LOADS, CardConfig, ConditionEncoder, ThetaHead, _mlp
 from studio.physics import MAX_ASPERITIES, MIN_ASPERITIES, THETA_SIZE
 
 HEADS = ("khronos", "mlp")
 
 
 @dataclass
-class JanusConfig:
+class JanusConfig(CardConfig):
     """Sizes and loss weights of a Janus model (stored in its card)."""
 
     kind: str = "janus"
@@ -68,19 +68,6 @@ class JanusConfig:
     w_pred: float = 50.0
     w_cycle: float = 1.0
     smooth_l1_beta: float = 0.02
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["encoder_hidden"] = list(self.encoder_hidden)
-        d["decoder_hidden"] = list(self.decoder_hidden)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "JanusConfig":
-        d = dict(d)
-        d["encoder_hidden"] = tuple(d["encoder_hidden"])
-        d["decoder_hidden"] = tuple(d["decoder_hidden"])
-        return cls(**d)
 
     @property
     def head_inputs(self) -> int:

@@ -27,8 +27,20 @@ OTHER_IDX = np.array(sorted(set(range(THETA_SIZE)) - set(W_IDX) - set(MU_H_IDX))
 MODEL_KINDS = ("cvae", "vae", "mlp")
 
 
+class CardConfig:
+    """`to_dict` / `from_dict` of a config dataclass as stored in a model card (JSON): its layer-size
+    tuples become lists and back. ModelConfig and Janus's JanusConfig share it."""
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
 @dataclass
-class ModelConfig:
+class ModelConfig(CardConfig):
     """Layer sizes and the condition's normalisation; `paper` and `compact` are the two presets."""
 
     kind: str = "cvae"
@@ -43,19 +55,6 @@ class ModelConfig:
     def condition_dim(self) -> int:
         """Law features plus the asperity count."""
         return N_LOADS + (1 if self.law_features == "log" else 2)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["encoder_hidden"] = list(self.encoder_hidden)
-        d["decoder_hidden"] = list(self.decoder_hidden)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
-        d = dict(d)
-        d["encoder_hidden"] = tuple(d["encoder_hidden"])
-        d["decoder_hidden"] = tuple(d["decoder_hidden"])
-        return cls(**d)
 
 
 def preset(kind: str, name: str) -> ModelConfig:
@@ -228,5 +227,5 @@ def unit_to_theta(unit) -> np.ndarray:
     return from_unit(np.asarray(unit, dtype=np.float64))
 
 
-__all__ = ["ModelConfig", "config_from_dict", "preset", "ThetaHead", "CVAE", "VAE", "MLPRegressor", "build", "unit_to_theta",
-           "MODEL_KINDS"]
+__all__ = ["CardConfig", "ModelConfig", "config_from_dict", "preset", "ThetaHead", "CVAE", "VAE", "MLPRegressor",
+           "build", "unit_to_theta", "MODEL_KINDS"]
