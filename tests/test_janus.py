@@ -230,3 +230,19 @@ def test_cli_trains_a_janus_model(tmp_path):
     assert card["config"]["head"] == "mlp" and card["config"]["latent_dim"] == 6
     assert card["loss"]["w_pred"] == 50.0
     assert load_janus(str(out) + ".safetensors", device="cpu").latent_dim == 6
+    # evaluate: several Janus models in one run, one row each (here the model and a renamed copy of it)
+    for suffix in (".safetensors", ".card.json"):
+        (tmp_path / f"janus-u{suffix}").write_bytes((tmp_path / f"janus-t{suffix}").read_bytes())
+    r = subprocess.run([sys.executable, "-m", "studio.cli", "evaluate", "--model", str(out) + ".safetensors",
+                        str(tmp_path / "janus-u.safetensors"), "--data", str(data), "--targets", "8",
+                        "--realisations", "4", "--json", str(tmp_path / "eval.json")],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    results = json.loads((tmp_path / "eval.json").read_text())["results"]
+    assert {"janus-t", "janus-u", "_reference"} <= set(results)
+    assert results["janus-t"]["forward_vs_expected"] == results["janus-u"]["forward_vs_expected"]
+    assert 0 < results["janus-t"]["forward_vs_expected"]["smape"]["median"] < 200
+    r = subprocess.run([sys.executable, "-m", "studio.cli", "evaluate", "--model", str(out) + ".safetensors",
+                        str(ROOT / "models" / "cvae-compact.safetensors"), "--data", str(data), "--targets", "8"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "compares Janus models only" in r.stderr

@@ -248,7 +248,6 @@ def _evaluate_janus(args, model_paths) -> int:
     from studio.files import atomic_write_bytes
     from studio.models.dataset import read_split
     from studio.models.errors import ModelError
-    from studio.models.evaluate import write_json
     from studio.models.janus_eval import evaluate_janus, table
     from studio.models.store import load_generator, paths, read_card
 
@@ -267,7 +266,8 @@ def _evaluate_janus(args, model_paths) -> int:
     payload = {"model": model_paths[0] if len(model_paths) == 1 else model_paths, "data": str(args.data),
                "split": args.split, "targets": len(test), "realisations": args.realisations,
                "command": "friction-studio " + " ".join(sys.argv[1:]), "results": results}
-    write_json(json_path, payload)
+    # written whole (evaluate.write_json drops "_" keys: here "_reference" is the realisation floor row)
+    atomic_write_bytes(json_path, (json.dumps(payload, indent=2) + "\n").encode())
     print(f"wrote {json_path}")
     if args.update_card:
         for path in model_paths:
