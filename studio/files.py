@@ -78,6 +78,13 @@ def _fsync(path) -> None:
         os.close(fd)
 
 
+def cache_folder(name: str) -> Path:
+    """The studio's cache folder `name` (not created): $XDG_CACHE_HOME, else ~/.cache, /friction-studio/NAME.
+    Compiled programs (studio.physics.enable_compilation_cache) and design maps (studio.design.map) live there."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "friction-studio" / name
+
+
 def sha256_bytes(data: bytes) -> str:
     """SHA-256 hex digest of bytes."""
     return hashlib.sha256(data).hexdigest()

@@ -1,6 +1,6 @@
 """The `janus` engine and the property sweep: the engine contract (progress, cancel, pause, determinism,
-exact scoring, fallback) and the sweep's bookkeeping. A small untrained Janus model stands in for the
-shipped one: the contract does not depend on how good the model is (benchmarks/design.py measures that).
+exact scoring, fallback) and the sweep's bookkeeping. A small untrained Janus model (conftest's
+`janus_model`) stands in for the shipped one: the contract does not depend on how good the model is (benchmarks/design.py measures that).
 """
 import threading
 import time
@@ -14,23 +14,9 @@ from studio.design import engines, search  # noqa: E402
 from studio.design.core import Cancelled, JobControl, Target  # noqa: E402
 from studio.design.engines import ENGINES, run  # noqa: E402
 from studio.design.search import realisation_seeds  # noqa: E402
-from studio.models.janus import Janus, JanusConfig, JanusModel  # noqa: E402
-from studio.physics import THETA_SIZE, from_unit, simulate, simulate_batch  # noqa: E402
+from studio.physics import THETA_SIZE, from_unit, simulate  # noqa: E402
 
 N = 32
-
-
-@pytest.fixture(scope="module")
-def janus_model():
-    torch.manual_seed(0)
-    config = JanusConfig(name="tiny", latent_dim=4, encoder_hidden=(16,), decoder_hidden=(16,), khronos_grid=5,
-                         khronos_rank=8)
-    model = Janus(config)
-    rng = np.random.default_rng(0)
-    theta = from_unit(rng.random((64, THETA_SIZE)))
-    model.condition.fit(torch.as_tensor(np.array(simulate_batch(theta, np.full(64, N), np.arange(64), width=32))))
-    model.eval()
-    return JanusModel(model, {"kind": "janus", "config": config.to_dict()})
 
 
 @pytest.fixture(scope="module")

@@ -34,3 +34,13 @@ def test_digests(tmp_path):
     data = b"friction" * 100_000
     path = atomic_write_bytes(tmp_path / "blob", data)
     assert sha256_file(path) == sha256_bytes(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_cache_folders_live_under_the_users_cache(tmp_path, monkeypatch):
+    from studio.files import cache_folder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_folder("maps") == tmp_path / "friction-studio" / "maps" and not cache_folder("maps").exists()
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_folder("jax") == tmp_path / "home" / ".cache" / "friction-studio" / "jax"

@@ -438,12 +438,13 @@ def enable_compilation_cache(path: str | None = None) -> str | None:
     """
     import os
 
+    from studio.files import cache_folder
+
     path = path or os.environ.get("FRICTION_STUDIO_JAX_CACHE")
     if path == "0":
         return None
     if not path:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        path = os.path.join(base, "friction-studio", "jax")
+        path = str(cache_folder("jax"))
     try:
         os.makedirs(path, exist_ok=True)
     except OSError:
