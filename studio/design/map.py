@@ -174,6 +174,13 @@ def design_at(design_map: DesignMap, index: int, janus, target=None):
                            model=_model_name(janus, "janus"), name=f"map point {index}")
 
 
+def design_at_job(design_map: DesignMap, index: int, janus, target=None, *, control=None) -> Iterator[MapProgress]:
+    """`design_at` as a job (the studio runs it in the background: the exact simulation may compile)."""
+    yield MapProgress(0.0, f"decoding map point {index}")
+    _checkpoint(control)
+    return design_at(design_map, index, janus, target)
+
+
 # --------------------------------------------------------------------------------------------
 # Computing a map (a job) and its cache
 
@@ -316,6 +323,7 @@ def read_map(path, key: str | None = None) -> DesignMap | None:
     return DesignMap(method=meta["method"], law_source=meta["law_source"], key=meta["key"], **arrays)
 
 
-__all__ = ["MapRequest", "MapProgress", "DesignMap", "MapError", "map_job", "design_at", "place_designs",
+__all__ = ["MapRequest", "MapProgress", "DesignMap", "MapError", "map_job", "design_at", "design_at_job",
+           "place_designs",
            "inverse_solutions_job", "project", "map_sample",
            "design_property", "power_law_exponent", "cache_key", "read_map", "write_map", "METHODS", "PROPERTIES"]
