@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 from studio.design import engines, search  # noqa: E402
 from studio.design.core import Cancelled, JobControl, Target  # noqa: E402
 from studio.design.engines import ENGINES, run  # noqa: E402
+from studio.jobs import drive  # noqa: E402
 from studio.design.search import realisation_seeds  # noqa: E402
 from studio.physics import THETA_SIZE, from_unit, simulate  # noqa: E402
 
@@ -151,3 +152,21 @@ def test_hybrid_from_janus_starts_from_the_janus_search(target, janus_model):
 def test_hybrid_refuses_an_unknown_proposer(target):
     with pytest.raises(Exception, match="unknown hybrid proposer"):
         next(search.hybrid(target, proposer="gan"))
+
+
+def test_property_sweep_is_a_job_that_reports_each_step_and_can_be_cancelled(janus_model):
+    from studio.design.sweep import load_index, sweep_job
+
+    j = load_index(5.0)
+    laws = janus_model.predict_law(np.random.default_rng(0).standard_normal((64, 4)), N)
+    requested = np.linspace(*np.percentile(laws[:, j] / 5.0, [30, 70]), 4)
+    seen = []
+    steps = drive(sweep_job(janus_model, N, requested, seeds=range(2), rounds=1), None, seen.append)
+    assert [p.iteration for p in seen] == [1, 2, 3, 4] and len(steps) == 4
+    assert all(0 < p.fraction < 1 for p in seen)
+    control = JobControl()
+    job = sweep_job(janus_model, N, requested, seeds=range(2), rounds=1, control=control)
+    next(job)
+    control.cancel()
+    with pytest.raises(Cancelled):
+        next(job)  # the walk checks the control between its iterations

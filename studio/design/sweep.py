@@ -46,9 +46,26 @@ def load_index(load_N: float) -> int:
     return j
 
 
-def property_sweep(janus, N: int, mu, load_N: float = 5.0, seeds=tuple(range(8)), start=None, rounds: int = 3,
-                   tolerance: float = 0.005, control=None) -> list[SweepStep]:
-    """Designs whose effective friction coefficient F/P at `load_N` follows the values `mu`.
+@dataclass
+class SweepProgress:
+    """Progress of a sweep job (plain, picklable): steps done of all."""
+
+    fraction: float
+    iteration: int
+    message: str
+
+
+def property_sweep(janus, N: int, mu, load_N: float = 5.0, **options) -> list[SweepStep]:
+    """`sweep_job` driven to its end (studio.jobs.drive); the same options."""
+    from studio.jobs import drive
+
+    return drive(sweep_job(janus, N, mu, load_N, **options), options.get("control"))
+
+
+def sweep_job(janus, N: int, mu, load_N: float = 5.0, seeds=tuple(range(8)), start=None, rounds: int = 3,
+              tolerance: float = 0.005, control=None):
+    """A job (studio.jobs): designs whose effective friction coefficient F/P at `load_N` follows the
+    values `mu`; yields SweepProgress after each step, checks `control` within steps, returns the steps.
 
     Each step walks from the previous step's code to one whose predicted μ is the request times a
     correction, decodes it and realises it under `seeds` (float32); the correction is then multiplied
@@ -73,11 +90,12 @@ def property_sweep(janus, N: int, mu, load_N: float = 5.0, seeds=tuple(range(8))
         miss = np.abs(realised_mu(janus.decode(candidates, N)) / mu[0] - 1.0).min(1)
         start = candidates[int(np.argmin(miss))]
     z_prev = np.asarray(start, dtype=np.float64)
+    checkpoint = None if control is None else control.checkpoint  # walk calls it between iterations
     correction = 1.0
     codes, thetas, chosen, predicted = [], [], [], []
     for value in mu:
         for _ in range(max(1, int(rounds))):
-            code, law_pred = janus.walk(j, [value * load * correction], N, start=z_prev, control=control)
+            code, law_pred = janus.walk(j, [value * load * correction], N, start=z_prev, control=checkpoint)
             theta = janus.decode(code, N)[0]
             mu_real = realised_mu(theta)[0]
             k = int(np.argmin(np.abs(mu_real / value - 1.0)))
@@ -89,6 +107,8 @@ def property_sweep(janus, N: int, mu, load_N: float = 5.0, seeds=tuple(range(8))
         thetas.append(theta)
         chosen.append(int(seeds[k]))
         predicted.append(float(law_pred[0, j] / load))
+        yield SweepProgress(len(codes) / (len(mu) + 1), len(codes), f"μ = {value:.3g} at {load:g} N "
+                                                                    f"(step {len(codes)} of {len(mu)})")
     theta = np.array(thetas)
     exact = simulate_many(theta, int(N), chosen)
     first = simulate_many(theta, int(N), np.full(len(theta), seeds[0]))
