@@ -46,6 +46,7 @@ WORKSPACES = [
     "studio.gui.design_workspace.DesignWorkspace",
     "studio.gui.validation.ValidationWorkspace",
     "studio.gui.dynamics.DynamicsWorkspace",
+    "studio.gui.map_workspace.MapWorkspace",
 ]
 
 

@@ -14,8 +14,8 @@ log = logging.getLogger("studio.state")
 
 
 def load_environment() -> dict:
-    """{"device", "models": {"generator", "vae"}, "model" (one line), "model_detail", "model_ok"}."""
-    from studio.models import DEFAULT_CVAE, ModelError, load_generator, load_vae
+    """{"device", "models": {"generator", "vae", "janus"}, "model" (one line), "model_detail", "model_ok"}."""
+    from studio.models import DEFAULT_CVAE, ModelError, load_generator, load_janus, load_vae
 
     card_path = DEFAULT_CVAE.with_name(DEFAULT_CVAE.name.replace(".safetensors", ".card.json"))
     env = {"device": _device(), "models": {}}
@@ -28,6 +28,10 @@ def load_environment() -> dict:
         env["models"]["vae"] = load_vae()
     except (ModelError, OSError) as exc:  # the VAE is optional: vae_cmaes falls back to θ-space CMA-ES
         log.info("VAE not loaded: %s", exc)
+    try:
+        env["models"]["janus"] = load_janus()
+    except (ModelError, OSError) as exc:  # optional: the janus engines fall back; the Map loads it or says why
+        log.info("Janus model not loaded: %s", exc)
     card = {}
     if card_path.is_file():
         try:

@@ -1,0 +1,84 @@
+"""The Map workspace (pytest-qt, offscreen): the map is made in the background when the tab is shown,
+the board's designs and the target's inverse solutions are marked, and a click decodes the nearest
+design onto the board, selected, so the inspector shows it. The small Janus model of conftest stands in."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QSettings
+
+from studio.gui.main_window import MainWindow
+from studio.state import RESULT
+from test_gui import quick_details, slot_exceptions  # noqa: F401  (a fixture)
+from test_gui_helpers import QUICK_ENGINES, mouse_click
+
+pg.setConfigOptions(mouseRateLimit=-1)
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def map_window(qtbot, tmp_path, monkeypatch, slot_exceptions, janus_model):  # noqa: F811
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the map's cache, this test's own
+    w = MainWindow(engines=QUICK_ENGINES, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                   load_model_info=False, details_fn=quick_details)
+    w.mark_clean_exit_on_close = False
+    w.state.models["janus"] = janus_model
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    w.k_spin.setValue(3)
+    yield w
+    w.close()
+    assert all(not w.runner.is_running(j) for j in w.state.jobs.items)
+
+
+def set_target(qtbot, w, name="power law"):
+    with qtbot.waitSignal(w.candidates.shown, timeout=120_000):  # the first exact simulation compiles (load)
+        w.design.apply_preset(name)
+
+
+def map_of(w):
+    return next(ws for ws in w.workspaces if ws.title == "Map")
+
+
+def test_map_is_made_in_the_background_and_marks_the_board_and_the_inverse_solutions(qtbot, map_window):
+    w = map_window
+    set_target(qtbot, w)
+    m = map_of(w)
+    m.samples_spin.setValue(300)
+    assert m.design_map is None and not w.state.jobs.items     # nothing computed before the tab is shown
+    w.tabs.setCurrentWidget(m)
+    job = w.state.jobs.items[0]
+    assert job.kind == "map" and "Design map" in job.name       # a job of the shared table
+    qtbot.waitUntil(lambda: m.design_map is not None, timeout=120_000)
+    assert len(m.points.data) == 300 and len(m.design_map) == 300
+    assert len(m.board_marks.data) == len(w.state.board.entries) == 3
+    qtbot.waitUntil(lambda: len(m.inverse_marks.data) == 16, timeout=60_000)
+    before = [b.color().name() for b in m.points.data["brush"][:20]]
+    m.property_combo.setCurrentIndex(m.property_combo.findData("exponent"))
+    assert [b.color().name() for b in m.points.data["brush"][:20]] != before and "exponent" in m.legend.text()
+
+
+def test_clicking_a_point_decodes_its_design_into_the_inspector(qtbot, map_window, janus_model):
+    w = map_window
+    set_target(qtbot, w)
+    m = map_of(w)
+    m.samples_spin.setValue(300)
+    w.tabs.setCurrentWidget(m)
+    qtbot.waitUntil(lambda: m.design_map is not None, timeout=120_000)
+    dm = m.design_map
+    m.plot.autoRange()
+    far = int(np.argmax(np.linalg.norm(dm.xy - dm.xy.mean(0), axis=1)))  # a point clear of the crowd
+    count = len(w.state.board.entries)
+    mouse_click(m.plot_widget, *dm.xy[far])
+    qtbot.waitUntil(lambda: len(w.state.board.entries) == count + 1, timeout=120_000)
+    entry = w.state.board.selected
+    assert entry.kind == RESULT and entry.design.method == "map"
+    n = int(dm.N[far])
+    np.testing.assert_allclose(entry.design.theta, janus_model.decode(dm.codes[far][None], n)[0])
+    assert entry.design.N == n and entry.design.seed == int(dm.seeds[far])
+    assert w.design.inspector.design is entry.design                # the inspector shows the decoded design
+    np.testing.assert_allclose(m.selected_mark.data["x"], [dm.place(janus_model.encode(entry.design.theta[None],
+                                                                                     n))[0][0]], atol=1e-9)
