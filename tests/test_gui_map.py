@@ -82,3 +82,37 @@ def test_clicking_a_point_decodes_its_design_into_the_inspector(qtbot, map_windo
     assert w.design.inspector.design is entry.design                # the inspector shows the decoded design
     np.testing.assert_allclose(m.selected_mark.data["x"], [dm.place(janus_model.encode(entry.design.theta[None],
                                                                                      n))[0][0]], atol=1e-9)
+
+
+def test_a_property_sweep_draws_its_path_and_laws_and_a_step_goes_on_the_board(qtbot, map_window, janus_model):
+    w = map_window
+    set_target(qtbot, w)
+    m = map_of(w)
+    m.samples_spin.setValue(300)
+    w.tabs.setCurrentWidget(m)
+    qtbot.waitUntil(lambda: m.design_map is not None, timeout=120_000)
+    mu = m.design_map.property("mu", load_N=5.0)
+    lo, hi = np.percentile(mu, [30, 70])  # values the small model reaches
+    m.sweep_from.setValue(lo)
+    m.sweep_to.setValue(hi)
+    m.sweep_count.setValue(4)
+    job = m.start_sweep()
+    assert job.kind == "sweep" and f"N {w.state.target.N}" in job.name
+    qtbot.waitUntil(lambda: job.state == "finished", timeout=120_000)
+    steps = job.result
+    assert len(steps) == 4 and all(s.N == w.state.target.N for s in steps)
+    np.testing.assert_allclose(np.column_stack(m.sweep_path.getData()), m.design_map.place([s.z for s in steps]))
+    shown = [c for c in m.law_curves if c.isVisible()]
+    assert len(shown) == 4
+    np.testing.assert_array_equal(shown[2].getData()[1], steps[2].law_N)
+    assert "Spearman" in m.status.text()
+    count = len(w.state.board.entries)
+    m.plot.autoRange()
+    x, y = m.sweep_path.getData()
+    mouse_click(m.plot_widget, x[1], y[1])                     # a step of the path, not the map point under it
+    qtbot.waitUntil(lambda: len(w.state.board.entries) == count + 1, timeout=120_000)
+    design = w.state.board.selected.design
+    hit = [s for s in steps if np.array_equal(s.theta, design.theta)]  # the step clicked (neighbours may overlap)
+    assert hit and design.seed == hit[0].seed and design.name.startswith("sweep μ")
+    np.testing.assert_allclose(design.friction_N, hit[0].law_N, rtol=1e-12)
+    assert not any(j.name.startswith("Map point") for j in w.state.jobs.items)

@@ -5,7 +5,8 @@
 Opens the studio on the example target, waits for its candidates, shows the Map tab (the map of
 4000 designs is made in the background, or read from the cache), waits for the target's inverse
 solutions, clicks the map point nearest the first inverse solution so its design is decoded onto the
-board and into the inspector, and grabs the window. Exits 1 if that took over 15 minutes.
+board and into the inspector, runs the default property sweep (μ at 5 N from 0.2 to 1.5 in 50
+steps at the toolbar's N) and grabs the window. Exits 1 if that took over 15 minutes.
 """
 import os
 import sys
@@ -56,8 +57,13 @@ def main() -> int:
             first = map_ws.inverse_marks.data[0]
             map_ws.decode_point(map_ws.design_map.nearest(first["x"], first["y"]))
         elif state["phase"] == "decode" and job.kind == "map" and job.name.startswith("Map point"):
+            state["phase"] = "sweep" if job.state == "finished" else "failed"
+            if map_ws.start_sweep() is None:
+                save_and_quit(1)
+        elif state["phase"] == "sweep" and job.kind == "sweep":
             state["phase"] = "done"
-            QTimer.singleShot(3000, lambda: save_and_quit(0 if job.state == "finished" else 1))
+            print(map_ws.status.text())
+            QTimer.singleShot(2000, lambda: save_and_quit(0 if job.state == "finished" else 1))
 
     window.candidates.shown.connect(on_candidates)
     window.state.jobs.ended.connect(on_job_ended)

@@ -164,14 +164,21 @@ def design_at(design_map: DesignMap, index: int, janus, target=None):
     """The design of map point `index`: its code decoded by the Janus model at the point's N, with the
     point's realisation seed, simulated exactly (studio.design.core.Design.evaluate); scored against
     `target` when the target has the same N."""
-    from studio.design.core import Design
     from studio.design.search import _model_name
 
     n = int(design_map.N[index])
     theta = janus.decode(design_map.codes[index][None], n)[0]
-    same_n = target is not None and int(target.N) == n
-    return Design.evaluate(theta, n, int(design_map.seeds[index]), target if same_n else None, method="map",
-                           model=_model_name(janus, "janus"), name=f"map point {index}")
+    return exact_design(theta, n, int(design_map.seeds[index]), target, model=_model_name(janus, "janus"),
+                        name=f"map point {index}")
+
+
+def exact_design(theta, N: int, seed: int, target=None, *, model: str = "", name: str = ""):
+    """Design (θ, N, seed) of the map (a point, a sweep step) simulated exactly, scored against `target`
+    when the target has the same N."""
+    from studio.design.core import Design
+
+    same_n = target is not None and int(target.N) == int(N)
+    return Design.evaluate(theta, int(N), int(seed), target if same_n else None, method="map", model=model, name=name)
 
 
 def design_at_job(design_map: DesignMap, index: int, janus, target=None, *, control=None) -> Iterator[MapProgress]:
@@ -179,6 +186,14 @@ def design_at_job(design_map: DesignMap, index: int, janus, target=None, *, cont
     yield MapProgress(0.0, f"decoding map point {index}")
     _checkpoint(control)
     return design_at(design_map, index, janus, target)
+
+
+def sweep_step_job(step, target=None, *, model: str = "", control=None) -> Iterator[MapProgress]:
+    """A property sweep's step (studio.design.sweep.SweepStep) as an exactly simulated design, a job."""
+    yield MapProgress(0.0, f"sweep step μ = {step.requested_mu:.3g}")
+    _checkpoint(control)
+    return exact_design(step.theta, step.N, step.seed, target, model=model,
+                        name=f"sweep μ {step.requested_mu:.3g}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,6 +339,7 @@ def read_map(path, key: str | None = None) -> DesignMap | None:
 
 
 __all__ = ["MapRequest", "MapProgress", "DesignMap", "MapError", "map_job", "design_at", "design_at_job",
+           "exact_design", "sweep_step_job",
            "place_designs",
            "inverse_solutions_job", "project", "map_sample",
            "design_property", "power_law_exponent", "cache_key", "read_map", "write_map", "METHODS", "PROPERTIES"]
