@@ -67,6 +67,9 @@ load. Over the tolerance it warns with the clearance that should fix it; <i>Find
 the smallest one the solve accepts, and the design then carries that layout: Export writes it with its
 validation. On the command line: <code>friction-studio validate designs.h5</code>.</p>
 <p><b>Workspaces.</b> The tabs above the centre show the selected design from different sides; the
-candidates and the jobs table stay in view in every one.</p>
+candidates and the jobs table stay in view in every one. <i>Map</i>: the design space as a map of the
+Janus model's latent space, coloured by μ at a load, the power-law exponent or N; ★ marks the cards,
+✚ the target's inverse solutions. Click a point to decode its design into the inspector; <i>Sweep ▶</i>
+walks μ at the load from one value to another and shows the designs' laws changing.</p>
 <p>Ctrl+Z / Ctrl+Y undo and redo target edits and N. The session is autosaved every 30 s.</p>
 """
