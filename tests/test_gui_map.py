@@ -6,32 +6,21 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings
 
-from studio.gui.main_window import MainWindow
 from studio.state import RESULT
-from test_gui import quick_details, slot_exceptions  # noqa: F401  (a fixture)
-from test_gui_helpers import QUICK_ENGINES, mouse_click
+from test_gui import details_fn, slot_exceptions, window  # noqa: F401  (fixtures)
+from test_gui_helpers import mouse_click
 
 pg.setConfigOptions(mouseRateLimit=-1)
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def map_window(qtbot, tmp_path, monkeypatch, slot_exceptions, janus_model):  # noqa: F811
+def map_window(window, tmp_path, monkeypatch, janus_model):  # noqa: F811
+    """test_gui's window (stand-in engines, closed with its jobs joined) with the small Janus model."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the map's cache, this test's own
-    w = MainWindow(engines=QUICK_ENGINES, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
-                   load_model_info=False, details_fn=quick_details)
-    w.mark_clean_exit_on_close = False
-    w.state.models["janus"] = janus_model
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    w.k_spin.setValue(3)
-    yield w
-    w.close()
-    assert all(not w.runner.is_running(j) for j in w.state.jobs.items)
+    window.state.models["janus"] = janus_model
+    return window
 
 
 def set_target(qtbot, w, name="power law"):
@@ -41,6 +30,16 @@ def set_target(qtbot, w, name="power law"):
 
 def map_of(w):
     return next(ws for ws in w.workspaces if ws.title == "Map")
+
+
+def shown_map(qtbot, w, samples: int = 300):
+    """Set a target, show the Map tab with a small map and wait for the map."""
+    set_target(qtbot, w)
+    m = map_of(w)
+    m.samples_spin.setValue(samples)
+    w.tabs.setCurrentWidget(m)
+    qtbot.waitUntil(lambda: m.design_map is not None, timeout=120_000)
+    return m
 
 
 def test_map_is_made_in_the_background_and_marks_the_board_and_the_inverse_solutions(qtbot, map_window):
@@ -54,7 +53,7 @@ def test_map_is_made_in_the_background_and_marks_the_board_and_the_inverse_solut
     assert job.kind == "map" and "Design map" in job.name       # a job of the shared table
     qtbot.waitUntil(lambda: m.design_map is not None, timeout=120_000)
     assert len(m.points.data) == 300 and len(m.design_map) == 300
-    assert len(m.board_marks.data) == len(w.state.board.entries) == 3
+    assert len(m.board_marks.data) == len(w.state.board.entries) == 4
     qtbot.waitUntil(lambda: len(m.inverse_marks.data) == 16, timeout=60_000)
     before = [b.color().name() for b in m.points.data["brush"][:20]]
     m.property_combo.setCurrentIndex(m.property_combo.findData("exponent"))
@@ -63,11 +62,7 @@ def test_map_is_made_in_the_background_and_marks_the_board_and_the_inverse_solut
 
 def test_clicking_a_point_decodes_its_design_into_the_inspector(qtbot, map_window, janus_model):
     w = map_window
-    set_target(qtbot, w)
-    m = map_of(w)
-    m.samples_spin.setValue(300)
-    w.tabs.setCurrentWidget(m)
-    qtbot.waitUntil(lambda: m.design_map is not None, timeout=120_000)
+    m = shown_map(qtbot, w)
     dm = m.design_map
     m.plot.autoRange()
     far = int(np.argmax(np.linalg.norm(dm.xy - dm.xy.mean(0), axis=1)))  # a point clear of the crowd
@@ -86,11 +81,7 @@ def test_clicking_a_point_decodes_its_design_into_the_inspector(qtbot, map_windo
 
 def test_a_property_sweep_draws_its_path_and_laws_and_a_step_goes_on_the_board(qtbot, map_window, janus_model):
     w = map_window
-    set_target(qtbot, w)
-    m = map_of(w)
-    m.samples_spin.setValue(300)
-    w.tabs.setCurrentWidget(m)
-    qtbot.waitUntil(lambda: m.design_map is not None, timeout=120_000)
+    m = shown_map(qtbot, w)
     mu = m.design_map.property("mu", load_N=5.0)
     lo, hi = np.percentile(mu, [30, 70])  # values the small model reaches
     m.sweep_from.setValue(lo)
