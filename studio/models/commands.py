@@ -249,7 +249,7 @@ def _evaluate_janus(args, model_paths) -> int:
     from studio.models.dataset import read_split
     from studio.models.errors import ModelError
     from studio.models.janus_eval import evaluate_janus, table
-    from studio.models.store import load_generator, paths, read_card
+    from studio.models.store import load_generator, paths, read_card, write_card
 
     models = {}
     for path in model_paths:
@@ -273,6 +273,6 @@ def _evaluate_janus(args, model_paths) -> int:
         for path in model_paths:
             card = read_card(path)
             card["evaluation"] = {k: v for k, v in payload.items() if k != "model"}
-            atomic_write_bytes(paths(path)[1], (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+            write_card(path, card)
             print(f"updated {paths(path)[1]}")
     return 0
