@@ -170,3 +170,15 @@ def test_property_sweep_is_a_job_that_reports_each_step_and_can_be_cancelled(jan
     control.cancel()
     with pytest.raises(Cancelled):
         next(job)  # the walk checks the control between its iterations
+
+
+def test_janus_engines_design_on_the_canonical_problem_for_any_load_range(target, janus_model):
+    small = Target(target.friction_N * 0.02, N, max_load_N=0.2)  # the same law on (0, 0.2 N]
+    canonical = run("janus", target, seed=0, janus=janus_model, starts=4, seeds_tried=4, focus_seeds=0, count=2)
+    scaled = run("janus", small, seed=0, janus=janus_model, starts=4, seeds_tried=4, focus_seeds=0, count=2)
+    for c, s in zip(canonical, scaled):
+        np.testing.assert_array_equal(s.theta, c.theta)  # the same search on the canonical target
+        assert s.max_load_N == 0.2 and s.seed == c.seed
+        np.testing.assert_allclose(s.friction_N, c.friction_N * 0.02, rtol=1e-9)
+        assert s.error_percent == pytest.approx(c.error_percent, abs=1e-9)
+    assert engines.spec("hybrid_janus").run.__wrapped__.keywords == {"proposer": "janus"}

@@ -64,10 +64,10 @@ ENGINES: dict[str, EngineSpec] = {spec.name: spec for spec in (
     EngineSpec("hybrid", scaled_engine(search.hybrid), "Hybrid",
                "model proposals, gradient polish, CMA-ES and polish under other realisation seeds (best)",
                takes_start=True, models=("generator",)),
-    EngineSpec("janus", janus.janus, "Janus inversion",
+    EngineSpec("janus", scaled_engine(janus.janus), "Janus inversion",
                "latent descent through the Janus model's law head from 16 starts, decoded, ranked under many "
                "realisation seeds (seconds; a Sobol screen without the model)", models=("janus",)),
-    EngineSpec("hybrid_janus", functools.partial(search.hybrid, proposer="janus"), "Hybrid from Janus",
+    EngineSpec("hybrid_janus", scaled_engine(functools.partial(search.hybrid, proposer="janus")), "Hybrid from Janus",
                "hybrid whose proposals are the janus search's designs and seeds", takes_start=True,
                models=("janus",)),
 )}
