@@ -135,3 +135,17 @@ def test_board_designs_and_inverse_solutions_are_placed_on_the_map(janus_model, 
     inv = drive(inverse_solutions_job(design_map, janus_model, target, starts=4, iterations=5))
     expected = janus_model.invert(target.friction_N, n, starts=4, mask=target.mask, iterations=5)
     np.testing.assert_allclose(inv, design_map.place(expected.z), atol=1e-9)  # the janus engine's first step
+
+
+def test_inverse_solutions_and_decoded_designs_follow_the_targets_load_range(janus_model, tmp_path):
+    design_map, _ = _make(janus_model, tmp_path)
+    n = int(design_map.N[5])
+    law = janus_model.predict_law(design_map.codes[5][None], n)[0]
+    canonical, small = Target(law, n, source="test"), Target(law * 0.02, n, max_load_N=0.2, source="test")
+    a = drive(inverse_solutions_job(design_map, janus_model, canonical, starts=4, iterations=5))
+    b = drive(inverse_solutions_job(design_map, janus_model, small, starts=4, iterations=5))
+    np.testing.assert_allclose(b, a, atol=1e-9)  # the model inverts the canonical 10 N problem
+    d10, d02 = design_at(design_map, 5, janus_model, canonical), design_at(design_map, 5, janus_model, small)
+    assert d02.max_load_N == 0.2 and d10.max_load_N == 10.0
+    np.testing.assert_allclose(d02.friction_N, d10.friction_N * 0.02, rtol=1e-9)
+    assert d02.error_percent == pytest.approx(d10.error_percent, abs=1e-9)

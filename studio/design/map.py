@@ -154,7 +154,10 @@ def inverse_solutions_job(design_map: DesignMap, janus, target, *, starts: int =
                           control=None) -> Iterator[MapProgress]:
     """A job: the Janus model's inverse solutions of `target` (latent descent from `starts` codes, the
     `janus` engine's first step, no physics) placed on the map; returns their map coordinates (S, 2)."""
+    from studio.design.load_range import canonical_target
+
     yield MapProgress(0.0, "inverse solutions of the target (latent descent)")
+    target = canonical_target(target)  # the model knows the 10 N problem (docs/load-ranges.md)
     inversion = janus.invert(target.friction_N, target.N, starts=int(starts), mask=target.mask,
                              iterations=int(iterations), control=None if control is None else control.checkpoint)
     return design_map.place(inversion.z)
@@ -173,12 +176,14 @@ def design_at(design_map: DesignMap, index: int, janus, target=None):
 
 
 def exact_design(theta, N: int, seed: int, target=None, *, model: str = "", name: str = ""):
-    """Design (θ, N, seed) of the map (a point, a sweep step) simulated exactly, scored against `target`
-    when the target has the same N."""
+    """Design (θ, N, seed) of the map (a point, a sweep step) simulated exactly at the target's load range
+    (θ is canonical, as the map's codes are), scored against `target` when the target has the same N."""
     from studio.design.core import Design
 
     same_n = target is not None and int(target.N) == int(N)
-    return Design.evaluate(theta, int(N), int(seed), target if same_n else None, method="map", model=model, name=name)
+    max_load = {} if target is None else {"max_load_N": target.max_load_N}
+    return Design.evaluate(theta, int(N), int(seed), target if same_n else None, method="map", model=model,
+                           name=name, **max_load)
 
 
 def design_at_job(design_map: DesignMap, index: int, janus, target=None, *, control=None) -> Iterator[MapProgress]:
