@@ -45,4 +45,14 @@ from studio.dynamics.simulate import (  # noqa: F401
     run_batch,
     simulate,
 )
-from studio.dynamics.spring import SpringRun, spring_slider, spring_slider_batch  # noqa: F401
+
+_SPRING = ("SpringRun", "spring_slider", "spring_slider_batch")
+
+
+def __getattr__(name):
+    """The spring-slider names load with diffrax (~0.5 s) on first use, not with the package: the CLI
+    imports the package to register `rsf`, and a `design` or the studio's start should not pay for it."""
+    if name in _SPRING:
+        from studio.dynamics import spring
+        return getattr(spring, name)
+    raise AttributeError(f"module 'studio.dynamics' has no attribute {name!r}")

@@ -39,7 +39,6 @@ import numpy as np
 from studio.dynamics.law import RsfParams, check_law, imposed_velocity, imposed_velocity_batch
 from studio.dynamics.protocol import Protocol
 from studio.dynamics.simulate import check_mode
-from studio.dynamics.spring import spring_slider, spring_slider_batch
 from studio.errors import StudioError
 from studio.jobs import drive
 from studio.physics.friction import require_float64
@@ -155,6 +154,8 @@ def _predict(full, data: _Data, *, mode: str, law: str, two_states: bool, detren
                               law=law, hold_velocity_m_s=data.hold_velocity_m_s).mu
         ok = jnp.array(True)
     else:
+        from studio.dynamics.spring import spring_slider  # diffrax: imported when spring mode is used
+
         run = spring_slider(p, data.durations_s, data.velocities_m_s, data.times_s, data.initial_velocity_m_s,
                             law=law, forward=True)
         mu, ok = run.mu, run.ok
@@ -416,6 +417,8 @@ def _best_stiffness(data, start, options):
     p = _params(full.T, data, True, options["two_states"])
     arrays = [np.broadcast_to(np.asarray(a), (B,) + np.shape(a)) for a in
               (data.durations_s, data.velocities_m_s, data.times_s, data.initial_velocity_m_s)]
+    from studio.dynamics.spring import spring_slider_batch  # diffrax: imported when spring mode is used
+
     run = spring_slider_batch(p.broadcast(B), *arrays, law=options["law"])
     mu = np.asarray(run.mu)
     if options["detrend"]:

@@ -18,7 +18,6 @@ import numpy as np
 
 from studio.dynamics.law import RsfParams, check_law, imposed_velocity_batch
 from studio.dynamics.protocol import Protocol, ProtocolBatch, stack
-from studio.dynamics.spring import MAX_STEPS, spring_slider_batch
 from studio.errors import StudioError
 from studio.physics.friction import require_float64
 
@@ -94,10 +93,10 @@ def as_batch(protocols, *, samples: int = 100, times_s=None) -> tuple[ProtocolBa
 
 
 def run_batch(batch: ProtocolBatch, params: RsfParams, *, mode: str = "imposed", law: str = "aging",
-              dtype=jnp.float64, forward: bool = False, tolerances=None, max_steps: int = MAX_STEPS):
+              dtype=jnp.float64, forward: bool = False, tolerances=None, max_steps: int | None = None):
     """The compiled simulator on JAX arrays (differentiable in the parameters): ImposedRun or SpringRun.
     tolerances: (rtol, atol) of the spring-mode solver instead of the dtype's; max_steps: its step limit
-    (per protocol in float64, per segment in float32; studio.dynamics.spring). float64 needs JAX's 64-bit mode (studio.physics.enable_float64,
+    (per protocol in float64, per segment in float32; None: studio.dynamics.spring.MAX_STEPS). float64 needs JAX's 64-bit mode (studio.physics.enable_float64,
     which the entry points call); without it this raises Float64Error rather than compute in float32."""
     if jnp.dtype(dtype) == jnp.float64:
         require_float64()
@@ -105,13 +104,17 @@ def run_batch(batch: ProtocolBatch, params: RsfParams, *, mode: str = "imposed",
     arrays = [jnp.asarray(a, dtype) for a in batch]
     if mode == "imposed":
         return imposed_velocity_batch(p, *arrays, law=law)
+    # imported here: diffrax takes ~0.5 s to import, which a design command or the studio's start
+    # (they register and show `rsf`) should not pay for
+    from studio.dynamics.spring import MAX_STEPS, spring_slider_batch
+
     options = dict(law=law, forward=forward, tolerances=None if tolerances is None else tuple(tolerances),
-                   max_steps=max_steps)
+                   max_steps=MAX_STEPS if max_steps is None else max_steps)
     return spring_slider_batch(p, *arrays[:4], **options)
 
 
 def simulate(protocols, params: RsfParams, *, mode: str = "imposed", law: str = "aging", samples: int = 100,
-             times_s=None, dtype=np.float64, tolerances=None, max_steps: int = MAX_STEPS,
+             times_s=None, dtype=np.float64, tolerances=None, max_steps: int | None = None,
              check: bool = True) -> Trajectory:
     """Simulate protocols (see the module docstring); raise SolverError on a solver failure if `check`."""
     check_mode(mode)
