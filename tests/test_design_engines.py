@@ -306,6 +306,28 @@ def test_cma_imports_without_a_matplotlib_warning():
     assert ours == 0 and plain >= 1  # silenced by us; cma itself does warn
 
 
+def test_cma_is_imported_without_its_plotting_and_surrogate_imports():
+    """cma imports matplotlib.pyplot and scipy.stats only for plots and surrogates (1–2 s of a first
+    design); they are kept out of its import, cma still optimises, and both import normally after."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from studio.design.search import _import_cma\n"
+            "cma = _import_cma()\n"
+            "kept_out = [m for m in ('matplotlib', 'matplotlib.pyplot', 'scipy.stats') if m in sys.modules]\n"
+            "es = cma.CMAEvolutionStrategy([0.5] * 4, 0.2, {'verb_log': 0, 'verbose': -9, 'seed': 3})\n"
+            "es.optimize(lambda x: sum((v - 0.1) ** 2 for v in x), iterations=60)\n"
+            "import matplotlib.pyplot, scipy.stats\n"
+            "print(kept_out, es.result.fbest < 1e-6, float(cma.fitness_models._kendalltau([1, 2, 3], [1, 3, 2])[0]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stderr
+    kept_out, converged, tau = out.stdout.split(" ", 2)
+    assert kept_out == "[]" and converged == "True"
+    assert abs(float(tau) - 1 / 3) < 1e-9  # cma's own Kendall tau stands in for scipy's
+
+
 def test_the_registry_gives_each_engine_only_what_its_spec_says(target):
     import dataclasses
 

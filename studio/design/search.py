@@ -302,11 +302,33 @@ def _box_screen(k: int, seed: int) -> np.ndarray:
 # Search building blocks (generators yielding Progress, returning nothing; results go to the job archive)
 
 
+# What cma imports at import time only for what the studio never calls: plots (matplotlib.pyplot,
+# which SurfaceTopography brings into every install) and surrogate models (scipy.stats.kendalltau,
+# for which cma has its own fallback). Together 0.8–2 s of every first design (python -X importtime).
+_CMA_UNUSED_IMPORTS = ("matplotlib", "matplotlib.pyplot", "scipy.stats")
+
+
 def _import_cma():
-    """cma, without its import-time warning that matplotlib is missing (only its plots need it)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Could not import matplotlib", category=UserWarning)
-        import cma
+    """cma, without its plotting and surrogate-model imports, and without its warning about them.
+
+    While cma is imported, modules in _CMA_UNUSED_IMPORTS that nobody has imported yet are
+    marked absent (None in sys.modules), so cma takes the fallbacks it has for a missing
+    matplotlib or scipy.stats; the marks are removed after, so later imports of them work."""
+    import sys
+
+    if "cma" in sys.modules:
+        return sys.modules["cma"]
+    hidden = [name for name in _CMA_UNUSED_IMPORTS if name not in sys.modules]
+    try:
+        for name in hidden:
+            sys.modules[name] = None  # an import of it raises ImportError
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Could not import matplotlib", category=UserWarning)
+            import cma
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
     return cma
 
 
