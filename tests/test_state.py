@@ -88,14 +88,35 @@ def test_new_candidates_replace_the_old_but_not_pins_results_or_live_ones():
     kept = board.entries[2]
     board.set_pinned(kept, True)
     result = board.add(designs(t, 1, seed=9, method="hybrid")[0])
-    selected = board.selected
     second = designs(t, 4, seed=2)
     board.replace_candidates(second)
     assert kept in board.entries and result in board.entries and len(board.entries) == 6
     assert pins == [([kept.design],)] and board.pinned() == [kept.design]
-    assert board.selected is selected                             # the same row, now another design
+    assert board.selected is board.entries[0] and board.chosen is None  # no card clicked: the best is selected
     errors = [e.design.error_percent for e in board.entries]
     assert errors == sorted(errors)
+
+
+def test_new_candidates_select_the_best_unless_the_users_pick_is_still_on_the_board():
+    """Issue 22: a clicked card's row used to keep the selection when new candidates refilled it, so ▶
+    refined a weaker design. The best is selected, except when the card the user clicked is still shown."""
+    state = StudioState()
+    state.target.edit(preset_sketch("power law"))
+    board, t = state.board, state.target.target
+    board.replace_candidates(designs(t, 4, seed=1))
+    clicked = board.entries[2]
+    board.choose(clicked)
+    board.replace_candidates(designs(t, 4, seed=2))             # the clicked row now holds another design
+    assert board.selected is board.best() and board.selected.design.error_percent == min(
+        e.design.error_percent for e in board.entries)
+    pinned = board.entries[3]
+    board.set_pinned(pinned, True)
+    board.choose(pinned)
+    board.replace_candidates(designs(t, 4, seed=3))             # the pinned card stays, and so does the pick
+    assert board.selected is pinned and board.chosen is pinned
+    board.set_pinned(pinned, False)
+    board.replace_candidates(designs(t, 4, seed=4))             # unpinned: it is a candidate like the rest
+    assert board.selected is board.best()
 
 
 def test_a_new_target_rescores_every_design_on_the_board():

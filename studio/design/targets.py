@@ -121,6 +121,10 @@ class TargetSketch:
     note: str = ""
     monotone: bool = True
     load_grid_N: np.ndarray = field(default_factory=lambda: LOAD_GRID_N)
+    # A preset's parameters as (name, value) pairs, as written on the canonical 10 N range ("name", "mu",
+    # "exponent", "knee_N", "mu_after"); () for any other law. preset_parameters() reads them on the
+    # sketch's own range, with_preset_parameters() remakes the preset with some changed.
+    preset: tuple = ()
     _law: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -282,9 +286,10 @@ def _smooth(p: np.ndarray, f: np.ndarray) -> np.ndarray:
 # Presets
 
 PRESETS = ("linear", "power law", "bilinear")
+_PRESET_KNEE = 4.0  # the bilinear preset's default knee [N] on the canonical 10 N range
 
 
-def preset_sketch(name: str, *, mu: float = 0.3, exponent: float = 0.67, knee_N: float = 4.0,
+def preset_sketch(name: str, *, mu: float = 0.3, exponent: float = 0.67, knee_N: float = _PRESET_KNEE,
                   mu_after: float | None = None, monotone: bool = True,
                   max_load_N: float = load_range.CANONICAL_MAX_LOAD_N) -> TargetSketch:
     """A ready-made law: 'linear' F = μP, 'power law' F = μ·P^n (P in N), 'bilinear' slope μ then μ_after,
@@ -298,12 +303,43 @@ def preset_sketch(name: str, *, mu: float = 0.3, exponent: float = 0.67, knee_N:
     elif name == "power law":
         law, note = mu * p ** exponent, f"F = {mu:g}·P^{exponent:g}"
     elif name == "bilinear":
-        after = mu * 0.4 if mu_after is None else mu_after
+        after = mu * 0.4 if mu_after is None else float(mu_after)
+        if not 0 < knee_N < p[-1]:
+            raise SketchError(f"preset 'bilinear': the knee must lie inside the load range (0, {p[-1]:g} N) on "
+                              f"the 10 N range, got {knee_N:g} N")
+        if not (math.isfinite(after) and after >= 0):
+            raise SketchError(f"preset 'bilinear': the slope after the knee must be ≥ 0, got {after}")
         law = np.where(p <= knee_N, mu * p, mu * knee_N + after * (p - knee_N))
         note = f"slope {mu:g} up to {knee_N:g} N, then {after:g}"
     else:
         raise SketchError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     sketch = TargetSketch.from_law(law, source=f"preset:{name}", note=note, monotone=monotone)
+    params = {"linear": {}, "power law": {"exponent": exponent},
+              "bilinear": {"knee_N": knee_N, "mu_after": mu * 0.4 if mu_after is None else float(mu_after)}}[name]
+    sketch = replace(sketch, preset=(("name", name), ("mu", float(mu)),
+                                     *((k, float(v)) for k, v in params.items())))
     if load_range.is_canonical(max_load_N):
         return sketch
     return sketch.at_max_load(max_load_N)
+
+
+def preset_parameters(sketch: TargetSketch) -> dict:
+    """The parameters of a preset sketch on its own load range ({} for any other law): "name", "mu",
+    and "exponent" (power law) or "knee_N" [N, on the sketch's range] and "mu_after" (bilinear)."""
+    params = dict(sketch.preset)
+    if "knee_N" in params:
+        params["knee_N"] *= sketch.max_load_N / load_range.CANONICAL_MAX_LOAD_N
+    return params
+
+
+def with_preset_parameters(sketch: TargetSketch, **changes) -> TargetSketch:
+    """The same preset remade with some parameters changed (knee_N on the sketch's own range), on the same
+    load range and with the same non-decreasing flag: e.g. the bilinear preset's knee and second slope."""
+    params = preset_parameters(sketch)
+    if not params:
+        raise SketchError(f"the target ({sketch.source}) is not a preset: its parameters cannot be changed")
+    params.update(changes)
+    name = params.pop("name")
+    if "knee_N" in params:
+        params["knee_N"] *= load_range.CANONICAL_MAX_LOAD_N / sketch.max_load_N
+    return preset_sketch(name, **params, monotone=sketch.monotone, max_load_N=sketch.max_load_N)

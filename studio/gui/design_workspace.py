@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QAbstractSpinBox, QDoubleSpinBox, QLabel, QMenu, QSplitter, QToolBar, QToolButton,
                                QVBoxLayout, QWidget)
 
-from studio.design.targets import PRESETS, preset_sketch
+from studio.design.targets import PRESETS, preset_parameters, preset_sketch, with_preset_parameters
 from studio.errors import StudioError
 from studio.gui.inspector import Inspector
 from studio.gui.target_editor import TargetEditor
@@ -64,15 +64,35 @@ class DesignWorkspace(QWidget):
                                       "the target keeps its shape; designs are the 10 N ones scaled exactly")
         self.max_load_spin.valueChanged.connect(self.set_max_load)
         tools.addWidget(self.max_load_spin)
-        tools.addSeparator()
-        self.mu_view_action = self._tool(tools, "μ = F/P", "Show the friction coefficient", self.editor.set_mu_view)
-        self.monotone_action = self._tool(tools, "Non-decreasing", "Force the target law to be non-decreasing in load",
-                                          target.set_monotone)
+        # A second row, so the toggles never fall into the first row's overflow menu: the view and the
+        # non-decreasing toggles, and the bilinear preset's knee and second slope while it is the target.
+        view = QToolBar("Target view")
+        self.mu_view_action = self._tool(view, "μ = F/P", "Show the friction coefficient μ = F/P in the target "
+                                         "and inspector plots", self.set_mu_view)
+        self.monotone_action = self._tool(view, "Non-decreasing", "Force the target law to be non-decreasing in "
+                                          "load (off: a measured curve is kept as measured)", target.set_monotone)
+        view.addSeparator()
+        self.knee_spin = QDoubleSpinBox()
+        self.knee_spin.setDecimals(3)
+        self.knee_spin.setStepType(QAbstractSpinBox.AdaptiveDecimalStepType)
+        self.knee_spin.setSuffix(" N")
+        self.knee_spin.setToolTip("Bilinear preset: the load of the knee, where the slope changes")
+        self.after_spin = QDoubleSpinBox()
+        self.after_spin.setDecimals(3)
+        self.after_spin.setRange(0.0, 2.0)
+        self.after_spin.setSingleStep(0.01)
+        self.after_spin.setToolTip("Bilinear preset: the slope dF/dP after the knee (before it: μ)")
+        self.bilinear_actions = [view.addWidget(QLabel(" bilinear: knee ")), view.addWidget(self.knee_spin),
+                                 view.addWidget(QLabel(" then slope ")), view.addWidget(self.after_spin)]
+        for spin in (self.knee_spin, self.after_spin):
+            spin.setKeyboardTracking(False)
+            spin.valueChanged.connect(self.edit_bilinear)
 
         editor_box = QWidget()
         ebox = QVBoxLayout(editor_box)
         ebox.setContentsMargins(0, 0, 0, 0)
         ebox.addWidget(tools)
+        ebox.addWidget(view)
         ebox.addWidget(self.editor, 1)
         ebox.addWidget(self.target_info)
         split = QSplitter(Qt.Horizontal)
@@ -107,10 +127,26 @@ class DesignWorkspace(QWidget):
 
     def apply_preset(self, name: str) -> None:
         try:
-            self.target.edit(preset_sketch(name, mu=self.mu_spin.value(), monotone=self.target.monotone,
+            self.target.edit(preset_sketch(name, mu=self.mu_spin.value(), monotone=self.target.monotone_for_new_laws,
                                            max_load_N=self.target.max_load_N), f"Preset {name}")
         except StudioError as exc:
             self.studio.report(str(exc))
+
+    def edit_bilinear(self, _value=None) -> None:
+        """The knee or second-slope field: the bilinear preset remade with them (one undo step)."""
+        sketch = self.target.sketch
+        if sketch is None or preset_parameters(sketch).get("name") != "bilinear":
+            return
+        try:
+            self.target.edit(with_preset_parameters(sketch, knee_N=self.knee_spin.value(),
+                                                    mu_after=self.after_spin.value()), "Bilinear knee/slope")
+        except StudioError as exc:
+            self.studio.report(str(exc))
+
+    def set_mu_view(self, on: bool) -> None:
+        """μ = F/P: the target editor and the inspector's law plot show the friction coefficient."""
+        self.editor.set_mu_view(on)
+        self.inspector.set_mu_view(on)
 
     def set_max_load(self, max_load_N: float) -> None:
         """The load-range field: move the target to (0, max_load_N] (one undo step; designs follow)."""
@@ -119,9 +155,23 @@ class DesignWorkspace(QWidget):
         except StudioError as exc:
             self.studio.report(str(exc))
 
+    def _show_bilinear(self, target: TargetState) -> None:
+        params = {} if target.sketch is None else preset_parameters(target.sketch)
+        bilinear = params.get("name") == "bilinear"
+        for action in self.bilinear_actions:
+            action.setVisible(bilinear)
+        if bilinear:
+            for spin, value in ((self.knee_spin, params["knee_N"]), (self.after_spin, params["mu_after"])):
+                spin.blockSignals(True)
+                if spin is self.knee_spin:
+                    spin.setRange(1e-3 * target.max_load_N, 0.999 * target.max_load_N)
+                spin.setValue(value)
+                spin.blockSignals(False)
+
     def _target_changed(self, target: TargetState) -> None:
         self.inspector.set_target(target.target)
         self.monotone_action.setChecked(target.monotone)
+        self._show_bilinear(target)
         if self.max_load_spin.value() != target.max_load_N:  # an undo, a CSV or a file on another range
             self.max_load_spin.blockSignals(True)
             self.max_load_spin.setValue(target.max_load_N)

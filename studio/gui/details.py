@@ -1,4 +1,5 @@
-"""Band and layout of the selected design, computed in a worker once the selection settles.
+"""Band and layout of the selected design, computed in a worker once the selection settles;
+the card facts (E*, largest d/R, layout size) of every design on the board, one at a time.
 
 Clicking through cards computes only the last one (a 200 ms debounce); the result is kept on
 the board entry (`Entry.details`, studio.design.details.DesignDetails), where every workspace
@@ -6,11 +7,15 @@ finds it, and announced by the board's `details_changed` event.
 """
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.design.details import compute_details
+from studio.design.details import card_facts, compute_details
 from studio.gui.workers import call_in_thread
 from studio.state import StudioState
+
+log = logging.getLogger("studio.gui")
 
 DETAILS_DEBOUNCE_MS = 200
 
@@ -53,3 +58,42 @@ class SelectedDetails(QObject):
     def stop(self) -> None:
         self.closing = True
         self._timer.stop()
+
+
+class CardFactsWorker(QObject):
+    """Computes the card facts (studio.design.details.CardFacts) of every board entry, one design at a
+    time in a worker (a layout takes 30–110 ms), and puts them on the board (`Board.set_facts`)."""
+
+    def __init__(self, state: StudioState, facts_fn=card_facts, parent=None):
+        super().__init__(parent)
+        self.board, self.facts_fn = state.board, facts_fn  # tests pass a quick stand-in
+        self.closing = False
+        self._busy = False
+        self._failed: set[int] = set()  # id() of designs whose facts could not be computed: not retried
+        self.board.changed.connect(lambda _b: self._next())
+
+    def _next(self) -> None:
+        if self._busy or self.closing:
+            return
+        entry = next((e for e in self.board.entries
+                      if e.facts is None and not e.live and id(e.design) not in self._failed), None)
+        if entry is None:
+            return
+        self._busy, design = True, entry.design
+        call_in_thread(self.facts_fn, design, on_result=lambda facts: self._ready(design, facts),
+                       on_error=lambda m: self._error(design, m))
+
+    def _ready(self, design, facts) -> None:
+        self._busy = False
+        if not self.closing:
+            self.board.set_facts(design, facts)
+            self._next()
+
+    def _error(self, design, message: str) -> None:
+        self._busy = False
+        self._failed.add(id(design))
+        log.info("card facts of %s not computed: %s", design.name, message)
+        self._next()
+
+    def stop(self) -> None:
+        self.closing = True

@@ -45,12 +45,12 @@ class FileActions(QObject):
 
         def done(csv):
             target = csv.to_target(self.state.target.N)  # the command line's `design` makes the same Target
-            self.state.target.edit(TargetSketch.from_target(target), f"Import {Path(path).name}")
+            # The notes belong to this target: shown while it is current (studio.gui.main_window).
+            notice = ("Imported with notes: " + "; ".join(csv.notes)) if csv.notes else ""
+            self.state.target.edit(TargetSketch.from_target(target), f"Import {Path(path).name}", notice=notice)
             self._remember(path)
             self.message.emit(f"imported {Path(path).name} in {1000 * (time.perf_counter() - t0):.0f} ms")
             self.opened.emit(path)
-            if csv.notes:
-                self.report("Imported with notes: " + "; ".join(csv.notes), "info")
 
         call_in_thread(read_target_csv, path, on_result=done, on_error=self.report)
 

@@ -1,7 +1,9 @@
 """The candidates column: one card per design on the board (studio.state.Board), best first.
 
-A card shows a sparkline (target dark, design coloured), the sMAPE, method, N and seed,
-a ☆ pin toggle and a ▶ refine button. The board decides what is shown and in which order;
+A card shows a sparkline (target dark, design coloured), the sMAPE, and what tells designs
+apart: E*, N, the largest d/R of its contacts (✓ within Hertz validity, ⚠ beyond) and the
+layout's size in mm (studio.design.details.CardFacts, computed in a worker: "…" until then);
+the method, model and seed are in its tooltip. A ☆ pin toggle and a ▶ refine button. The board decides what is shown and in which order;
 the gallery only mirrors it (reusing card widgets: cheaper than deleting and creating) and
 forwards clicks, pins and ▶ to it. Cards are plain QWidgets painted with QPainter so a
 gallery of dozens stays cheap.
@@ -16,7 +18,10 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePo
                                QWidget)
 
 from studio.design.core import Design
+from studio.gui.help import SMAPE_TIP
 from studio.gui.plots import DESIGN_COLOR
+from studio.physics import HERTZ_LIMIT
+from studio.physics.theta import E_STAR_IDX
 from studio.state import Board, Entry, TargetState
 
 
@@ -67,7 +72,7 @@ class Sparkline(QWidget):
 
 
 class DesignCard(QFrame):
-    """One board entry: sparkline, sMAPE, method, N, seed, ☆ and ▶."""
+    """One board entry: sparkline, sMAPE, E*, N, largest d/R, layout size, ☆ and ▶."""
 
     def __init__(self, entry: Entry, gallery: "Gallery"):
         super().__init__()
@@ -77,6 +82,7 @@ class DesignCard(QFrame):
         self.setCursor(Qt.PointingHandCursor)
         self.spark = Sparkline()
         self.title = QLabel()
+        self.title.setToolTip(SMAPE_TIP)
         self.info = QLabel()
         self.info.setObjectName("cardInfo")
         for label in (self.title, self.info):  # text never widens the card past the gallery
@@ -114,21 +120,19 @@ class DesignCard(QFrame):
         """Redraw only what changed (the board re-sorts on every edit; most cards stay as they are)."""
         self.entry = entry
         d = entry.design
-        shown = (d, d.error_percent, entry.kind, entry.pinned, selected)
+        shown = (d, d.error_percent, entry.facts, entry.kind, entry.pinned, selected)
         if self._shown is not None and self._shown[0] is d and self._shown[1:] == shown[1:]:
             return  # (designs compare by identity: a dataclass == would compare their arrays)
-        if self._shown is None or self._shown[0] is not d:
+        if self._shown is None or self._shown[0] is not d or self._shown[2] is not entry.facts:
             self.spark.set_curves(target_law, d.friction_N)
-            self.setToolTip(f"{d.name}\nmethod {d.method}, model {d.model or '–'}\n"
-                            f"N = {d.N}, seed = {d.seed}, found in {d.elapsed_s:.1f} s")
-            seed = str(d.seed) if d.seed < 100_000 else f"…{d.seed % 10_000:04d}"
-            self.info.setText(f"{d.method or '?'} · N {d.N}<br>seed {seed}")
+            self.info.setText(card_text(d, entry.facts))
+            self.setToolTip(card_tooltip(d, entry.facts))
         err = "–" if d.error_percent is None else f"{d.error_percent:.2f} %"
         live = " <span style='color:#D55E00'>● live</span>" if entry.live else ""
         self.title.setText(f"<b>sMAPE {err}</b>{live}")
         self.pin.setChecked(entry.pinned)
         self.pin.setText("★" if entry.pinned else "☆")
-        if self._shown is None or self._shown[2:] != shown[2:]:
+        if self._shown is None or self._shown[3:] != shown[3:]:
             # One style sheet on the gallery keyed by properties: re-polishing is far cheaper than a
             # per-card setStyleSheet (which re-parses and stalls the event loop when cards appear).
             self.setProperty("state", "selected" if selected else ("live" if entry.live else "normal"))
@@ -138,8 +142,29 @@ class DesignCard(QFrame):
 
     def mousePressEvent(self, ev) -> None:
         if ev.button() == Qt.LeftButton:
-            self._gallery.board.select(self.entry)
+            self._gallery.board.choose(self.entry)
         super().mousePressEvent(ev)
+
+
+def card_text(d: Design, facts) -> str:
+    """The card's second and third lines: E* and N, then the largest d/R (validity) and the layout size."""
+    first = f"E* {d.theta[E_STAR_IDX]:.3g} MPa · N {d.N}"
+    if facts is None:
+        return f"{first}<br>d/R … · layout …"
+    mark = "✓" if facts.hertz_valid else "<span style='color:#a33'>⚠</span>"
+    w, depth = facts.footprint_mm
+    return f"{first}<br>d/R {facts.max_d_over_R:.2f} {mark} · {w:.3g} × {depth:.3g} mm"
+
+
+def card_tooltip(d: Design, facts) -> str:
+    lines = [d.name, f"method {d.method or '?'}, model {d.model or '–'}, seed {d.seed}, found in {d.elapsed_s:.1f} s",
+             f"E* {d.theta[E_STAR_IDX]:.4g} MPa: effective modulus of the material; N = {d.N} asperities"]
+    if facts is not None:
+        w, depth = facts.footprint_mm
+        lines += [f"largest d/R {facts.max_d_over_R:.3f} at {d.max_load_N:g} N (indentation over tip radius): "
+                  + ("within" if facts.hertz_valid else "beyond") + f" small-strain Hertz validity (≤ {HERTZ_LIMIT:g})",
+                  f"layout footprint {w:.3g} × {depth:.3g} mm (the caps at the plate)"]
+    return "\n".join(lines + ["", SMAPE_TIP])
 
 
 CARD_STYLE = """
@@ -179,10 +204,16 @@ class Gallery(QWidget):
         board.changed.connect(lambda _b: self._sync())
         board.entry_changed.connect(lambda _e: self._sync())
         board.selection_changed.connect(lambda _e: self._sync())
+        board.facts_changed.connect(self._facts_arrived)
         target.changed.connect(self._target_changed)
 
     def card_of(self, entry: Entry) -> DesignCard | None:
         return next((c for c in self.cards if c.entry is entry), None)
+
+    def _facts_arrived(self, entry: Entry) -> None:
+        card = self.card_of(entry)
+        if card is not None:
+            card.show_entry(entry, self.target_law, selected=entry is self.board.selected)
 
     def _target_changed(self, target: TargetState) -> None:
         self.target_law = None if target.target is None else target.target.friction_N

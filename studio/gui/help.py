@@ -4,6 +4,13 @@ from __future__ import annotations
 from PySide6.QtWidgets import QDialog, QTextBrowser, QVBoxLayout, QWidget
 
 
+# One explanation of the studio's error figure, shown as the tooltip of every figure that shows it.
+SMAPE_TIP = ("sMAPE: how far a design's friction law is from the target, in %. The mean, over the loads the "
+             "target specifies, of |F_design − F_target| / ((F_design + F_target)/2). 0 % is a perfect match: "
+             "lower is better (1 % ≈ within about 1 % at a typical load). Measured on the load grid "
+             "P_max·j/128, j = 1…128; shaded loads (not specified by the target) are not scored. F1: help.")
+
+
 def non_modal(parent: QWidget, title: str, widget: QWidget) -> QDialog:
     """Show a widget in a window that does not block the studio."""
     dialog = QDialog(parent)
@@ -55,6 +62,24 @@ target keeps its shape. Designs for any range are the 10 N designs scaled exactl
 appear on the right, best (lowest sMAPE) first. Click one to inspect it: its law with the spread over
 other moulds (band p5–p95) and the residual, the height and radius distributions of its four
 components, its asperities and a fabrication layout with contact discs at the load of the slider.</p>
+<p><b>sMAPE, the error figure.</b> Every card, the inspector and the jobs table show how far a
+design's friction law is from the target as an <i>sMAPE</i> (symmetric mean absolute percentage
+error), in %: the mean over the target's specified loads of |F<sub>design</sub> − F<sub>target</sub>| /
+((F<sub>design</sub> + F<sub>target</sub>)/2). <b>Lower is better</b>: 0 % is a perfect match, 1 % is
+about 1 % off at a typical load, and it cannot exceed 200 %. It is measured on the load grid, the 128
+loads P<sub>max</sub>·j/128 (j = 1…128; 0.078–10 N on the 10 N range), only where the target is
+specified: the shaded loads are extrapolated and not scored. The status bar's model figure is the same
+measure on held-out targets: the median sMAPE of the best of 16 candidates the model proposed for each of
+hundreds of targets it never saw in training (from its model card).</p>
+<p><b>Cards.</b> Each card shows its sMAPE, the material's effective modulus E*, the asperity count N,
+the largest indentation over tip radius d/R of any contact at the largest load (✓ within small-strain
+Hertz validity, d/R ≤ 0.25; ⚠ beyond, where the predicted friction is less reliable) and the size of its
+fabrication layout in mm. Method, model and seed are in the card's tooltip. When new candidates arrive
+(an edit, a new N, a preset) the best design is selected, unless the card you clicked is still on the
+board (a pinned card or a refined result): ▶ and Ctrl+R then refine the best.</p>
+<p><b>Inspector.</b> <i>μ = F/P</i> shows the friction coefficient in the target plot and in the
+inspector's law plot alike; the layout plot is framed on the layout. The <i>bilinear</i> preset's knee
+and second slope are fields beside the presets while a bilinear preset is the target.</p>
 <p><b>3. Refine.</b> ▶ on a card (or Ctrl+R) starts a refinement job; several can run at once. The jobs
 table shows progress; ‖ pauses, ■ (Esc) stops and keeps the best so far.</p>
 <p><b>4. Files.</b> Ctrl+S writes the selected design to an HDF5 design file (File ▸ Export all

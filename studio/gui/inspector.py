@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLa
 from studio.design.core import Design, Target
 from studio.design.details import DesignDetails, mixture_pdfs
 from studio.design.load_range import length_scale
+from studio.gui.help import SMAPE_TIP
 from studio.gui.plots import (BAND_BRUSH, COMPONENT_COLORS, DESIGN_COLOR, DESIGN_PEN, PIN_COLORS, TARGET_PEN,
                               HoverReadout, labelled_plot)
 from studio.physics import LOAD_GRID_N
@@ -32,6 +33,7 @@ class Inspector(QWidget):
         self.target: Target | None = None
         self.details: DesignDetails | None = None
         self.pinned: list[Design] = []
+        self.mu_view = False  # show μ = F/P instead of F (the Design workspace's μ = F/P toggle)
 
         # Law + residual.
         self.law_view = pg.GraphicsLayoutWidget()
@@ -99,6 +101,7 @@ class Inspector(QWidget):
         self.summary = QLabel("Select a design card to inspect it.")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.summary.setToolTip(SMAPE_TIP)
         self.hertz_label = QLabel()
         self.hertz_label.setStyleSheet("color: #a33; font-weight: bold;")
         self.hertz_label.hide()
@@ -121,12 +124,30 @@ class Inspector(QWidget):
         self._load_changed(self.load_slider.value())
 
     # --- updates ---------------------------------------------------------------
+    def set_mu_view(self, on: bool) -> None:
+        """Show the laws (target, design, band, pins) as μ = F/P, or as F [N]; the residual is the same in both."""
+        self.mu_view = bool(on)
+        self.law_plot.setLabel("left", "Friction coefficient μ = F/P" if on else "Friction force F",
+                               units=None if on else "N")
+        self.law_readout.fmt = "P = {x:.4g} N   μ = {y:.3f}" if on else "P = {x:.4g} N   F = {y:.4g} N"
+        self.set_target(self.target)
+        if self.design is not None and self.design.friction_N is not None:
+            self.design_curve.setData(self.design.load_N, self._law(self.design.load_N, self.design.friction_N))
+        self._update_band()
+        self.set_pinned(self.pinned)
+        self.law_plot.enableAutoRange()
+
+    def _law(self, load_N, friction_N) -> np.ndarray:
+        """A law as the law plot shows it: F [N], or μ = F/P in the μ view."""
+        f = np.asarray(friction_N, dtype=np.float64)
+        return f / np.maximum(np.asarray(load_N, dtype=np.float64), 1e-300) if self.mu_view else f
+
     def set_target(self, target: Target | None) -> None:
         self.target = target
         if target is None:
             self.target_curve.setData([], [])
         else:
-            self.target_curve.setData(target.load_N, target.friction_N)
+            self.target_curve.setData(target.load_N, self._law(target.load_N, target.friction_N))
         self._update_residual()
 
     def set_design(self, design: Design | None, details: DesignDetails | None = None) -> None:
@@ -141,7 +162,7 @@ class Inspector(QWidget):
             self.hertz_label.hide()
             return
         if design.friction_N is not None:
-            self.design_curve.setData(design.load_N, design.friction_N)
+            self.design_curve.setData(design.load_N, self._law(design.load_N, design.friction_N))
         err = "–" if design.error_percent is None else f"{design.error_percent:.2f} %"
         self.summary.setText(f"<b>{design.name or 'design'}</b> · {design.method or '?'} · N = {design.N} · "
                              f"seed {design.seed} · sMAPE {err} · E* {design.theta[E_STAR_IDX]:.2f} MPa · "
@@ -162,8 +183,7 @@ class Inspector(QWidget):
             self.hertz_label.hide()
             return
         grid = self._grid()
-        self.band_lo.setData(grid, details.band_p05)
-        self.band_hi.setData(grid, details.band_p95)
+        self._update_band()
         warnings = [] if details.hertz_valid else [
             f"⚠ Outside small-strain Hertz validity: some contact at {grid[-1]:g} N has d/R > 0.25. "
             "Predicted friction is less reliable."]
@@ -173,12 +193,37 @@ class Inspector(QWidget):
         self.hertz_label.setVisible(bool(warnings))
         self.centres.setData(details.x_mm, details.y_mm)
         self._update_discs()
+        self._frame_layout()
+
+    def _update_band(self) -> None:
+        det = self.details
+        if det is None:
+            return
+        grid = self._grid()
+        self.band_lo.setData(grid, self._law(grid, det.band_p05))
+        self.band_hi.setData(grid, self._law(grid, det.band_p95))
+
+    def _frame_layout(self) -> None:
+        """Frame the layout plot on the layout itself: its footprint (the caps at the plate, centred on 0), or
+        the centres with the largest contact disc around them; a 3 mm cluster fills the plot, not 1/10 of it."""
+        det = self.details
+        if det is None or det.x_mm.size == 0:
+            return
+        x, y = np.asarray(det.x_mm), np.asarray(det.y_mm)
+        r = float(np.max(det.contact_radius_mm[-1])) if det.contact_radius_mm.size else 0.0
+        x0, x1, y0, y1 = x.min() - r, x.max() + r, y.min() - r, y.max() + r
+        footprint = getattr(det.layout, "footprint_mm", None)
+        if footprint is not None:
+            x0, x1 = min(x0, -footprint[0] / 2), max(x1, footprint[0] / 2)
+            y0, y1 = min(y0, -footprint[1] / 2), max(y1, footprint[1] / 2)
+        pad = 0.05 * max(x1 - x0, y1 - y0, 1e-3)
+        self.layout_plot.setRange(xRange=(x0 - pad, x1 + pad), yRange=(y0 - pad, y1 + pad), padding=0)
 
     def set_pinned(self, designs: list[Design]) -> None:
         self.pinned = list(designs)[:MAX_PINS]
         for i, curve in enumerate(self.pin_curves):
             if i < len(self.pinned) and self.pinned[i].friction_N is not None:
-                curve.setData(self.pinned[i].load_N, self.pinned[i].friction_N)
+                curve.setData(self.pinned[i].load_N, self._law(self.pinned[i].load_N, self.pinned[i].friction_N))
             else:
                 curve.setData([], [])
 

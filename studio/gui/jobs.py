@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QPro
                                QTableWidgetItem, QToolButton, QWidget)
 
 from studio.jobs import JobControl
+from studio.gui.help import SMAPE_TIP
 from studio.gui.workers import EngineJob
 from studio.state import Job, Jobs
 
@@ -70,6 +71,7 @@ class JobsTable(QTableWidget):
         super().__init__(0, len(COLUMNS), parent)
         self.jobs = jobs
         self.setHorizontalHeaderLabels(COLUMNS)
+        self.horizontalHeaderItem(COLUMNS.index("best sMAPE")).setToolTip(SMAPE_TIP)
         self.verticalHeader().hide()
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setSelectionMode(QAbstractItemView.SingleSelection)
@@ -95,6 +97,7 @@ class JobsTable(QTableWidget):
         self.rows.append(job)
         for col in (0, 1, 3, 4, 5, 6):
             self.setItem(row, col, QTableWidgetItem(""))
+        self.item(row, COLUMNS.index("best sMAPE")).setToolTip(SMAPE_TIP)
         bar = QProgressBar()
         bar.setRange(0, 1000)
         bar.setTextVisible(True)

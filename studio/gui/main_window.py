@@ -24,15 +24,15 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QLabel, QMainWindow, Q
                                QTabWidget, QVBoxLayout, QWidget)
 
 from studio.design.core import Design
-from studio.design.details import compute_details
+from studio.design.details import card_facts, compute_details
 from studio.errors import StudioError
 from studio.gui import help as help_pages
-from studio.gui.details import SelectedDetails
+from studio.gui.details import CardFactsWorker, SelectedDetails
 from studio.gui.engines import Candidates, DesignEngines, start_refinement
 from studio.gui.files import FABRICATION_FILTER, FileActions
 from studio.gui.gallery import Gallery
 from studio.gui.jobs import JobRunner, JobsTable
-from studio.gui.messages import Banner, LogView
+from studio.gui.messages import Banner, ElidedLabel, LogView
 from studio.gui.workers import call_in_thread, wait_for_calls
 from studio.gui.workspaces import Studio, create_workspaces
 from studio.physics import MAX_ASPERITIES, MIN_ASPERITIES
@@ -51,7 +51,8 @@ AUTOSAVE_AFTER_CHANGE_MS = 2_000
 class MainWindow(QMainWindow):
     def __init__(self, engines: dict | None = None, settings: QSettings | None = None,
                  session_path: str | Path | None = None, refine_budget_s: float = 30.0,
-                 candidate_budget_s: float = 2.0, load_model_info: bool = True, details_fn=compute_details):
+                 candidate_budget_s: float = 2.0, load_model_info: bool = True, details_fn=compute_details,
+                 facts_fn=card_facts):
         super().__init__()
         self.settings = settings or QSettings("FrictionStudio", "Friction Studio")
         self.state = StudioState(N=int(self.settings.value("design/N", 64)), K=int(self.settings.value("design/K", 16)))
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         self.runner = JobRunner(self.state.jobs, self)
         self.studio = Studio(self.state, self.runner, self.report_error, lambda: self.engines.pool)
         self.details = SelectedDetails(self.state, self.report_error, details_fn, self)
+        self.card_facts = CardFactsWorker(self.state, facts_fn, self)
+        self._notice_shown = ""  # the target's notice (an import's notes) last put in the banner
         self.gallery = Gallery(self.state.board, self.state.target)
         self.jobs_table = JobsTable(self.state.jobs)
         self.workspaces = create_workspaces(self.studio)
@@ -216,6 +219,11 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         sb = self.statusBar()
+        # Messages get their own stretch area, elided with the whole text in the tooltip: QStatusBar's own
+        # message area is cut off by the permanent labels on its right (the device label first).
+        self.message_label = ElidedLabel()
+        sb.addWidget(self.message_label, 1)
+        self._message_timer = self._timer(10_000, lambda: self.message_label.set_full_text(""))
         self.device_label = QLabel("device: …")
         self.model_label = QLabel("model: …")
         self.autosave_label = QLabel("autosaved: –")
@@ -270,7 +278,21 @@ class MainWindow(QMainWindow):
             self.settings.setValue("design/N", target.N)
         if target.error:
             self.report_error(target.error)
+        self._show_target_notice(target)
         self._autosave_soon.start()
+
+    def _show_target_notice(self, target) -> None:
+        """The banner belongs to the target it describes (an import's notes): shown when that target
+        becomes current (an import, an undo back to it), hidden when another one does (a preset, an undo)."""
+        notice = target.notice
+        if notice == self._notice_shown:
+            return  # unchanged (a drag on the imported law): a dismissed banner stays dismissed
+        self._notice_shown = notice
+        if notice:
+            log.info(notice)
+            self.banner.show_message(notice, "info", owner="target")
+        elif self.banner.owner == "target":
+            self.banner.hide()
 
     def _history_changed(self, target) -> None:
         self.undo_action.setEnabled(target.can_undo)
@@ -348,10 +370,12 @@ class MainWindow(QMainWindow):
         message = str(message)
         (log.error if kind == "error" else log.info)(message)
         self.banner.show_message(message, kind)
-        self.statusBar().showMessage(message, 10_000)
+        self.message_label.set_full_text(message)
+        self._message_timer.start()
 
     def show_timing(self, text: str) -> None:
         self.timing_label.setText(text)
+        self.timing_label.setToolTip(help_pages.SMAPE_TIP if "sMAPE" in text else "")
         log.info(text)
 
     def show_environment(self, env: dict) -> None:
@@ -375,6 +399,7 @@ class MainWindow(QMainWindow):
         """Cancel every job, end the job worker processes and wait for the threads; True when all have stopped."""
         self.candidates.stop()
         self.details.stop()
+        self.card_facts.stop()
         self.state.jobs.cancel_all()  # first, so the job workers see the cancel before they are ended
         self.engines.shutdown()
         ok = self.runner.stop_all(timeout_ms)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QToolButton
 
 COLORS = {"error": ("#fde8e8", "#a33"), "info": ("#e8f0fd", "#235"), "warn": ("#fff4d6", "#740")}
 
@@ -34,10 +35,13 @@ class Banner(QFrame):
         row.addWidget(self.action_button)
         row.addWidget(close)
         self._callback = None
+        self.owner = ""  # "target": a message of the current target (an import's notes), which goes with it
         self.action_button.clicked.connect(self._act)
         self.hide()
 
-    def show_message(self, text: str, kind: str = "error", action: str | None = None, callback=None) -> None:
+    def show_message(self, text: str, kind: str = "error", action: str | None = None, callback=None,
+                     owner: str = "") -> None:
+        self.owner = owner
         bg, fg = COLORS.get(kind, COLORS["info"])
         self.setStyleSheet(f"Banner {{ background: {bg}; border: 1px solid {fg}; }} QLabel {{ color: {fg}; }}")
         self.label.setText(text)
@@ -52,6 +56,34 @@ class Banner(QFrame):
         self.hide()
         if cb:
             cb()
+
+
+class ElidedLabel(QLabel):
+    """One line of text that never pushes its neighbours: too long, it ends in "…" and its tooltip holds it all."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.setMinimumWidth(40)
+        self.setStyleSheet("padding: 0 8px;")
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = str(text)
+        self.setToolTip(self.full_text)
+        self.setText(self.full_text)
+        self.update()
+
+    def shown_text(self) -> str:
+        """The text as drawn at the label's width (elided when it does not fit)."""
+        m = self.contentsMargins()
+        return self.fontMetrics().elidedText(self.full_text, Qt.ElideRight, max(0, self.width() - m.left() - m.right() - 16))
+
+    def paintEvent(self, _ev) -> None:
+        p = QPainter(self)
+        p.setPen(self.palette().windowText().color())
+        p.drawText(self.contentsRect().adjusted(8, 0, -8, 0), Qt.AlignLeft | Qt.AlignVCenter, self.shown_text())
+        p.end()
 
 
 class LogView(QPlainTextEdit):

@@ -192,7 +192,7 @@ class TargetEditor(QWidget):
         p = arr[:, 0]
         f = np.array([self._to_friction(pi, yi) for pi, yi in arr])
         try:
-            new = stroke_to_sketch(p, f, monotone=self.target.monotone, source="sketch",
+            new = stroke_to_sketch(p, f, monotone=self.target.monotone_for_new_laws, source="sketch",
                                    load_grid_N=load_grid(self.target.max_load_N))
         except SketchError as exc:
             self.message.emit(f"Drawing ignored: {exc}")
@@ -207,7 +207,7 @@ class TargetEditor(QWidget):
         self.points_item.setData(*self._to_display(pts[:, 0], pts[:, 1]))
         if len(self._points) >= 2:
             try:
-                new = stroke_to_sketch(pts[:, 0], pts[:, 1], monotone=self.target.monotone, smooth=False,
+                new = stroke_to_sketch(pts[:, 0], pts[:, 1], monotone=self.target.monotone_for_new_laws, smooth=False,
                                        source="sketch", handles=min(8, len(self._points)),
                                        load_grid_N=load_grid(self.target.max_load_N))
             except SketchError as exc:

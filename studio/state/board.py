@@ -15,7 +15,7 @@ import numpy as np
 
 from studio.design import load_range
 from studio.design.core import Design, Target
-from studio.design.details import details_at_load_range
+from studio.design.details import details_at_load_range, facts_at_load_range
 from studio.state.events import Event
 from studio.state.jobs import Job
 
@@ -31,6 +31,7 @@ class Entry:
     pinned: bool = False
     job: Job | None = None  # live: the job whose best design this is
     details: object | None = None  # studio.design.details.DesignDetails of `design`, once computed
+    facts: object | None = None  # studio.design.details.CardFacts of `design` (E*, largest d/R, size), once computed
     number: int = field(default_factory=itertools.count(1).__next__)  # creation order: ties sort stably
 
     @property
@@ -44,6 +45,10 @@ class Board:
     def __init__(self):
         self.entries: list[Entry] = []
         self.selected: Entry | None = None
+        # The entry the user clicked, until the studio selects another one itself: new candidates keep the
+        # user's choice when it is still on the board (a pinned card, a result) and select the best otherwise,
+        # so ▶ refines the best design of the new set, not whatever design now fills the clicked row.
+        self.chosen: Entry | None = None
         self._names = itertools.count(1)
         self.changed = Event("entries were added, removed, reordered or re-scored; callbacks get this Board")
         self.entry_changed = Event("one entry's design or kind changed in place; callbacks get the Entry")
@@ -51,6 +56,8 @@ class Board:
                                        "changed; callbacks get the Entry or None")
         self.pins_changed = Event("the pinned designs changed; callbacks get list[Design]")
         self.details_changed = Event("an entry's details (band, layout) arrived; callbacks get the Entry")
+        self.facts_changed = Event("an entry's card facts (E*, largest d/R, layout size) arrived; callbacks get "
+                                   "the Entry")
 
     # --- reading -----------------------------------------------------------------------------
     def pinned(self) -> list[Design]:
@@ -63,6 +70,10 @@ class Board:
     def entry_of(self, design: Design) -> Entry | None:
         return next((e for e in self.entries if e.design is design), None)
 
+    def best(self) -> Entry | None:
+        """The entry with the lowest error that is not a running job's (entries are kept best first)."""
+        return next((e for e in self.entries if not e.live), self.entries[0] if self.entries else None)
+
     # --- changing ----------------------------------------------------------------------------
     def replace_candidates(self, designs: list[Design]) -> None:
         """New candidates replace the unpinned old ones (results, pins and live entries stay)."""
@@ -74,11 +85,10 @@ class Board:
         self.entries = [e for e in self.entries if e not in gone]
         self.entries += [Entry(self._named(d)) for d in designs[len(reuse):]]
         self._sort()
-        if self.selected in gone or self.selected is None:
-            self.selected = None
-            self.select(self.entries[0] if self.entries else None)
-        elif self.selected in reuse:
-            self.selection_changed.emit(self.selected)  # the selected row now holds another design
+        kept = self.chosen is not None and self.chosen is self.selected and self.chosen in self.entries \
+            and self.chosen not in reuse  # the user's pick survived: a pinned card or a result
+        if not kept:
+            self.select(self.best())  # also when the selected row now holds another design
 
     def add(self, design: Design, kind: str = RESULT, *, select: bool = False, job: Job | None = None) -> Entry:
         entry = Entry(self._named(design), kind, job=job)
@@ -119,8 +129,14 @@ class Board:
         self.select(None)
 
     def select(self, entry: Entry | None) -> None:
-        self.selected = entry
+        """The studio selects an entry (a new result, the best of new candidates)."""
+        self.selected, self.chosen = entry, None
         self.selection_changed.emit(entry)
+
+    def choose(self, entry: Entry | None) -> None:
+        """The user selects an entry (a click on its card): kept when new candidates arrive, if still shown."""
+        self.select(entry)
+        self.chosen = entry
 
     def set_pinned(self, entry: Entry, on: bool) -> None:
         if entry.pinned != bool(on):
@@ -136,6 +152,14 @@ class Board:
             self.details_changed.emit(entry)
         return entry
 
+    def set_facts(self, design: Design, facts) -> Entry | None:
+        """Attach card facts to the entry still showing `design` (stale facts are dropped)."""
+        entry = self.entry_of(design)
+        if entry is not None:
+            entry.facts = facts
+            self.facts_changed.emit(entry)
+        return entry
+
     def rescore(self, target: Target | None) -> None:
         """Score every design against a new target (sMAPE of its own law; cheap). A target on another load
         range takes the designs with it, scaled exactly (studio.design.load_range), with their details."""
@@ -146,6 +170,7 @@ class Board:
                 old = e.design.max_load_N
                 e.design = load_range.at_load_range(e.design, target.max_load_N)
                 e.details = details_at_load_range(e.details, old, target.max_load_N)
+                e.facts = facts_at_load_range(e.facts, old, target.max_load_N)
             if e.design.friction_N is not None and e.design.max_load_N == target.max_load_N:
                 e.design.error_percent = target.error(e.design.friction_N)
         self._sort()
@@ -186,7 +211,7 @@ class Board:
         return design
 
     def _set_design(self, entry: Entry, design: Design) -> None:
-        entry.design, entry.details = design, None
+        entry.design, entry.details, entry.facts = design, None, None
 
     def _sort(self) -> None:
         def key(e: Entry):

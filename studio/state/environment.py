@@ -43,15 +43,9 @@ def load_environment() -> dict:
         env.update(model="none (θ-space search)", model_detail=model_error or f"{card_path} not found",
                    model_ok=False)
         return env
-    parts = [str(getattr(gen, "name", "") or f"{card.get('kind', 'cvae')}-{card.get('config', {}).get('name', '')}")]
-    if isinstance(card.get("parameters"), int):
-        parts.append(f"{card['parameters'] / 1e3:.0f} k parameters")
-    smape = first_smape(card)
-    if smape is not None:
-        parts.append(f"{smape[0].replace('_', ' ')} {smape[1]:.1f} %")
-    parts.append(f"on {getattr(gen, 'device', '?')}")
-    env.update(model=" · ".join(parts), model_ok=True,
-               model_detail=json.dumps({k: v for k, v in card.items() if not isinstance(v, (dict, list))})[:600])
+    name = str(getattr(gen, "name", "") or f"{card.get('kind', 'cvae')}-{card.get('config', {}).get('name', '')}")
+    env.update(model=model_summary(card, name, str(getattr(gen, "device", "?"))), model_ok=True,
+               model_detail=model_detail(card))
     return env
 
 
@@ -63,13 +57,54 @@ def _device() -> str:
     return f"{device} · JAX {jax.devices()[0].platform.upper()}"
 
 
-def first_smape(card: dict, prefix: str = ""):
-    """The first sMAPE figure found in a model card (its headline metric), as (key, value)."""
-    for key, value in card.items():
-        if isinstance(value, dict):
-            found = first_smape(value, f"{key}.")
-            if found is not None:
-                return found
-        elif "smape" in key.lower() and isinstance(value, (int, float)):
-            return key, float(value)
-    return None
+def model_summary(card: dict, name: str, device: str) -> str:
+    """The status bar's line about the model: its name and size, and its law error on held-out targets
+    (what a user needs to know; the parameter sMAPE, which reads as "the model is bad", is only in the
+    details: model_detail)."""
+    parts = [name]
+    if isinstance(card.get("parameters"), int):
+        parts.append(f"{card['parameters'] / 1e3:.0f} k parameters")
+    held_out = held_out_error(card)
+    if held_out is not None:
+        parts.append(f"law error on held-out targets {held_out['median']:.1f} % (median sMAPE, best of "
+                     f"{held_out['k']})")
+    parts.append(f"on {device}")
+    return " · ".join(parts)
+
+
+def held_out_error(card: dict) -> dict | None:
+    """The model's functional error on held-out targets, from its card's evaluation (`friction-studio
+    evaluate`): the sMAPE between each target law and the law of the best of k candidates the model
+    proposed for it, over targets it never saw in training. {"median", "p95", "mean", "targets", "k",
+    "data"}, or None when the card has no evaluation of this model."""
+    evaluation = card.get("evaluation") if isinstance(card.get("evaluation"), dict) else {}
+    results = evaluation.get("results") if isinstance(evaluation.get("results"), dict) else {}
+    own = results.get(card.get("kind", "")) or {}
+    k = evaluation.get("k", 16)
+    figure = own.get(f"functional_smape_best_of_{k}") if isinstance(own, dict) else None
+    if not isinstance(figure, dict) or not isinstance(figure.get("median"), (int, float)):
+        return None
+    return {"median": float(figure["median"]), "p95": float(figure.get("p95", float("nan"))),
+            "mean": float(figure.get("mean", float("nan"))), "targets": evaluation.get("targets", figure.get("count")),
+            "k": int(k), "data": evaluation.get("data", "?")}
+
+
+def model_detail(card: dict) -> str:
+    """The model card in words (the status bar's tooltip): what the law error means, then the rest."""
+    lines = []
+    held_out = held_out_error(card)
+    if held_out is not None:
+        lines.append(f"Law error on held-out targets: for each of {held_out['targets']} target laws from "
+                     f"{held_out['data']} that the model never saw in training, the best of {held_out['k']} "
+                     f"candidates it proposed is within {held_out['median']:.2f} % sMAPE of the target (median; "
+                     f"95th percentile {held_out['p95']:.2f} %). Lower is better.")
+    best_val = card.get("training", {}).get("best_val", {}) if isinstance(card.get("training"), dict) else {}
+    if isinstance(best_val.get("val_param_smape_median"), (int, float)):
+        lines.append(f"Parameter sMAPE (training validation, median) {best_val['val_param_smape_median']:.1f} %: how "
+                     "far the proposed design parameters θ are from those that made each validation law. Many "
+                     "different designs give the same law, so this is large by nature; the law error above is "
+                     "what matters for a design.")
+    scalars = {k: v for k, v in card.items() if not isinstance(v, (dict, list))}
+    if scalars:
+        lines.append(json.dumps(scalars)[:400])
+    return "\n".join(lines)

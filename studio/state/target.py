@@ -8,6 +8,7 @@ a sketch of their own beyond a drag in progress.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 
 from studio.design import load_range
@@ -37,7 +38,11 @@ class TargetState:
         self.target: Target | None = None  # sketch.target(N), None without a sketch or when the law is refused
         self.error = ""  # why the last law was refused as a target ("" when it was not)
         self.changed_at = 0.0  # time.perf_counter() of the last change (what latencies are measured from)
-        self._monotone_without_sketch = bool(monotone)
+        # The user's choice for new laws (strokes, points, presets): the last "Non-decreasing" toggle. An
+        # imported or opened law keeps its own flag (a measured curve is kept as measured) and leaves it be.
+        self._monotone_choice = bool(monotone)
+        # What the studio says about a sketch (an import's notes), by sketch; edits of the same source keep it.
+        self._notices: weakref.WeakKeyDictionary[TargetSketch, str] = weakref.WeakKeyDictionary()
         self._max_load_without_sketch = load_range.CANONICAL_MAX_LOAD_N
         self._done: list[_Step] = []
         self._undone: list[_Step] = []
@@ -47,8 +52,19 @@ class TargetState:
     # --- reading -----------------------------------------------------------------------------
     @property
     def monotone(self) -> bool:
-        """Whether the law is made non-decreasing: the sketch's choice, which new strokes follow."""
-        return self.sketch.monotone if self.sketch is not None else self._monotone_without_sketch
+        """Whether the current law is made non-decreasing (what the "Non-decreasing" toggle shows): the
+        sketch's flag, off for a measured curve kept as measured; without a sketch, the choice for new laws."""
+        return self.sketch.monotone if self.sketch is not None else self._monotone_choice
+
+    @property
+    def monotone_for_new_laws(self) -> bool:
+        """Whether a new stroke, point set or preset is made non-decreasing: the user's last choice (default on)."""
+        return self._monotone_choice
+
+    @property
+    def notice(self) -> str:
+        """What the studio has to say about the current target (an import's notes), "" when nothing."""
+        return "" if self.sketch is None else self._notices.get(self.sketch, "")
 
     @property
     def max_load_N(self) -> float:
@@ -79,9 +95,18 @@ class TargetState:
         return self._undone[-1].text if self._undone else ""
 
     # --- changing ----------------------------------------------------------------------------
-    def edit(self, sketch: TargetSketch | None, text: str = "Edit target", N: int | None = None) -> None:
-        """Replace the sketch, and N if given (one undo step)."""
+    def edit(self, sketch: TargetSketch | None, text: str = "Edit target", N: int | None = None,
+             notice: str | None = None) -> None:
+        """Replace the sketch, and N if given (one undo step).
+
+        notice: what to tell the user about this target while it is current (an import's notes; "" for
+        nothing); None: an edit of the current target's source (a handle drag, a load range) keeps its notice."""
         N = self.N if N is None else validate_asperity_count(N)
+        if sketch is not None:
+            if notice is None and self.sketch is not None and sketch.source == self.sketch.source:
+                notice = self._notices.get(self.sketch, "")
+            if notice:
+                self._notices[sketch] = notice
         self._push(_Step(text, (self.sketch, self.N), (sketch, N)))
 
     def set_N(self, N: int) -> None:
@@ -93,8 +118,8 @@ class TargetState:
     def set_monotone(self, on: bool) -> None:
         """Make the law non-decreasing or let it decrease (one undo step when there is a sketch)."""
         on = bool(on)
+        self._monotone_choice = on  # new laws follow the user's last choice
         if self.sketch is None:
-            self._monotone_without_sketch = on
             self.changed.emit(self)
         elif self.sketch.monotone != on:
             self.edit(self.sketch.with_monotone(on), "Non-decreasing" if on else "Allow decreasing")
