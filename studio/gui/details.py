@@ -18,6 +18,7 @@ from studio.state import StudioState
 log = logging.getLogger("studio.gui")
 
 DETAILS_DEBOUNCE_MS = 200
+FACTS_QUIET_MS = 250  # card facts start once the board has not changed for this long
 
 
 class SelectedDetails(QObject):
@@ -62,38 +63,50 @@ class SelectedDetails(QObject):
 
 class CardFactsWorker(QObject):
     """Computes the card facts (studio.design.details.CardFacts) of every board entry, one design at a
-    time in a worker (a layout takes 30–110 ms), and puts them on the board (`Board.set_facts`)."""
+    time in a worker (a layout takes 30–110 ms), and puts them on the board (`Board.set_facts`).
 
-    def __init__(self, state: StudioState, facts_fn=card_facts, parent=None):
+    They are extras, so they yield to what the user waits for: none starts while `busy()` (the candidates
+    engine running or an edit being debounced), nor until the board has been quiet for FACTS_QUIET_MS,
+    so a burst of edits pays at most the one call in flight."""
+
+    def __init__(self, state: StudioState, facts_fn=card_facts, busy=lambda: False, parent=None):
         super().__init__(parent)
-        self.board, self.facts_fn = state.board, facts_fn  # tests pass a quick stand-in
+        self.board, self.facts_fn, self.busy = state.board, facts_fn, busy  # tests pass a quick stand-in
         self.closing = False
-        self._busy = False
+        self._running = False
         self._failed: set[int] = set()  # id() of designs whose facts could not be computed: not retried
-        self.board.changed.connect(lambda _b: self._next())
+        self._quiet = QTimer(self)
+        self._quiet.setSingleShot(True)
+        self._quiet.setInterval(FACTS_QUIET_MS)
+        self._quiet.timeout.connect(self._next)
+        self.board.changed.connect(lambda _b: self._quiet.start())
 
     def _next(self) -> None:
-        if self._busy or self.closing:
+        if self._running or self.closing:
+            return
+        if self.busy():
+            self._quiet.start()  # look again when the candidates are done
             return
         entry = next((e for e in self.board.entries
                       if e.facts is None and not e.live and id(e.design) not in self._failed), None)
         if entry is None:
             return
-        self._busy, design = True, entry.design
+        self._running, design = True, entry.design
         call_in_thread(self.facts_fn, design, on_result=lambda facts: self._ready(design, facts),
                        on_error=lambda m: self._error(design, m))
 
     def _ready(self, design, facts) -> None:
-        self._busy = False
+        self._running = False
         if not self.closing:
             self.board.set_facts(design, facts)
             self._next()
 
     def _error(self, design, message: str) -> None:
-        self._busy = False
+        self._running = False
         self._failed.add(id(design))
         log.info("card facts of %s not computed: %s", design.name, message)
         self._next()
 
     def stop(self) -> None:
         self.closing = True
+        self._quiet.stop()

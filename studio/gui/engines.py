@@ -120,6 +120,10 @@ class Candidates(QObject):
         self.debounce.start()  # the quiet spell this run opens
         self._run()
 
+    def busy(self) -> bool:
+        """An engine run is going on or due (extras such as the cards' facts wait for it)."""
+        return self.job is not None or self.debounce.isActive() or self.pending
+
     def _debounce_ended(self) -> None:
         if self.pending:
             self.pending = False

@@ -69,7 +69,6 @@ class MainWindow(QMainWindow):
         self.runner = JobRunner(self.state.jobs, self)
         self.studio = Studio(self.state, self.runner, self.report_error, lambda: self.engines.pool)
         self.details = SelectedDetails(self.state, self.report_error, details_fn, self)
-        self.card_facts = CardFactsWorker(self.state, facts_fn, self)
         self._notice_shown = ""  # the target's notice (an import's notes) last put in the banner
         self.gallery = Gallery(self.state.board, self.state.target)
         self.jobs_table = JobsTable(self.state.jobs)
@@ -77,6 +76,7 @@ class MainWindow(QMainWindow):
         # Connected last to target.changed: the engine starts once the views have taken the edit
         # (as measured in benchmarks/gui.py), so it does not compete with their updates.
         self.candidates = Candidates(self.state, self.engines, candidate_budget_s, self)
+        self.card_facts = CardFactsWorker(self.state, facts_fn, self.candidates.busy, self)
         self._build_layout()
         self._build_toolbar()
         self.recent_menu = QMenu("Open recent", self)
