@@ -65,9 +65,9 @@ class CardFactsWorker(QObject):
     """Computes the card facts (studio.design.details.CardFacts) of every board entry, one design at a
     time in a worker (a layout takes 30–110 ms), and puts them on the board (`Board.set_facts`).
 
-    They are extras, so they yield to what the user waits for: none starts while `busy()` (the candidates
-    engine running or an edit being debounced), nor until the board has been quiet for FACTS_QUIET_MS,
-    so a burst of edits pays at most the one call in flight."""
+    They are extras, so they yield to what the user waits for: none starts while `busy()` (in the studio:
+    the candidates engine running or due, or a job running), nor until the board has been quiet for
+    FACTS_QUIET_MS, so a burst of edits or a running job pays at most the one call in flight."""
 
     def __init__(self, state: StudioState, facts_fn=card_facts, busy=lambda: False, parent=None):
         super().__init__(parent)

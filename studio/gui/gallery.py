@@ -3,7 +3,8 @@
 A card shows a sparkline (target dark, design coloured), the sMAPE, and what tells designs
 apart: E*, N, the largest d/R of its contacts (✓ within Hertz validity, ⚠ beyond) and the
 layout's size in mm (studio.design.details.CardFacts, computed in a worker: "…" until then);
-the method, model and seed are in its tooltip. A ☆ pin toggle and a ▶ refine button. The board decides what is shown and in which order;
+the method, model and seed are in its tooltip. A ☆ pin toggle and a ▶ refine button.
+The board decides what is shown and in which order;
 the gallery only mirrors it (reusing card widgets: cheaper than deleting and creating) and
 forwards clicks, pins and ▶ to it. Cards are plain QWidgets painted with QPainter so a
 gallery of dozens stays cheap.

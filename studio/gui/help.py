@@ -53,8 +53,11 @@ force F [N] against the normal load P [N]; release to turn the stroke into a smo
 handles you can drag. <i>Points</i> mode: click points. <i>Presets</i> start from a linear, power-law
 or bilinear law (μ beside them). <i>Import CSV</i> reads a measured curve (load, friction; units
 from the header) exactly as <code>friction-studio design</code> does. Grey shading marks loads the
-target does not specify: they are extrapolated and not scored. <i>μ = F/P</i> shows the friction
-coefficient instead. <i>max load</i> sets the load range (0, P_max] (a CSV sets it to its largest
+target does not specify: they are extrapolated and not scored. What an import assumed or fixed shows in
+the banner while that target is current (a preset or an undo to another target hides it, an undo back
+shows it again). <i>Non-decreasing</i> shows whether the current law is made non-decreasing: off for a
+measured curve, kept as measured until you switch it on; new drawings and presets follow your last
+choice. <i>μ = F/P</i> shows the friction coefficient instead. <i>max load</i> sets the load range (0, P_max] (a CSV sets it to its largest
 load; <code>--max-load P</code> on the command line): the axes, presets and drawing follow it and the
 target keeps its shape. Designs for any range are the 10 N designs scaled exactly (every length
 ×√(P_max/10 N)); radii or heights outside 50 µm–50 mm are flagged in the inspector.</p>

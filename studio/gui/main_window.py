@@ -76,7 +76,10 @@ class MainWindow(QMainWindow):
         # Connected last to target.changed: the engine starts once the views have taken the edit
         # (as measured in benchmarks/gui.py), so it does not compete with their updates.
         self.candidates = Candidates(self.state, self.engines, candidate_budget_s, self)
-        self.card_facts = CardFactsWorker(self.state, facts_fn, self.candidates.busy, self)
+        # The cards' facts wait for the candidates and for running jobs (benchmarks/gui.py: computed beside
+        # 3 refinement jobs they added event-loop stalls on a loaded machine).
+        self.card_facts = CardFactsWorker(self.state, facts_fn,
+                                          lambda: self.candidates.busy() or bool(self.state.jobs.active()), self)
         self._build_layout()
         self._build_toolbar()
         self.recent_menu = QMenu("Open recent", self)

@@ -77,7 +77,8 @@ class ElidedLabel(QLabel):
     def shown_text(self) -> str:
         """The text as drawn at the label's width (elided when it does not fit)."""
         m = self.contentsMargins()
-        return self.fontMetrics().elidedText(self.full_text, Qt.ElideRight, max(0, self.width() - m.left() - m.right() - 16))
+        width = max(0, self.width() - m.left() - m.right() - 16)  # 16: the 8 px padding on each side
+        return self.fontMetrics().elidedText(self.full_text, Qt.ElideRight, width)
 
     def paintEvent(self, _ev) -> None:
         p = QPainter(self)

@@ -146,18 +146,18 @@ class Board:
 
     def set_details(self, design: Design, details) -> Entry | None:
         """Attach computed details to the entry still showing `design` (stale details are dropped)."""
-        entry = self.entry_of(design)
-        if entry is not None:
-            entry.details = details
-            self.details_changed.emit(entry)
-        return entry
+        return self._attach(design, "details", details, self.details_changed)
 
     def set_facts(self, design: Design, facts) -> Entry | None:
         """Attach card facts to the entry still showing `design` (stale facts are dropped)."""
+        return self._attach(design, "facts", facts, self.facts_changed)
+
+    def _attach(self, design: Design, name: str, value, event: Event) -> Entry | None:
+        """Something computed in a worker for `design`, put on its entry if it still shows it; `event` told."""
         entry = self.entry_of(design)
         if entry is not None:
-            entry.facts = facts
-            self.facts_changed.emit(entry)
+            setattr(entry, name, value)
+            event.emit(entry)
         return entry
 
     def rescore(self, target: Target | None) -> None:
