@@ -116,3 +116,22 @@ def test_handles_can_be_placed_at_given_loads():
     np.testing.assert_allclose(s.handle_load_N, [LOAD_GRID_N[np.abs(LOAD_GRID_N - x).argmin()] for x in
                                                  (1.0, 2.5, 7.5)])
     np.testing.assert_array_equal(s.law_N, law)
+
+
+def test_a_presets_parameters_are_changed_through_the_preset_rule():
+    """Issue 22: the bilinear preset's knee and second slope are editable (the studio's fields)."""
+    from studio.design.targets import preset_parameters, with_preset_parameters
+
+    s = preset_sketch("bilinear", mu=0.3, max_load_N=5.0)
+    assert preset_parameters(s) == {"name": "bilinear", "mu": 0.3, "knee_N": 2.0, "mu_after": pytest.approx(0.12)}
+    t = with_preset_parameters(s, knee_N=1.0, mu_after=0.05)
+    grid = t.load_grid_N
+    assert t.max_load_N == 5.0 and preset_parameters(t)["knee_N"] == pytest.approx(1.0)
+    np.testing.assert_allclose(t.law_N, np.where(grid <= 1.0, 0.3 * grid, 0.3 + 0.05 * (grid - 1.0)), rtol=1e-12)
+    with pytest.raises(SketchError, match="knee"):
+        with_preset_parameters(s, knee_N=5.0)                     # not inside the load range
+    with pytest.raises(SketchError, match="slope"):
+        with_preset_parameters(s, mu_after=-0.1)
+    with pytest.raises(SketchError, match="not a preset"):
+        with_preset_parameters(stroke_to_sketch([1, 2, 3], [0.3, 0.6, 0.9]), knee_N=1.0)
+    assert preset_parameters(s.with_handle(2, 1.0))["name"] == "bilinear"  # a drag keeps what it was made from

@@ -183,6 +183,25 @@ def test_cards_show_e_star_largest_d_over_r_and_layout_size(qtbot, make_window):
         assert str(d.seed) in card.toolTip()                      # the seed is still there, in the tooltip
 
 
+def test_card_facts_wait_while_the_studio_is_busy(qtbot, make_window):
+    calls = []
+
+    def counting_facts(design):
+        calls.append(design.name)
+        return quick_facts(design)
+
+    w = make_window(facts_fn=counting_facts)
+    busy = {"now": True}                                        # as while a refinement job runs
+    w.card_facts.busy = lambda: busy["now"]
+    set_target(qtbot, w, "power law")
+    qtbot.wait(700)
+    assert calls == [] and "d/R …" in w.gallery.cards[0].info.text() and "layout …" in w.gallery.cards[0].info.text()
+    busy["now"] = False                                         # the jobs ended: every card gets its facts
+    qtbot.waitUntil(lambda: all(e.facts is not None for e in w.state.board.entries), timeout=10_000)
+    assert sorted(calls) == sorted(e.design.name for e in w.state.board.entries)
+    assert "d/R 0.10 ✓" in w.gallery.cards[0].info.text()
+
+
 def test_inspector_layout_fits_the_layout_and_follows_mu_view(qtbot, make_window):
     w = make_window(details_fn=compute_details)                 # the real layout
     set_target(qtbot, w, "power law")
@@ -209,9 +228,9 @@ def test_the_bilinear_presets_knee_and_second_slope_are_editable(qtbot, make_win
     w = make_window()
     ws, target = w.design, w.state.target
     set_target(qtbot, w, "linear")
-    assert not any(a.isVisible() for a in ws.bilinear_actions)  # fields only for the bilinear preset
+    assert ws.bilinear_bar.isHidden()                           # fields only for the bilinear preset
     set_target(qtbot, w, "bilinear")
-    assert all(a.isVisible() for a in ws.bilinear_actions)
+    assert ws.bilinear_bar.isVisible()
     assert ws.knee_spin.value() == pytest.approx(4.0) and ws.after_spin.value() == pytest.approx(0.12)
     before = target.sketch
     with qtbot.waitSignal(w.candidates.shown, timeout=30_000):

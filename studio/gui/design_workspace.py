@@ -65,13 +65,12 @@ class DesignWorkspace(QWidget):
         self.max_load_spin.valueChanged.connect(self.set_max_load)
         tools.addWidget(self.max_load_spin)
         # A second row, so the toggles never fall into the first row's overflow menu: the view and the
-        # non-decreasing toggles, and the bilinear preset's knee and second slope while it is the target.
+        # non-decreasing toggles; a third, the bilinear preset's knee and second slope while it is the target.
         view = QToolBar("Target view")
         self.mu_view_action = self._tool(view, "μ = F/P", "Show the friction coefficient μ = F/P in the target "
                                          "and inspector plots", self.set_mu_view)
         self.monotone_action = self._tool(view, "Non-decreasing", "Force the target law to be non-decreasing in "
                                           "load (off: a measured curve is kept as measured)", target.set_monotone)
-        view.addSeparator()
         self.knee_spin = QDoubleSpinBox()
         self.knee_spin.setDecimals(3)
         self.knee_spin.setStepType(QAbstractSpinBox.AdaptiveDecimalStepType)
@@ -82,8 +81,10 @@ class DesignWorkspace(QWidget):
         self.after_spin.setRange(0.0, 2.0)
         self.after_spin.setSingleStep(0.01)
         self.after_spin.setToolTip("Bilinear preset: the slope dF/dP after the knee (before it: μ)")
-        self.bilinear_actions = [view.addWidget(QLabel(" bilinear: knee ")), view.addWidget(self.knee_spin),
-                                 view.addWidget(QLabel(" then slope ")), view.addWidget(self.after_spin)]
+        self.bilinear_bar = QToolBar("Bilinear preset")  # a row of its own, shown while it is the target
+        for widget in (QLabel(" Bilinear preset: knee "), self.knee_spin, QLabel("  slope after the knee "),
+                       self.after_spin):
+            self.bilinear_bar.addWidget(widget)
         for spin in (self.knee_spin, self.after_spin):
             spin.setKeyboardTracking(False)
             spin.valueChanged.connect(self.edit_bilinear)
@@ -93,6 +94,7 @@ class DesignWorkspace(QWidget):
         ebox.setContentsMargins(0, 0, 0, 0)
         ebox.addWidget(tools)
         ebox.addWidget(view)
+        ebox.addWidget(self.bilinear_bar)
         ebox.addWidget(self.editor, 1)
         ebox.addWidget(self.target_info)
         split = QSplitter(Qt.Horizontal)
@@ -158,8 +160,7 @@ class DesignWorkspace(QWidget):
     def _show_bilinear(self, target: TargetState) -> None:
         params = {} if target.sketch is None else preset_parameters(target.sketch)
         bilinear = params.get("name") == "bilinear"
-        for action in self.bilinear_actions:
-            action.setVisible(bilinear)
+        self.bilinear_bar.setVisible(bilinear)
         if bilinear:
             for spin, value in ((self.knee_spin, params["knee_N"]), (self.after_spin, params["mu_after"])):
                 spin.blockSignals(True)

@@ -148,13 +148,12 @@ class DesignCard(QFrame):
 
 
 def card_text(d: Design, facts) -> str:
-    """The card's second and third lines: E* and N, then the largest d/R (validity) and the layout size."""
-    first = f"E* {d.theta[E_STAR_IDX]:.3g} MPa · N {d.N}"
+    """The card's lines under its sMAPE: E* and the largest d/R (validity), then N and the layout size."""
     if facts is None:
-        return f"{first}<br>d/R … · layout …"
+        return f"E* {d.theta[E_STAR_IDX]:.3g} MPa · d/R …<br>N {d.N} · layout …"
     mark = "✓" if facts.hertz_valid else "<span style='color:#a33'>⚠</span>"
     w, depth = facts.footprint_mm
-    return f"{first}<br>d/R {facts.max_d_over_R:.2f} {mark} · {w:.3g} × {depth:.3g} mm"
+    return f"E* {d.theta[E_STAR_IDX]:.3g} MPa · d/R {facts.max_d_over_R:.2f} {mark}<br>N {d.N} · {w:.3g} × {depth:.3g} mm"
 
 
 def card_tooltip(d: Design, facts) -> str:
