@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from studio.design.details import CardFacts, card_facts, compute_details, design_layout
+from studio.gui.gallery import d_over_r_text
 from studio.gui.help import HELP_HTML, SMAPE_TIP
 from studio.gui.main_window import MainWindow
 from studio.physics.theta import E_STAR_IDX
@@ -176,7 +177,8 @@ def test_cards_show_e_star_largest_d_over_r_and_layout_size(qtbot, make_window):
         d, facts = card.design, card.entry.facts
         info = card.info.text()
         assert "seed" not in info and f"E* {d.theta[E_STAR_IDX]:.3g} MPa" in info and f"N {d.N}" in info
-        assert f"d/R {facts.max_d_over_R:.2f}" in info and ("✓" in info) == facts.hertz_valid
+        assert f"d/R {d_over_r_text(facts.max_d_over_R)}" in info and ("✓" in info) == facts.hertz_valid
+        assert float(d_over_r_text(facts.max_d_over_R)) == pytest.approx(facts.max_d_over_R, abs=0.005)
         assert facts.hertz_valid == d.hertz_valid                # the same validity rule as the design's
         width, depth = design_layout(d).footprint_mm
         assert facts.footprint_mm == pytest.approx((width, depth)) and f"{width:.3g} × {depth:.3g} mm" in info

@@ -153,7 +153,13 @@ def card_text(d: Design, facts) -> str:
         return f"E* {d.theta[E_STAR_IDX]:.3g} MPa · d/R …<br>N {d.N} · layout …"
     mark = "✓" if facts.hertz_valid else "<span style='color:#a33'>⚠</span>"
     w, depth = facts.footprint_mm
-    return f"E* {d.theta[E_STAR_IDX]:.3g} MPa · d/R {facts.max_d_over_R:.2f} {mark}<br>N {d.N} · {w:.3g} × {depth:.3g} mm"
+    return (f"E* {d.theta[E_STAR_IDX]:.3g} MPa · d/R {d_over_r_text(facts.max_d_over_R)} {mark}<br>"
+            f"N {d.N} · {w:.3g} × {depth:.3g} mm")
+
+
+def d_over_r_text(value: float) -> str:
+    """Two decimals, three near the validity limit (so 0.254 ⚠ never reads as 0.25 ⚠)."""
+    return f"{value:.3f}" if abs(value - HERTZ_LIMIT) < 0.01 else f"{value:.2f}"
 
 
 def card_tooltip(d: Design, facts) -> str:

@@ -149,6 +149,8 @@ class Inspector(QWidget):
         else:
             self.target_curve.setData(target.load_N, self._law(target.load_N, target.friction_N))
         self._update_residual()
+        if self.design is None:  # the layout load's label follows the target's range until a design is shown
+            self._load_changed(self.load_slider.value())
 
     def set_design(self, design: Design | None, details: DesignDetails | None = None) -> None:
         """Show a design (its law updates live while a job runs: same items, new data)."""
