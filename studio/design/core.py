@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from studio.design import load_range
+from studio.design.material import FREE, Material, MaterialError
 from studio.errors import StudioError
 from studio.jobs import Cancelled, JobControl  # noqa: F401  (the job protocol, re-exported for engines)
 from studio.physics import (
@@ -30,6 +31,9 @@ from studio.physics import (
 )
 
 
+VALIDITY_SETTINGS = ("feasibility", "penalty", "off")  # Target.validity: the two constraint modes, or none
+
+
 class TargetError(StudioError, ValueError):
     """A target law that cannot be designed for (wrong length, NaN, negative, all masked)."""
 
@@ -43,6 +47,12 @@ class Target:
     N: asperity count the designs must have. source/note: provenance for files.
     max_load_N: P_max, the largest load of the grid (10 N, the canonical range, unless the target
     spans another; studio.design.load_range maps it to the canonical problem).
+    material: the user's material (studio.design.material.Material: E*, τ0, B fixed, bounded or free);
+    every engine keeps its designs within it (issue 21). Default: free (the design box).
+    validity: small-strain validity (d/R ≤ HERTZ_LIMIT at the largest load) as a constraint of the
+    search: "feasibility" (the default: a valid design always ranks before an invalid one), "penalty"
+    (an invalid one pays its relative excess) or "off" (`--allow-invalid`: not a constraint, only the
+    final order prefers a valid design within 0.1 % of the best).
     """
 
     friction_N: np.ndarray
@@ -51,9 +61,17 @@ class Target:
     source: str = "sketch"
     note: str = ""
     max_load_N: float = load_range.CANONICAL_MAX_LOAD_N
+    material: Material = FREE
+    validity: str = "feasibility"
 
     def __post_init__(self):
         object.__setattr__(self, "max_load_N", load_range.check_max_load(self.max_load_N, "target"))
+        if self.material is None:
+            object.__setattr__(self, "material", FREE)
+        if not isinstance(self.material, Material):
+            raise MaterialError(f"target material must be a studio.design.material.Material, got {self.material!r}")
+        if self.validity not in VALIDITY_SETTINGS:
+            raise TargetError(f"target validity {self.validity!r}: choose one of {', '.join(VALIDITY_SETTINGS)}")
         grid = self.load_N
         f = np.asarray(self.friction_N, dtype=np.float64)
         if f.shape != grid.shape:
@@ -78,6 +96,11 @@ class Target:
     def load_N(self) -> np.ndarray:
         """The load grid P_max·j/128 [N]."""
         return load_range.load_grid(self.max_load_N)
+
+    @property
+    def strain_limit(self) -> float | None:
+        """HERTZ_LIMIT when small-strain validity is a constraint of the search, else None."""
+        return None if self.validity == "off" else HERTZ_LIMIT
 
     def error(self, law) -> float:
         """Functional error [%]: sMAPE of a simulated law against this target on the masked points."""
@@ -164,10 +187,21 @@ class Design:
         return simulate(self.theta, self.N, self.seed) * load_range.force_scale(self.max_load_N)
 
     @property
+    def max_strain(self) -> float:
+        """The largest d/R of its contacts at its largest load, on the real geometry (small strain: ≤ 0.25)."""
+        key = (id(self.asperities), self.theta.tobytes(), self.N, self.seed, self.max_load_N)
+        cached = self.__dict__.get("_strain")  # (key, value): the file writer, CLI and ranking all ask
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        a = self.real_asperities()
+        value = hertz_strain(a.height_mm, a.radius_mm, self.theta[E_STAR_IDX], self.max_load_N)
+        self.__dict__["_strain"] = (key, value)
+        return value
+
+    @property
     def hertz_valid(self) -> bool:
         """Every contact within small-strain Hertz theory (d/R ≤ 0.25) up to its largest load, on the real geometry."""
-        a = self.real_asperities()
-        return hertz_strain(a.height_mm, a.radius_mm, self.theta[E_STAR_IDX], self.max_load_N) <= HERTZ_LIMIT
+        return self.max_strain <= HERTZ_LIMIT
 
     def fabrication_warnings(self) -> list[str]:
         """Radii or height relief outside a sensible fabrication range (load_range.FABRICATION_RANGE_MM)."""

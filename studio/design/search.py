@@ -33,7 +33,8 @@ import numpy as np
 from studio.design.core import Design, JobControl, Progress, Target
 from studio.design.objective import BatchObjective, polish
 from studio.errors import StudioError
-from studio.physics import THETA_SIZE, canonical, from_unit, to_unit
+from studio.physics import HERTZ_LIMIT, THETA_SIZE, canonical, from_unit, to_unit
+from studio.physics.ranking import preferred_order
 from studio.physics.realize import FAST_BLOCK
 
 PROGRESS_INTERVAL_S = 0.1
@@ -119,7 +120,7 @@ class _Job:
 
     def offer_many(self, units: np.ndarray, seed: int, errors: np.ndarray) -> None:
         """`offer` for a population under one realisation seed (one sort, not one per design)."""
-        units = np.clip(np.asarray(units, dtype=np.float64), 0.0, 1.0)
+        units = self.objective.project(units)  # in the box and the user's material ranges
         self._archive.extend((float(e), int(seed), u) for u, e in zip(units, errors))
         self._archive.sort(key=lambda e: e[0])
         del self._archive[256:]
@@ -159,13 +160,13 @@ class _Job:
         chosen = self.distinct(max(count, 1) + 2)
         designs = Design.evaluate_many([from_unit(u) for u, _ in chosen], self.target.N, [s for _, s in chosen],
                                        self.target, method=self.method, model=self.model, elapsed_s=self.elapsed_s)
-        designs = sorted(designs, key=lambda d: d.error_percent)
+        designs = ordered(designs, self.target)
         designs = designs[:max(count, 1)]
         for i, d in enumerate(designs):
             d.name = f"{self.method}-{i + 1}"
             d.elapsed_s = self.elapsed_s
         best = designs[0]
-        text = "; ".join(self.messages + [reach_report(best, self.target)])
+        text = "; ".join(self.messages + [reach_report(best, self.target), validity_report(best, self.target)])
         final = Progress(iteration=self.iteration, evaluations=self.evaluations, best_error=best.error_percent,
                          best=best, elapsed_s=self.elapsed_s, fraction=1.0, message=text)
         return designs, final
@@ -202,6 +203,28 @@ def _rms_distances(canon_rows: np.ndarray, canon: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean((np.atleast_2d(canon_rows) - canon) ** 2, axis=-1))
 
 
+def ordered(designs: list[Design], target: Target) -> list[Design]:
+    """Exact designs best first, the one way (studio.physics.ranking.preferred_order): by error, an
+    invalid design never ahead of a valid one within 0.1 %, and with validity as a constraint (the
+    default) every valid one ahead of every invalid one."""
+    if not designs:
+        return []
+    order = preferred_order([d.error_percent for d in designs], [d.hertz_valid for d in designs],
+                            require_valid=target.strain_limit is not None)
+    return [designs[i] for i in order]
+
+
+def validity_report(design: Design, target: Target) -> str:
+    """One line on small-strain validity of the best design: valid, or by how much it is not."""
+    strain = design.max_strain
+    if strain <= HERTZ_LIMIT:
+        return f"small-strain valid (largest d/R {strain:.3g} ≤ {HERTZ_LIMIT:g} at the largest load)"
+    why = ("no valid design found in the budget" if target.strain_limit is not None
+           else "validity not required (--allow-invalid)")
+    return (f"INVALID for small-strain Hertz theory: largest d/R {strain:.3g} > {HERTZ_LIMIT:g} at the largest load "
+            f"({100 * (strain / HERTZ_LIMIT - 1):.0f} % over; {why})")
+
+
 def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_REACH_PERCENT) -> str:
     """One line saying where the design misses the target by more than `limit_percent` (per-load residual)."""
     r = design.residual_percent(target)
@@ -225,7 +248,8 @@ def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_R
             j = k + 1
         else:
             j += 1
-    return (f"out of reach of the design box by more than {limit_percent:g} % at loads "
+    box = "the design box" if target.material.free else f"the design box with the given material ({target.material.describe()})"
+    return (f"out of reach of {box} by more than {limit_percent:g} % at loads "
             + ", ".join(ranges) + f" (sMAPE {design.error_percent:.3g} %)")
 
 
@@ -401,8 +425,13 @@ def _restart_until_over(job: _Job, count: int, run: Callable[[int], Iterator[Pro
 
 def _offer_start(job: _Job, start: Design) -> None:
     """Put the design a job was asked to refine into its archive, scored like any other."""
-    unit = to_unit(start.theta)
+    unit = _start_unit(job, start)
     job.offer(unit, start.seed, float(job.objective.errors(unit[None], start.seed)[0]))
+
+
+def _start_unit(job: _Job, start: Design) -> np.ndarray:
+    """A design to refine in the unit box, adapted to the target's material (Material.adapt)."""
+    return job.objective.project(to_unit(job.target.material.adapt(start.theta)[0]))[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,7 +458,7 @@ def _cma_in_theta(job: _Job, count: int, sigma0: float, start: Design | None = N
 
     def run(restart):
         if restart == 0 and start is not None:
-            x0, rs, sigma = to_unit(start.theta), start.seed, min(sigma0, 0.1)
+            x0, rs, sigma = _start_unit(job, start), start.seed, min(sigma0, 0.1)
         else:
             x0 = job.rng.random(THETA_SIZE) if restart else np.full(THETA_SIZE, 0.5)
             rs, sigma = job.realisation_seeds[restart % len(job.realisation_seeds)], sigma0
@@ -556,7 +585,7 @@ def hybrid(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control
     # 2. multi-start polish: the start design (if any), then each of the best proposals
     if start is not None:
         _offer_start(job, start)
-        yield from _polish(job, to_unit(start.theta), start.seed, until=0.1, max_steps=15)
+        yield from _polish(job, _start_unit(job, start), start.seed, until=0.1, max_steps=15)
     for j, (unit, rs) in enumerate(pairs):
         yield from _polish(job, unit, rs, until=0.35 * (j + 1) / len(pairs), max_steps=15)
 

@@ -375,6 +375,21 @@ def hertz_strain(height_mm, radius_mm, E_star_MPa, load_N: float = MAX_LOAD_N) -
     return float(np.max(d / np.asarray(radius_mm, dtype=np.float64)))
 
 
+def _strain_single(height_mm, radius_mm, mask, E_star, load):
+    """Largest d_i/R_i at one load (traceable, differentiable like the law: the flat's position through
+    _balanced's implicit derivative); padded asperities (mask False) never touch."""
+    dtype = height_mm.dtype
+    mask = mask.astype(bool)
+    top = jnp.max(jnp.where(mask, height_mm, -jnp.inf))
+    h = jnp.where(mask, height_mm - top, -_PAD_DEPTH_MM).astype(dtype)
+    R = jnp.where(mask, radius_mm, 1.0).astype(dtype)
+    c = jnp.where(mask, (4.0 / 3.0) * E_star * _sqrt_nonneg(R), 0.0)
+    loads = jnp.reshape(load, (1,)).astype(dtype)
+    g, _, _ = jax.lax.stop_gradient(_solve(h, c, R, loads, REFERENCE_ITERATIONS))
+    g = _balanced(g, h, c, loads)
+    return jnp.max(jnp.where(mask, jnp.maximum(h - g[0], 0.0) / R, 0.0))
+
+
 def hertz_valid(height_mm, radius_mm, E_star_MPa) -> bool:
     """True when every contact at 10 N stays within small-strain Hertz theory (d/R ≤ 0.25)."""
     return hertz_strain(height_mm, radius_mm, E_star_MPa) <= HERTZ_LIMIT
@@ -386,7 +401,7 @@ def single_sphere_friction(load_N, radius_mm, E_star_MPa, tau0_MPa, B):
     return tau0_MPa * np.pi * (3.0 * load_N * radius_mm / (4.0 * E_star_MPa)) ** (2.0 / 3.0) + B * load_N
 
 
-def fit_tau0_B(theta, laws_N, target_N, mask=None):
+def fit_tau0_B(theta, laws_N, target_N, mask=None, *, tau0_range=None, B_range=None):
     """The interfacial shear strength τ0 and pressure coefficient B that best fit a target, exactly.
 
     F = τ0·π·A(P) + B·P: the real contact area A(P) of a realisation depends on the geometry and
@@ -396,6 +411,8 @@ def fit_tau0_B(theta, laws_N, target_N, mask=None):
     sMAPE tracks), subject to the bounds (the optimum is the unconstrained solution if it lies in
     the box, else the best one on an edge). Returns (θ with τ0, B replaced (K, 23), the laws
     those give (K, 128)): exact, no re-simulation needed. Both are float64 NumPy arrays.
+    tau0_range, B_range: (lo, hi) inside the box to fit within instead of the box (a material the user
+    fixed or bounded: lo = hi fixes it, and the fit then acts only on the other one).
     """
     theta = np.array(theta, dtype=np.float64, ndmin=2)
     laws = np.asarray(laws_N, dtype=np.float64).reshape(theta.shape[0], -1)
@@ -408,7 +425,8 @@ def fit_tau0_B(theta, laws_N, target_N, mask=None):
     # Normal equations of the weighted problem, per design: [[a, b], [b, c]] (τ0, B) = (d, e).
     a, b, c = (w * x * x).sum(1), (w * x * P).sum(1), (w * P * P).sum()
     d, e = (w * x * target).sum(1), (w * P * target).sum()
-    lo_t, hi_t, lo_b, hi_b = THETA_LOWER[TAU0_IDX], THETA_UPPER[TAU0_IDX], THETA_LOWER[B_IDX], THETA_UPPER[B_IDX]
+    lo_t, hi_t = tau0_range if tau0_range is not None else (THETA_LOWER[TAU0_IDX], THETA_UPPER[TAU0_IDX])
+    lo_b, hi_b = B_range if B_range is not None else (THETA_LOWER[B_IDX], THETA_UPPER[B_IDX])
     det = a * c - b * b
     safe = np.where(det > 0, det, 1.0)
     options = [((c * d - b * e) / safe, (a * e - b * d) / safe)]  # interior

@@ -203,6 +203,36 @@ def simulate_fast(theta, n: int, seeds, *, block: int = FAST_BLOCK) -> np.ndarra
     return out
 
 
+def strain_of(theta, n, seed, width: int):
+    """Largest d/R of design (θ, N, seed) at the canonical largest load (10 N): traceable and
+    differentiable in θ (the gradient polish's validity term). d/R is the same at every load range
+    (lengths ×λ, loads ×λ²), so the canonical value is the design's at its own range."""
+    u, z_h, z_r = base_draws(seed, width)
+    h, r, _ = asperities_from_draws(theta, u, z_h, z_r)
+    return _friction._strain_single(h, r, jnp.arange(width) < n, theta[E_STAR_IDX],
+                                    jnp.asarray(_friction.MAX_LOAD_N, h.dtype))
+
+
+@partial(jax.jit, static_argnames=("width",))
+def _strain_batch_jit(theta, n, seed, width):
+    return jax.vmap(strain_of, in_axes=(0, 0, 0, None))(theta, n, seed, width)
+
+
+def strain_fast(theta, n: int, seeds, *, block: int = FAST_BLOCK) -> np.ndarray:
+    """Largest d/R (P,) of designs θ (P, 23) with one N and seeds (P,) or one seed at the largest
+    load (float64, converged: the value Design.hertz_valid compares with HERTZ_LIMIT), `block`
+    rows per compiled call like simulate_fast. Not validated."""
+    _friction.require_float64()
+    theta = np.asarray(theta, dtype=np.float64).reshape(-1, THETA_SIZE)
+    seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (theta.shape[0],))
+    ns = np.full((int(block),), int(n))
+    out = np.empty(theta.shape[0])
+    for i, (t, s, k) in enumerate(_blocks(theta, seeds, int(block))):
+        strain = _strain_batch_jit(jnp.asarray(t), jnp.asarray(ns), jnp.asarray(s), bucket_width(int(n)))
+        out[i * int(block):i * int(block) + k] = np.asarray(strain, dtype=np.float64)[:k]
+    return out
+
+
 def bucket_width(n: int) -> int:
     """Padded width for N: the next multiple of 32, so few shapes are compiled."""
     return int(min(MAX_ASPERITIES, -(-n // 32) * 32))
