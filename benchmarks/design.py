@@ -8,6 +8,9 @@
 times P/10 N on the grid P·j/128), with the same engine and budget, interleaved per target, and
 summarises each range (`engine @ P N`); a range listed twice is run twice (run-to-run noise).
 --evaluations caps each run's evaluations too (a budget the machine's load does not change).
+--variants today,valid,own-material runs each engine as it was (small-strain validity no constraint),
+with the validity constraint (the default) and with the material fixed to each simulated target's own
+(E*, τ0, B), and adds the share of valid designs and the figures on the targets whose own design is valid.
 
 Prints one JSON line (budget, per-engine summary) and a short table: mean / median / p95
 functional sMAPE [%] on the simulated targets, median time [s] to reach 2 %, 1 %, 0.5 % (from
@@ -43,6 +46,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-load", default="10", metavar="P[,P...]",
                     help="load ranges (0, P] [N] to run the targets on, e.g. 0.2,10,500 (default 10)")
     ap.add_argument("--evaluations", type=int, default=None, metavar="E", help="at most E evaluations per run")
+    ap.add_argument("--variants", default=None, metavar="V[,V...]",
+                    help="issue 21's rows: today (validity no constraint), valid (the default constraint), "
+                         "own-material (material fixed to each simulated target's own E*, τ0, B; validity on)")
     args = ap.parse_args(argv)
     try:
         max_loads = [float(v) for v in args.max_load.split(",") if v.strip()]
@@ -53,7 +59,8 @@ def main(argv=None) -> int:
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     result = run_benchmark(targets, engines, budget_s=args.budget, seed=args.seed,
                            log=lambda s: print(s, file=sys.stderr, flush=True), max_loads=max_loads,
-                           max_evaluations=args.evaluations)
+                           max_evaluations=args.evaluations,
+                           variants=[v.strip() for v in args.variants.split(",")] if args.variants else None)
     if args.json:
         write_json(args.json, result)
     print(json.dumps({"budget_s": result["budget_s"], "targets": len(targets), "summary": result["summary"]}))

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from studio.design.core import Target
+from studio.design.material import FIELD_IDX, FREE, Material
 from studio.design.load_range import CANONICAL_MAX_LOAD_N, at_target_range, check_max_load
 from studio.errors import StudioError
 from studio.files import atomic_write_text
@@ -66,10 +67,35 @@ def select(targets: list[dict], spec: str | None) -> list[dict]:
     return out
 
 
-def scaled_target(target: dict, max_load_N: float = CANONICAL_MAX_LOAD_N) -> Target:
-    """A benchmark target (a 10 N law) moved to the load range (0, max_load_N], its shape kept (physics.md §2)."""
-    t = Target(np.asarray(target["friction_N"], dtype=np.float64), int(target["N"]), source=f"bench:{target['name']}")
+def scaled_target(target: dict, max_load_N: float = CANONICAL_MAX_LOAD_N, variant: str = "valid") -> Target | None:
+    """A benchmark target (a 10 N law) moved to the load range (0, max_load_N], its shape kept (physics.md §2),
+    with the constraints of `variant` (VARIANTS); None when the variant does not apply (own material of an
+    analytic law, which has no θ)."""
+    material = FREE
+    if variant == "own-material":
+        if "theta" not in target:
+            return None
+        own = np.asarray(target["theta"], dtype=np.float64)
+        material = Material(**{f: (own[i], own[i]) for f, i in FIELD_IDX.items()}, name="the target's own")
+    t = Target(np.asarray(target["friction_N"], dtype=np.float64), int(target["N"]), source=f"bench:{target['name']}",
+               material=material, validity={"today": "off", "penalty": "penalty"}.get(variant, "feasibility"))
     return at_target_range(t, max_load_N)
+
+
+# Issue 21's rows: the engine as it was (validity no constraint, material free), with the small-strain
+# constraint (the default), and with the material fixed to each simulated target's own (E*, τ0, B).
+# "penalty": the constraint as a penalty instead of feasibility (measured against it).
+VARIANTS = ("today", "valid", "own-material", "penalty")
+
+
+def own_strain(target: dict) -> float | None:
+    """Largest d/R at 10 N of a simulated target's own design (θ, N, seed); None for analytic laws."""
+    if "theta" not in target:
+        return None
+    from studio.physics import hertz_strain, realize
+    theta = np.asarray(target["theta"], dtype=np.float64)
+    a = realize(theta, int(target["N"]), int(target["seed"]))
+    return float(hertz_strain(a.height_mm, a.radius_mm, theta[FIELD_IDX["E_star"]]))
 
 
 def range_labels(max_loads) -> list[str]:
@@ -82,11 +108,15 @@ def range_labels(max_loads) -> list[str]:
 
 
 def run_one(engine_name: str, target: dict, budget_s: float, seed: int = 0, *,
-            max_load_N: float = CANONICAL_MAX_LOAD_N, max_evaluations: int | None = None) -> dict:
-    """One engine on one target (on the load range (0, max_load_N]): best error, times to thresholds, message."""
+            max_load_N: float = CANONICAL_MAX_LOAD_N, max_evaluations: int | None = None,
+            variant: str = "valid") -> dict | None:
+    """One engine on one target (on the load range (0, max_load_N], with `variant`'s constraints): best
+    error, validity, times to thresholds, message; None when the variant does not apply to the target."""
     from studio.design.engines import run
 
-    t = scaled_target(target, max_load_N)
+    t = scaled_target(target, max_load_N, variant)
+    if t is None:
+        return None
     reached = {thr: None for thr in THRESHOLDS_PERCENT}
     seen = []
 
@@ -105,26 +135,29 @@ def run_one(engine_name: str, target: dict, budget_s: float, seed: int = 0, *,
     return {"target": target["name"], "kind": target["kind"], "N": int(target["N"]), "engine": engine_name,
             "max_load_N": float(max_load_N), "max_load_N_of_best": float(best.max_load_N),
             "smape_percent": float(best.error_percent), "wall_s": wall, "evaluations": last.evaluations if last else 0,
+            "hertz_valid": bool(best.hertz_valid), "max_strain": float(best.max_strain),
+            "own_strain": own_strain(target), "material_kept": bool(t.material.contains(best.theta)),
             "time_to_percent": {str(k): v for k, v in reached.items()}, "message": last.message if last else ""}
 
 
-def warm_up(engine_names, targets, log: Callable[[str], None] = lambda s: None) -> None:
-    """Compile every (engine, asperity bucket) once with a tiny budget, outside the timed runs."""
+def warm_up(engine_names, targets, log: Callable[[str], None] = lambda s: None, variants=("valid",)) -> None:
+    """Compile every (engine, asperity bucket, variant) once with a tiny budget, outside the timed runs."""
     done = set()
     for name in engine_names:
-        for target in targets:
-            key = (name, bucket_width(int(target["N"])))
-            if key in done:
-                continue
-            done.add(key)
-            t0 = time.perf_counter()
-            run_one(name, target, budget_s=0.01, seed=12345)
-            log(f"warm-up {name} width {key[1]}: {time.perf_counter() - t0:.1f} s")
+        for variant in variants:
+            for target in targets:
+                key = (name, bucket_width(int(target["N"])), variant)
+                if key in done or scaled_target(target, variant=variant) is None:
+                    continue
+                done.add(key)
+                t0 = time.perf_counter()
+                run_one(name, target, budget_s=0.01, seed=12345, variant=variant)
+                log(f"warm-up {name} width {key[1]} {variant}: {time.perf_counter() - t0:.1f} s")
 
 
 def run_benchmark(targets: list[dict], engine_names, budget_s: float = 5.0, seed: int = 0,
                   log: Callable[[str], None] = lambda s: None, *, max_loads=(CANONICAL_MAX_LOAD_N,),
-                  max_evaluations: int | None = None) -> dict:
+                  max_evaluations: int | None = None, variants=None) -> dict:
     """Every engine on every target under `budget_s` (and `max_evaluations`, if given), on each load range
     of `max_loads` (the targets scaled, interleaved per target so load drift on the machine hits every
     range alike); returns per-run rows and per-engine (and per-range) summaries."""
@@ -134,20 +167,32 @@ def run_benchmark(targets: list[dict], engine_names, budget_s: float = 5.0, seed
 
     for name in engine_names:
         spec(name)  # an unknown name stops here, before the warm-up
-    warm_up(engine_names, targets, log)
+    for v in variants or ():
+        if v not in VARIANTS:
+            raise BenchmarkError(f"unknown variant {v!r}; choose among {', '.join(VARIANTS)}")
+    warm_up(engine_names, targets, log, variants or ("valid",))
     rows = []
     for target in targets:
         for name in engine_names:
-            for max_load, label in zip(max_loads, labels):
-                row = run_one(name, target, budget_s, seed, max_load_N=max_load, max_evaluations=max_evaluations)
-                if labels != ["10 N"]:  # a run over load ranges: rows and summaries say which
-                    row["range"] = label
-                rows.append(row)
-                log(f"{target['name']:>16} N={row['N']:<4d} {name:<11} {label:>9} {row['smape_percent']:8.3f} %  "
-                    f"{row['wall_s']:.1f} s")
+            for variant in variants or ("valid",):
+                for max_load, label in zip(max_loads, labels):
+                    row = run_one(name, target, budget_s, seed, max_load_N=max_load, max_evaluations=max_evaluations,
+                                  variant=variant)
+                    if row is None:
+                        continue
+                    if labels != ["10 N"]:  # a run over load ranges: rows and summaries say which
+                        row["range"] = label
+                    if variants:
+                        row["variant"] = variant
+                    rows.append(row)
+                    log(f"{target['name']:>16} N={row['N']:<4d} {_key(row):<24} {label:>9} "
+                        f"{row['smape_percent']:8.3f} %  d/R {row['max_strain']:.3f}  {row['wall_s']:.1f} s")
     keys = list(engine_names) if labels == ["10 N"] else [f"{n} @ {label}" for n in engine_names for label in labels]
+    if variants:
+        keys = [f"{k} [{v}]" for k in keys for v in variants]
     return {"budget_s": budget_s, "seed": seed, "engines": list(engine_names), "max_loads_N": max_loads,
-            "max_evaluations": max_evaluations, "rows": rows, "summary": summarise(rows, keys)}
+            "max_evaluations": max_evaluations, "variants": list(variants or ()), "rows": rows,
+            "summary": summarise(rows, keys)}
 
 
 def write_json(path, result: dict) -> None:
@@ -157,7 +202,8 @@ def write_json(path, result: dict) -> None:
 
 def _key(row: dict) -> str:
     """A row's summary key: its engine, or 'engine @ range' in a run over several load ranges."""
-    return f"{row['engine']} @ {row['range']}" if "range" in row else row["engine"]
+    key = f"{row['engine']} @ {row['range']}" if "range" in row else row["engine"]
+    return f"{key} [{row['variant']}]" if "variant" in row else key
 
 
 def summarise(rows: list[dict], engine_names) -> dict:
@@ -171,6 +217,13 @@ def summarise(rows: list[dict], engine_names) -> dict:
         entry: dict = {}
         if sim:
             entry["simulated"] = summary([r["smape_percent"] for r in sim])
+            entry["valid_share"] = float(np.mean([r.get("hertz_valid", False) for r in sim]))
+            own_valid = [r for r in sim if r.get("own_strain") is not None and r["own_strain"] <= 0.25]
+            if own_valid:  # the targets whose own design is small-strain valid (issue 21's goal set)
+                entry["own_valid"] = summary([r["smape_percent"] for r in own_valid])
+                one = [r["time_to_percent"]["1.0"] for r in own_valid if r["time_to_percent"]["1.0"] is not None]
+                entry["own_valid_reached_1"] = len(one)
+                entry["own_valid_median_time_to_1_s"] = float(np.median(one)) if one else None
             # what a quick engine (candidates, janus) takes per target; the others take the budget
             entry["median_wall_s"] = float(np.median([r["wall_s"] for r in sim]))
             for thr in THRESHOLDS_PERCENT:
@@ -199,7 +252,15 @@ def table(result: dict) -> str:
                  if entry[f"median_time_to_{thr:g}_s"] is not None else f"{'-':>6} ({0:>2})")
                 for thr in THRESHOLDS_PERCENT)
             lines.append(f"{name:<{width}} {sim['count']:>3} {sim['mean']:7.3f} {sim['median']:7.3f} "
-                         f"{sim['p95']:7.3f} {entry['median_wall_s']:5.2f}s   {times}")
+                         f"{sim['p95']:7.3f} {entry['median_wall_s']:5.2f}s   {times}   valid {entry['valid_share']:.0%}")
+    own = [(name, e) for name, e in result["summary"].items() if "own_valid" in e]
+    if own:
+        lines.append("on the simulated targets whose own design is small-strain valid:")
+        for name, e in own:
+            t1 = e["own_valid_median_time_to_1_s"]
+            lines.append(f"{name:<{width}} {e['own_valid']['count']:>3} {e['own_valid']['mean']:7.3f} "
+                         f"{e['own_valid']['median']:7.3f} {e['own_valid']['p95']:7.3f}   t≤1% "
+                         + (f"{t1:5.2f}s" if t1 is not None else "    -") + f" ({e['own_valid_reached_1']})")
     analytic = [(name, t, v) for name, e in result["summary"].items() for t, v in e.get("analytic", {}).items()]
     if analytic:
         lines.append("analytic laws (sMAPE [%], where out of reach):")

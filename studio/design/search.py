@@ -222,7 +222,7 @@ def validity_report(design: Design, target: Target) -> str:
     why = ("no valid design found in the budget" if target.strain_limit is not None
            else "validity not required (--allow-invalid)")
     return (f"INVALID for small-strain Hertz theory: largest d/R {strain:.3g} > {HERTZ_LIMIT:g} at the largest load "
-            f"({100 * (strain / HERTZ_LIMIT - 1):.0f} % over; {why})")
+            f"({100 * (strain / HERTZ_LIMIT - 1):.0f} % over, {why})")
 
 
 def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_REACH_PERCENT) -> str:
