@@ -2,6 +2,7 @@
 
     friction-studio design TARGET.csv --asperities N --out OUT.h5
                     [--time-budget SECONDS] [--method NAME] [--candidates K] [--seed S] [--max-load P]
+                    [--E-star V|LO:HI] [--tau0 V|LO:HI] [--B V|LO:HI] [--allow-invalid]
     friction-studio bench [--targets SPEC] [--engines a,b] [--budget SECONDS] [--json OUT.json]
     friction-studio warm-up [--asperities 64]
 
@@ -16,6 +17,7 @@ import sys
 
 def register(subparsers) -> None:
     from studio.design.engines import ENGINES, help_text
+    from studio.design.material import BOX as MATERIAL_BOX
 
     p = subparsers.add_parser("design", help="design asperity arrays for a friction curve (CSV) → HDF5 design file",
                               description="Design asperity arrays whose friction law follows TARGET.csv.")
@@ -33,6 +35,16 @@ def register(subparsers) -> None:
     p.add_argument("--max-load", type=float, default=None, metavar="P",
                    help="largest load of the design's range in N (default: the CSV's largest load); designs "
                         "for any range are the 10 N ones scaled exactly (docs/load-ranges.md)")
+    for flag, field, unit, what in (("--E-star", "E_star", "MPa", "effective modulus E* = E/(1 − ν²) of the elastomer"),
+                                    ("--tau0", "tau0", "MPa", "interfacial shear strength τ0"),
+                                    ("--B", "B", "dimensionless", "pressure coefficient B")):
+        lo, hi = MATERIAL_BOX[field]
+        p.add_argument(flag, dest=field, default=None, metavar="V|LO:HI",
+                       help=f"the material's {what} in {unit} (θ's {field}): a value fixes it (e.g. {hi / 2:g}), "
+                            f"LO:HI bounds it; inside [{lo:g}, {hi:g}]; default: free (a design output)")
+    p.add_argument("--allow-invalid", action="store_true",
+                   help="do not require small-strain validity (largest contact depth/tip radius d/R ≤ 0.25 at the "
+                        "largest load); by default the engines return valid designs and rank them first")
     p.add_argument("--progress", action="store_true", help="print progress to stderr")
     p.set_defaults(run=design_command)
 
@@ -55,15 +67,21 @@ def register(subparsers) -> None:
 
 
 def design_command(args) -> int:
+    import dataclasses
+
     from studio.design.engines import run
+    from studio.design.material import from_flags
     from studio.errors import StudioError
     from studio.io import read_target_csv, write_design_file
+    from studio.physics import B_IDX, E_STAR_IDX, HERTZ_LIMIT, TAU0_IDX
 
     if args.time_budget <= 0:
         raise StudioError(f"--time-budget must be positive, got {args.time_budget:g} s")
     if args.candidates is not None and args.candidates < 1:
         raise StudioError(f"--candidates must be at least 1, got {args.candidates}")
+    material = from_flags(args.E_star, args.tau0, args.B)  # checked before the CSV is read: a bad flag is quick
     target = read_target_csv(args.target, max_load_N=args.max_load).to_target(args.asperities)
+    target = dataclasses.replace(target, material=material, validity="off" if args.allow_invalid else "feasibility")
     last = []
 
     def on_progress(p):
@@ -75,10 +93,18 @@ def design_command(args) -> int:
                   on_progress=on_progress)
     write_design_file(args.out, designs, target)
     best = designs[0]
+    if not best.hertz_valid:  # said on stderr too: stdout is the JSON line
+        print(f"warning: the best design leaves small-strain Hertz theory: largest d/R {best.max_strain:.3g} > "
+              f"{HERTZ_LIMIT:g}" + ("" if args.allow_invalid else " (no valid design found; try a longer "
+                                    "--time-budget, other --asperities or a wider material range)"), file=sys.stderr)
     print(json.dumps({"best": best.name, "smape_percent": round(float(best.error_percent), 6),
                       "elapsed_s": round(float(best.elapsed_s), 3), "method": args.method, "N": target.N,
                       "seed": best.seed, "designs": len(designs), "out": args.out,
                       "max_load_N": target.max_load_N, "hertz_valid": bool(best.hertz_valid),
+                      "max_d_over_R": round(float(best.max_strain), 6), "d_over_R_limit": HERTZ_LIMIT,
+                      "validity_required": not args.allow_invalid, "material": material.as_dict(),
+                      "E_star_MPa": float(best.theta[E_STAR_IDX]), "tau0_MPa": float(best.theta[TAU0_IDX]),
+                      "B": float(best.theta[B_IDX]),
                       "fabrication_warnings": best.fabrication_warnings(),
                       "message": last[0].message if last else ""}))
     return 0

@@ -61,18 +61,18 @@ def check_range(field: str, lo, hi, where: str | None = None) -> tuple[float, fl
     except (TypeError, ValueError):
         raise MaterialError(f"{where}: {lo!r}:{hi!r} is not a number or range") from None
     box_lo, box_hi = BOX[field]
-    unit = UNITS[field]
+    unit = "" if UNITS[field] == "-" else f" {UNITS[field]}"
     for v in (lo, hi):
         if not math.isfinite(v):
             raise MaterialError(f"{where}: {v} is not a finite number")
         if v < 0:
-            raise MaterialError(f"{where}: {v:g} {unit} is negative")
+            raise MaterialError(f"{where}: {v:g}{unit} is negative")
     if lo > hi:
         raise MaterialError(f"{where}: the range {lo:g}:{hi:g} is reversed (give low:high)")
     tol = 1e-9 * (box_hi - box_lo)
     if lo < box_lo - tol or hi > box_hi + tol:
-        raise MaterialError(f"{where}: {lo:g}{'' if lo == hi else f':{hi:g}'} {unit} is outside the physics' box "
-                            f"[{box_lo:g}, {box_hi:g}] {unit}")
+        raise MaterialError(f"{where}: {lo:g}{'' if lo == hi else f':{hi:g}'}{unit} is outside the physics' box "
+                            f"[{box_lo:g}, {box_hi:g}]{unit}")
     return max(lo, box_lo), min(hi, box_hi)
 
 

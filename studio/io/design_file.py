@@ -25,6 +25,7 @@ import numpy as np
 import studio
 from studio.design import load_range
 from studio.design.core import Design, Target
+from studio.design.material import FREE, Material, MaterialError, check_range
 from studio.errors import StudioError
 from studio.files import atomic_write
 from studio.physics import (
@@ -171,6 +172,14 @@ def _write_target(f, target: Target, designs) -> None:
     g.attrs["note"] = str(target.note)
     g.attrs["N"] = np.int64(target.N)
     g.attrs["max_load_N"] = float(target.max_load_N)
+    g.attrs["validity"] = str(target.validity)  # (addition, issue 21) small-strain validity as a constraint
+    if not target.material.free:  # (addition, issue 21) the user's material: one [lo, hi] per given quantity
+        mg = g.create_group("material")
+        for field, attr in MATERIAL_ATTRS.items():
+            r = getattr(target.material, field)
+            if r is not None:
+                mg.attrs[attr] = np.asarray(r, dtype=np.float64)
+        mg.attrs["preset"] = str(target.material.name)
 
 
 def _write_design(group, name: str, d: Design, target: Target | None, layout: Layout | None = None,
@@ -375,7 +384,10 @@ def _read_v1(f, where: str) -> DesignFile:
         mask = _vector(g, "mask", where, "/target/mask", N_LOADS, "-", dtype=bool)
         target_meta = (_text_attr(g, "source", where, "/target", default="file"),
                        _text_attr(g, "note", where, "/target", default=""),
-                       _int_attr(g, "N", where, "/target", default=None))
+                       _int_attr(g, "N", where, "/target", default=None),
+                       _read_material(g, where),
+                       # files before issue 21 made designs without the constraint
+                       _text_attr(g, "validity", where, "/target", default="off"))
     designs_group = _group(f, "designs", where)
     names = list(designs_group.keys())
     if "design_order" in f.attrs:
@@ -401,14 +413,34 @@ def _read_v1(f, where: str) -> DesignFile:
         raise DesignFileError(f"{where}: root attribute best = {best!r} names no design in /designs")
     out.best = best
     if target is None and "target" in f:
-        source, note, target_N = target_meta
+        source, note, target_N, material, validity = target_meta
         N = target_N if target_N is not None else out.design(best).N
         try:
-            target = Target(friction_N=friction, N=N, mask=mask, source=source, note=note, max_load_N=target_max_load)
+            target = Target(friction_N=friction, N=N, mask=mask, source=source, note=note, max_load_N=target_max_load,
+                            material=material, validity=validity)
         except StudioError as exc:
             raise DesignFileError(f"{where}: /target is not a valid target: {exc}") from None
     out.target = target
     return out
+
+
+MATERIAL_ATTRS = {"E_star": "E_star_MPa", "tau0": "tau0_MPa", "B": "B"}  # /target/material's attributes
+
+
+def _read_material(g, where) -> Material:
+    """/target/material (absent: free) as a Material; DesignFileError naming the attribute."""
+    if "material" not in g:
+        return FREE
+    mg = _group(g, "material", where, "/target/material")
+    ranges = {}
+    for field, attr in MATERIAL_ATTRS.items():
+        if attr in mg.attrs:
+            lo, hi = _pair_attr(mg, attr, where, "/target/material")
+            try:
+                ranges[field] = check_range(field, lo, hi, f"{where}: /target/material attribute {attr}")
+            except MaterialError as exc:
+                raise DesignFileError(str(exc)) from None
+    return Material(**ranges, name=_text_attr(mg, "preset", where, "/target/material", default=""))
 
 
 def _read_design_v1(g, name, where):
