@@ -85,6 +85,13 @@ def cache_folder(name: str) -> Path:
     return Path(base) / "friction-studio" / name
 
 
+def config_folder() -> Path:
+    """The studio's settings folder (not created): $XDG_CONFIG_HOME, else ~/.config, /friction-studio.
+    The user's saved material presets (studio.state.material) live there."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "friction-studio"
+
+
 def sha256_bytes(data: bytes) -> str:
     """SHA-256 hex digest of bytes."""
     return hashlib.sha256(data).hexdigest()

@@ -189,14 +189,24 @@ class Design:
     @property
     def max_strain(self) -> float:
         """The largest d/R of its contacts at its largest load, on the real geometry (small strain: ≤ 0.25)."""
-        key = (id(self.asperities), self.theta.tobytes(), self.N, self.seed, self.max_load_N)
-        cached = self.__dict__.get("_strain")  # (key, value): the file writer, CLI and ranking all ask
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        cached = self.known_strain  # the file writer, the CLI, the ranking and the board all ask
+        if cached is not None:
+            return cached
+        key = self._strain_key()
         a = self.real_asperities()
         value = hertz_strain(a.height_mm, a.radius_mm, self.theta[E_STAR_IDX], self.max_load_N)
         self.__dict__["_strain"] = (key, value)
         return value
+
+    def _strain_key(self):
+        # (θ, N, seed, P_max) determine the realisation; the value travels with a pickled design (its __dict__)
+        return (self.theta.tobytes(), self.N, self.seed, self.max_load_N)
+
+    @property
+    def known_strain(self) -> float | None:
+        """max_strain if it was computed already for this (θ, N, seed, P_max), else None (no physics)."""
+        cached = self.__dict__.get("_strain")
+        return cached[1] if cached is not None and cached[0] == self._strain_key() else None
 
     @property
     def hertz_valid(self) -> bool:

@@ -156,9 +156,13 @@ def at_load_range(design, max_load_N: float):
         return design
     forces = new / old
     lengths = math.sqrt(forces)
-    return dataclasses.replace(design, max_load_N=new, asperities=scale_asperities(design.asperities, lengths),
-                               friction_N=_times(design.friction_N, forces), band_p05=_times(design.band_p05, forces),
-                               band_p95=_times(design.band_p95, forces), layout=scale_layout(design.layout, lengths))
+    strain = design.known_strain
+    out = dataclasses.replace(design, max_load_N=new, asperities=scale_asperities(design.asperities, lengths),
+                              friction_N=_times(design.friction_N, forces), band_p05=_times(design.band_p05, forces),
+                              band_p95=_times(design.band_p95, forces), layout=scale_layout(design.layout, lengths))
+    if strain is not None:  # d/R is the same at every range (lengths ×λ, loads ×λ²): no second solve
+        out.__dict__["_strain"] = (out._strain_key(), strain)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QDoubleSpinBox, QLabel, QMenu, 
 from studio.design.targets import PRESETS, preset_parameters, preset_sketch, with_preset_parameters
 from studio.errors import StudioError
 from studio.gui.inspector import Inspector
+from studio.gui.material import MaterialPanel
 from studio.gui.target_editor import TargetEditor
 from studio.gui.workspaces import Studio
 from studio.state import TargetState
@@ -97,6 +98,9 @@ class DesignWorkspace(QWidget):
         ebox.addWidget(self.bilinear_bar)
         ebox.addWidget(self.editor, 1)
         ebox.addWidget(self.target_info)
+        # The user's material and the validity switch (issue 21): candidates and refinements honour them
+        self.material_panel = MaterialPanel(studio.state.material, studio.report)
+        ebox.addWidget(self.material_panel)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(editor_box)
         split.addWidget(self.inspector)

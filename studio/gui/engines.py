@@ -106,6 +106,7 @@ class Candidates(QObject):
         state.target.changed.connect(lambda t: self.request(t.changed_at))
         state.settings.changed.connect(lambda _s, names: self.request() if {"K", "candidate_seed"} & set(names)
                                        else None)
+        state.material.changed.connect(lambda _m: self.request())  # the user's material: new candidates
 
     def request(self, changed_at: float | None = None) -> None:
         """New candidates for the current target and settings; `changed_at`: when the edit was made."""
@@ -130,7 +131,7 @@ class Candidates(QObject):
             self._run()
 
     def _run(self) -> None:
-        target, settings = self.state.target.target, self.state.settings
+        target, settings = self.state.material.constrain(self.state.target.target), self.state.settings
         if target is None or self.closing:
             return
         if self.job is not None:
@@ -196,7 +197,7 @@ def start_refinement(state: StudioState, engines: DesignEngines, runner, design:
         spec = engines.get(method)
     except (KeyError, ImportError) as exc:
         raise StudioError(f"Refinement method {method!r} is not available ({exc}).") from None
-    target = state.target.target_for(state.target.N if design is None else design.N)
+    target = state.material.constrain(state.target.target_for(state.target.N if design is None else design.N))
     from_design = design is not None and spec.takes_start
     name = f"{method} #{len(state.jobs.items) + 1}" + (f" from {design.name}" if from_design else " (new search)")
     if design is not None and not from_design:

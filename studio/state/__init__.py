@@ -6,6 +6,7 @@
       .jobs      Jobs         every background job and its progress       (jobs.py)
       .settings  Settings     K, refinement method and budget, candidate seed
       .models    dict         the loaded models handed to the engines     (environment.py)
+      .material  MaterialState  the user's material, validity, presets   (material.py)
 
 Each object emits plain events (studio.state.events.Event) that the widgets observe;
 widgets show the state and call its methods, nothing more (napari's models and Qt views).
@@ -20,6 +21,7 @@ from studio.io.session import Session
 from studio.state.board import CANDIDATE, LIVE, RESULT, Board, Entry  # noqa: F401
 from studio.state.events import Event
 from studio.state.jobs import Job, Jobs  # noqa: F401
+from studio.state.material import MaterialState
 from studio.state.target import TargetState
 
 REFINE_METHODS = ("hybrid", "cmaes", "vae_cmaes")  # the engines a refinement job may use
@@ -53,8 +55,9 @@ class Settings:
 class StudioState:
     """Everything the studio is working on; the window and its workspaces are views of it."""
 
-    def __init__(self, N: int = 64, K: int = 16):
+    def __init__(self, N: int = 64, K: int = 16, material_presets_path=None):
         self.target = TargetState(N)
+        self.material = MaterialState(material_presets_path)
         self.board = Board()
         self.jobs = Jobs()
         self.settings = Settings(K=K)
@@ -76,7 +79,7 @@ class StudioState:
             designs=[e.design for e in kept],
             pinned=[e.design.name for e in kept if e.pinned],
             selected=None if board.selected is None else board.selected.design.name,
-            settings={**self.settings.as_dict(), "monotone": self.target.monotone})
+            settings={**self.settings.as_dict(), "monotone": self.target.monotone, **self.material.as_settings()})
 
     def restore(self, session: Session, designs: list[Design] | None = None) -> None:
         """Bring a session back: settings, the target with its handles (one undo step), the designs.
@@ -87,6 +90,7 @@ class StudioState:
         values = session.settings or {}
         self.settings.set(**{k: values[k] for k in ("K", "method", "refine_budget_s", "candidate_seed")
                              if k in values})
+        self.material.restore(values)
         t = session.target
         if t is not None:
             sketch = TargetSketch.from_target(t, monotone=bool(values.get("monotone", True)),
@@ -99,5 +103,5 @@ class StudioState:
                 self.board.set_pinned(entry, True)
 
 
-__all__ = ["StudioState", "TargetState", "Board", "Entry", "Jobs", "Job", "Settings", "Event", "REFINE_METHODS",
+__all__ = ["StudioState", "TargetState", "MaterialState", "Board", "Entry", "Jobs", "Job", "Settings", "Event", "REFINE_METHODS",
            "CANDIDATE", "RESULT", "LIVE"]

@@ -16,6 +16,8 @@ import numpy as np
 from studio.design import load_range
 from studio.design.core import Design, Target
 from studio.design.details import details_at_load_range, facts_at_load_range
+from studio.physics import HERTZ_LIMIT
+from studio.physics.ranking import preferred_order
 from studio.state.events import Event
 from studio.state.jobs import Job
 
@@ -214,8 +216,21 @@ class Board:
         entry.design, entry.details, entry.facts = design, None, None
 
     def _sort(self) -> None:
-        def key(e: Entry):
-            err = e.design.error_percent
-            return (not e.live, np.inf if err is None else err, e.number)
-        self.entries.sort(key=key)
+        # Live entries first; then the one ranking (studio.physics.ranking.preferred_order): by error, and
+        # an invalid design never ahead of a valid one within 0.1 % (validity as the engines computed it;
+        # a design whose strain nobody computed yet counts as valid: the board computes no physics).
+        entries = sorted(self.entries, key=lambda e: (not e.live, e.number))
+        live = [e for e in entries if e.live]
+        rest = [e for e in entries if not e.live]
+        errors = [np.inf if e.design.error_percent is None else e.design.error_percent for e in rest]
+        valid = [_valid(e) for e in rest]
+        self.entries[:] = live + [rest[i] for i in preferred_order(errors, valid)] if rest else live
         self.changed.emit(self)
+
+
+def _valid(e: Entry) -> bool:
+    """Small-strain validity as already known (the engines' value, else the card facts'); unknown: valid."""
+    strain = e.design.known_strain
+    if strain is None and e.facts is not None:
+        strain = e.facts.max_d_over_R
+    return strain is None or strain <= HERTZ_LIMIT
