@@ -153,3 +153,22 @@ def test_every_engine_keeps_the_material_and_returns_valid_designs(method, janus
         assert d.theta[E_STAR_IDX] == 3.0
         assert 0.1 <= d.theta[TAU0_IDX] <= 0.2
     assert designs[0].hertz_valid, (method, designs[0].max_strain)
+
+
+def test_a_fixed_material_that_cannot_reach_the_target_says_so_with_per_load_residuals():
+    from studio.design.search import valid_mu_floor
+
+    material = Material(E_star=(2.5, 2.5), tau0=(0.1, 0.1), B=(0.0, 0.0))
+    target = Target(0.1 * LOAD_GRID_N, N, material=material)  # μ = 0.1 everywhere
+    floor = valid_mu_floor(target)
+    assert floor == pytest.approx(1.5 * np.pi * 0.1 / 2.5)
+    progress = []
+    designs = engines.run("cmaes", target, seed=0, time_budget_s=1.0, max_evaluations=300, count=2,
+                          on_progress=progress.append)
+    best = designs[0]
+    assert best.theta[E_STAR_IDX] == 2.5 and best.theta[TAU0_IDX] == 0.1 and best.theta[B_IDX] == 0.0
+    message = progress[-1].message
+    assert "out of reach of the design box with the given material" in message and " N (" in message
+    assert f"μ ≥ {floor:.3g}" in message
+    if best.hertz_valid:  # the bound holds for any valid design
+        assert best.friction_N[-1] / 10.0 >= floor * (1 - 1e-9)

@@ -34,13 +34,15 @@ from studio.design.core import Design, JobControl, Progress, Target
 from studio.design.objective import BatchObjective, polish
 from studio.errors import StudioError
 from studio.physics import HERTZ_LIMIT, THETA_SIZE, canonical, from_unit, to_unit
-from studio.physics.ranking import preferred_order
+from studio.physics.ranking import FEASIBILITY_PENALTY, preferred_order
 from studio.physics.realize import FAST_BLOCK
 
 PROGRESS_INTERVAL_S = 0.1
 POPULATION = FAST_BLOCK  # CMA-ES population = rows per compiled float32 call: one program per asperity bucket
 OUT_OF_REACH_PERCENT = 5.0  # a load whose residual exceeds this is reported as out of reach
 DUPLICATE_DISTANCE = 0.02  # RMS distance in the unit box of canonical θ below which two designs are one
+ADAPT_CANDIDATES = 3  # candidates polished when the material is given or no proposal is small-strain valid
+ADAPT_STEPS = 8  # trust-region steps each (within the budget)
 
 
 class _NoModel(Exception):
@@ -225,6 +227,15 @@ def validity_report(design: Design, target: Target) -> str:
             f"({100 * (strain / HERTZ_LIMIT - 1):.0f} % over, {why})")
 
 
+def valid_mu_floor(target: Target) -> float:
+    """The smallest μ = F/P at the largest load of any small-strain-valid design in the target's material.
+
+    Per contact P_i = (4/3)E*·R²·(d/R)^{3/2} and its area R·d = (3P_i/4E*)·(d/R)^{-1/2}, so d/R ≤ 0.25 means
+    R·d ≥ 1.5·P_i/E* and F = Σ τ0·π·R·d + B·P ≥ (1.5π·τ0/E* + B)·P (lowest τ0 and B, highest E* of the ranges)."""
+    m = target.material
+    return 1.5 * np.pi * m.range("tau0")[0] / m.range("E_star")[1] * np.sqrt(0.25 / HERTZ_LIMIT) + m.range("B")[0]
+
+
 def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_REACH_PERCENT) -> str:
     """One line saying where the design misses the target by more than `limit_percent` (per-load residual)."""
     r = design.residual_percent(target)
@@ -249,8 +260,13 @@ def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_R
         else:
             j += 1
     box = "the design box" if target.material.free else f"the design box with the given material ({target.material.describe()})"
+    why = ""
+    mu_target = target.friction_N[-1] / target.load_N[-1]
+    if target.strain_limit is not None and mu_target < valid_mu_floor(target):
+        why = (f" — small-strain-valid designs in this material have μ ≥ {valid_mu_floor(target):.3g} at the largest "
+               f"load, the target asks {mu_target:.3g}")
     return (f"out of reach of {box} by more than {limit_percent:g} % at loads "
-            + ", ".join(ranges) + f" (sMAPE {design.error_percent:.3g} %)")
+            + ", ".join(ranges) + f" (sMAPE {design.error_percent:.3g} %{why})")
 
 
 # --------------------------------------------------------------------------------------------
@@ -506,6 +522,9 @@ def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, con
     Each proposal is tried with four realisation seeds (the time budget does not cut this short;
     `max_evaluations` does); near-duplicates (close canonical θ) are removed.
     Without a model the proposals are a scrambled-Sobol screen of the θ box, 16× larger.
+    With a given material (target.material) the proposals are adapted to it (Material.adapt, τ0 and B
+    fitted within it) and the best ADAPT_CANDIDATES get ADAPT_STEPS gradient steps on what is free, within
+    the budget; so do they when no proposal is small-strain valid.
     """
     messages: list[str] = []
     generator = _load_model("generator", options, messages)
@@ -530,6 +549,14 @@ def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, con
         # take the whole budget compiling (a first launch: 5 s) and the other three take ~10 ms each.
         if job.max_evaluations is not None and job.over():
             break
+    # The geometry adapts to a given material: the model proposes designs for its own (E*, τ0, B), and
+    # the exact rescaling (Material.adapt) and the τ0/B fit cannot follow every constraint, so the best
+    # few distinct candidates get a few gradient steps on what is free (also when no proposal is valid).
+    best_score = job.best[0]
+    if not target.material.free or best_score >= FEASIBILITY_PENALTY:
+        chosen = job.distinct(ADAPT_CANDIDATES)
+        for j, (unit, rs) in enumerate(chosen):
+            yield from _polish(job, unit, rs, until=(j + 1) / len(chosen), max_steps=ADAPT_STEPS)
     designs, final = job.finish(count)
     yield final
     return designs
