@@ -61,6 +61,14 @@ choice. <i>μ = F/P</i> shows the friction coefficient instead. <i>max load</i> 
 load; <code>--max-load P</code> on the command line): the axes, presets and drawing follow it and the
 target keeps its shape. Designs for any range are the 10 N designs scaled exactly (every length
 ×√(P_max/10 N)); radii or heights outside 50 µm–50 mm are flagged in the inspector.</p>
+<p><b>Material.</b> Below the target, the material panel holds the elastomer and interface you will
+mould: E* [MPa], τ0 [MPa] and B, each a value (fixed), <code>low:high</code> (a range) or empty (free:
+the design picks it). Presets fill the fields (typical elastomers by their E*; τ0 and B depend on your
+counter-face, so measure them); <i>Save preset…</i> keeps your values. Candidates and refinements keep
+the material; where it cannot reach the target the message says at which loads. Designs stay within
+small-strain Hertz theory (contact depth d ≤ 0.25 × tip radius R at the largest load) unless
+<i>Allow invalid designs</i> is ticked. On the command line: <code>--E-star 2.4 --tau0 0.1:0.3 --B 0.2
+--allow-invalid</code>.</p>
 <p><b>2. Candidates.</b> After every edit, or a change of the asperity count N, K candidate designs
 appear on the right, best (lowest sMAPE) first. Click one to inspect it: its law with the spread over
 other moulds (band p5–p95) and the residual, the height and radius distributions of its four
