@@ -172,3 +172,38 @@ def test_a_fixed_material_that_cannot_reach_the_target_says_so_with_per_load_res
     assert f"μ ≥ {floor:.3g}" in message
     if best.hertz_valid:  # the bound holds for any valid design
         assert best.friction_N[-1] / 10.0 >= floor * (1 - 1e-9)
+
+
+def test_material_and_validity_round_trip_through_the_design_file_and_a_bad_range_is_refused(tmp_path):
+    import h5py
+
+    from studio.io import read_design_file, write_design_file
+    from studio.io.design_file import DesignFileError
+
+    material = Material(E_star=(2.0, 6.0), B=(0.1, 0.1), name="my batch")
+    target = Target(simulate(THETA, N, 7), N, material=material, validity="penalty")
+    design = Design.evaluate(material.adapt(THETA)[0], N, 7, target, method="test")
+    path = tmp_path / "m.h5"
+    write_design_file(path, [design], target)
+    f = read_design_file(path)
+    assert f.target.material == material and f.target.validity == "penalty"
+    free = tmp_path / "free.h5"
+    write_design_file(free, [design], Target(simulate(THETA, N, 7), N, validity="off"))
+    g = read_design_file(free)
+    assert g.target.material.free and g.target.validity == "off"
+    with h5py.File(path, "r+") as h:
+        h["target/material"].attrs["E_star_MPa"] = np.array([6.0, 2.0])
+    with pytest.raises(DesignFileError, match="E_star_MPa.*reversed"):
+        read_design_file(path)
+
+
+def test_the_session_keeps_the_material_and_the_validity_switch(tmp_path):
+    from studio.state import StudioState
+
+    state = StudioState(N=32, material_presets_path=tmp_path / "materials.json")
+    state.material.set_text("E_star", "3:5")
+    state.material.set_allow_invalid(True)
+    session = state.to_session()
+    other = StudioState(N=32, material_presets_path=tmp_path / "materials.json")
+    other.restore(session)
+    assert other.material.material == Material(E_star=(3.0, 5.0)) and other.material.allow_invalid
