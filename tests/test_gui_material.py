@@ -3,34 +3,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
-
 from studio.design.engines import ENGINES
 from studio.design.core import Target
 from studio.design.material import Material
-from studio.gui.main_window import MainWindow
 from studio.physics import E_STAR_IDX, HERTZ_LIMIT, LOAD_GRID_N, TAU0_IDX
 from studio.state.material import MaterialState
-from test_gui import quick_details, slot_exceptions  # noqa: F401  (fixtures)
-from test_gui_helpers import QUICK_ENGINES
+from test_gui import details_fn, slot_exceptions  # noqa: F401  (fixtures of test_gui's window)
+from test_gui import window as studio_window  # noqa: F401
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, slot_exceptions):  # noqa: F811
-    engines = {**QUICK_ENGINES, "candidates": ENGINES["candidates"]}  # the real candidate engine
-    w = MainWindow(engines=engines, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
-                   session_path=tmp_path / "session.json", load_model_info=False, details_fn=quick_details)
-    w.mark_clean_exit_on_close = False
-    w.state.material.presets_path = tmp_path / "materials.json"
-    qtbot.addWidget(w)
-    w.resize(1600, 1000)
-    w.show()
-    qtbot.waitExposed(w)
-    w.k_spin.setValue(4)
-    yield w
-    w.close()
+def window(studio_window, tmp_path):
+    """test_gui's window, with the real candidate engine (the stand-in ignores the material)."""
+    studio_window.engines.table = {**studio_window.engines.table, "candidates": ENGINES["candidates"]}
+    studio_window.state.material.presets_path = tmp_path / "materials.json"
+    return studio_window
 
 
 def candidates(w):
