@@ -29,7 +29,6 @@ from studio.physics.friction import REFERENCE_ITERATIONS
 from studio.physics.ranking import errors_percent, rank, scores
 from studio.physics.realize import FAST_BLOCK, simulate_fast, strain_fast, strain_of
 from studio.physics.theta import W_IDX
-from studio.design.material import FIELD_IDX
 
 # NumPy, not JAX, constants: a module-level JAX array would take the precision JAX had at import.
 _LOWER = np.asarray(THETA_LOWER)
@@ -61,12 +60,6 @@ def _log_residual(free_unit, fixed_unit, free_idx, n, seed, log_target, mask, li
 
 _residual = jax.jit(_log_residual, static_argnames=("width", "constrained"))
 _jacobian = jax.jit(jax.jacfwd(_log_residual), static_argnames=("width", "constrained"))
-
-
-def free_entries(target: Target) -> np.ndarray:
-    """θ entries the polish moves: the continuous ones (CONTINUOUS_IDX) less the material the user fixed."""
-    fixed = {int(i) for f, i in FIELD_IDX.items() if target.material.fixed(f)}
-    return np.array([i for i in CONTINUOUS_IDX if i not in fixed])
 
 
 class BatchObjective:
@@ -131,7 +124,10 @@ def polish(target: Target, unit: np.ndarray, seed: int, *, max_steps: int = 40, 
     from scipy.optimize import least_squares
 
     width = bucket_width(target.N)
-    idx = free_entries(target)
+    # Every continuous entry is an unknown, the user's fixed material held by a zero-width bound (x stays
+    # there): one compiled residual and Jacobian for any material, the one warm-up compiles (a free-entry
+    # set per material compiled seconds of XLA for each new choice in the studio).
+    idx = CONTINUOUS_IDX
     lower, upper = (b[idx] for b in target.material.unit_bounds())
     fixed_np = target.material.project_unit(np.clip(np.asarray(unit, dtype=np.float64), 0.0, 1.0))
     fixed = jnp.asarray(fixed_np)
@@ -148,7 +144,8 @@ def polish(target: Target, unit: np.ndarray, seed: int, *, max_steps: int = 40, 
         J = np.asarray(_jacobian(jnp.asarray(free), *args, width=width, constrained=constrained))
         return np.where(np.isfinite(J), J, 0.0)
 
-    # least_squares needs lower < upper strictly: a bounded material range narrower than that is held
+    # least_squares needs lower < upper strictly: a fixed entry gets a 1e-12 box (projected back exactly
+    # onto its value where the job keeps the design, BatchObjective.project)
     x = np.clip(fixed_np[idx], lower, upper)
     upper = np.maximum(upper, lower + 1e-12)
     evaluations = steps = 0  # laws simulated (a Jacobian counts one per entry); trust-region steps taken
