@@ -10,7 +10,6 @@ steps at the toolbar's N) and grabs the window. Exits 1 if that took over 15 min
 """
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -25,26 +24,15 @@ def main() -> int:
     _import_numerics()  # torch and JAX before Qt, float64 on, as the studio does
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from shot import Shot
 
-    from studio.gui.main_window import EXAMPLE_TARGET, MainWindow
+    from studio.gui.main_window import EXAMPLE_TARGET
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs" / "screenshots" / "map-workspace.png")
     pg.setConfigOptions(mouseRateLimit=-1)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(session_path=None)
-    window.resize(1600, 1000)
-    window.show()
+    shot = Shot(out)  # docs/figures/shot.py: the window, grabbed by save_and_quit
+    window, state, save_and_quit = shot.window, shot.state, shot.save_and_quit
     map_ws = next(w for w in window.workspaces if w.title == "Map")
-    state = {"phase": "candidates", "code": 1, "t0": time.perf_counter()}
-
-    def save_and_quit(code: int) -> None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        window.grab().save(str(out))
-        print(f"wrote {out} ({time.perf_counter() - state['t0']:.0f} s)")
-        state["code"] = code
-        window.close()
-        app.quit()
 
     def on_candidates(_generation) -> None:
         if state["phase"] == "candidates" and window.state.board.entries:
@@ -68,9 +56,7 @@ def main() -> int:
     window.candidates.shown.connect(on_candidates)
     window.state.jobs.ended.connect(on_job_ended)
     window.files.import_csv(str(EXAMPLE_TARGET))
-    QTimer.singleShot(15 * 60 * 1000, lambda: save_and_quit(1))
-    app.exec()
-    return state["code"]
+    return shot.run(15 * 60)
 
 
 if __name__ == "__main__":
