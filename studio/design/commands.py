@@ -35,12 +35,12 @@ def register(subparsers) -> None:
     p.add_argument("--max-load", type=float, default=None, metavar="P",
                    help="largest load of the design's range in N (default: the CSV's largest load); designs "
                         "for any range are the 10 N ones scaled exactly (docs/load-ranges.md)")
-    for flag, field, unit, what in (("--E-star", "E_star", "MPa", "effective modulus E* = E/(1 − ν²) of the elastomer"),
-                                    ("--tau0", "tau0", "MPa", "interfacial shear strength τ0"),
-                                    ("--B", "B", "dimensionless", "pressure coefficient B")):
+    for flag, field, unit, what in (("--E-star", "E_star", "in MPa", "effective modulus E* = E/(1 − ν²) of the elastomer"),
+                                    ("--tau0", "tau0", "in MPa", "interfacial shear strength τ0"),
+                                    ("--B", "B", "(dimensionless)", "pressure coefficient B")):
         lo, hi = MATERIAL_BOX[field]
         p.add_argument(flag, dest=field, default=None, metavar="V|LO:HI",
-                       help=f"the material's {what} in {unit} (θ's {field}): a value fixes it (e.g. {hi / 2:g}), "
+                       help=f"the material's {what} {unit} (θ's {field}): a value fixes it (e.g. {hi / 2:g}), "
                             f"LO:HI bounds it; inside [{lo:g}, {hi:g}]; default: free (a design output)")
     p.add_argument("--allow-invalid", action="store_true",
                    help="do not require small-strain validity (largest contact depth/tip radius d/R ≤ 0.25 at the "
