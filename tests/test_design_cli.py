@@ -81,3 +81,34 @@ def test_bench_command_prints_a_json_summary_and_a_table(capsys, tmp_path):
     assert written["summary"] == summary["summary"] and len(written["rows"]) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["bench.json"]  # written atomically, nothing left over
     assert any(line.startswith("cmaes") for line in out[1:])
+
+
+def test_design_command_with_asperities_auto_designs_at_the_proposed_count(target_csv, tmp_path, capsys):
+    from studio.design.auto_n import good_enough_limit
+    from studio.io import read_design_file
+
+    csv, _ = target_csv
+    out = tmp_path / "auto.h5"
+    rc = main(["design", str(csv), "--asperities", "auto", "--auto-counts", "16,32,48", "--out", str(out),
+               "--time-budget", "1", "--method", "cmaes", "--candidates", "2", "--seed", "3"])
+    assert rc == 0
+    result = _one_json_line(capsys.readouterr().out)
+    auto = result["auto_n"]
+    assert auto["counts"] == [16, 32, 48] and len(auto["best_smape_percent"]) == 3
+    errors = dict(zip(auto["counts"], auto["best_smape_percent"]))
+    assert errors[auto["best_N"]] == min(errors.values())
+    limit = good_enough_limit(min(errors.values()))
+    assert auto["smallest_good_N"] == min(n for n, e in errors.items() if e <= limit)
+    assert auto["good_enough_percent"] == pytest.approx(limit, abs=1e-5)
+    assert result["N"] == auto["smallest_good_N"]                  # designed at the proposed count
+    assert read_design_file(out).design().N == auto["smallest_good_N"]
+
+
+def test_design_command_refuses_a_bad_asperity_count_word(target_csv, tmp_path, capsys):
+    csv, _ = target_csv
+    with pytest.raises(SystemExit) as exit_:
+        main(["design", str(csv), "--asperities", "several", "--out", str(tmp_path / "x.h5")])
+    assert exit_.value.code == 2 and "'auto'" in capsys.readouterr().err
+    rc = main(["design", str(csv), "--asperities", "auto", "--auto-counts", "16,x", "--out", str(tmp_path / "x.h5")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--auto-counts" in err and len(err.strip().splitlines()) == 1

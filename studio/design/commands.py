@@ -1,6 +1,6 @@
 """`friction-studio design`, `bench` and `warm-up` (spec: design-file.md, "Command line").
 
-    friction-studio design TARGET.csv --asperities N --out OUT.h5
+    friction-studio design TARGET.csv --asperities N|auto --out OUT.h5
                     [--time-budget SECONDS] [--method NAME] [--candidates K] [--seed S] [--max-load P]
                     [--E-star V|LO:HI] [--tau0 V|LO:HI] [--B V|LO:HI] [--allow-invalid]
     friction-studio bench [--targets SPEC] [--engines a,b] [--budget SECONDS] [--json OUT.json]
@@ -22,7 +22,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("design", help="design asperity arrays for a friction curve (CSV) → HDF5 design file",
                               description="Design asperity arrays whose friction law follows TARGET.csv.")
     p.add_argument("target", metavar="TARGET.csv", help="friction curve: normal load, friction force (units in header)")
-    p.add_argument("--asperities", "-N", type=int, required=True, help="asperity count N (16..256)")
+    p.add_argument("--asperities", "-N", type=asperities_argument, required=True, metavar="N|auto",
+                   help="asperity count N (16..256), or 'auto': candidates at 9 log-spaced counts first, then the "
+                        "design at the smallest N whose best sMAPE is within 0.5 points or 1.2x of the best "
+                        "count's (the JSON's auto_n lists every count)")
+    p.add_argument("--auto-counts", default=None, metavar="N,N,...",
+                   help="with --asperities auto: the counts to try (default 16,23,32,45,64,91,128,181,256)")
     p.add_argument("--out", "-o", required=True, metavar="OUT.h5", help="design file to write (HDF5)")
     p.add_argument("--time-budget", type=float, default=5.0, metavar="SECONDS",
                    help="search time in seconds (default 5; JIT compilation on first use comes on top)")
@@ -80,8 +85,17 @@ def design_command(args) -> int:
     if args.candidates is not None and args.candidates < 1:
         raise StudioError(f"--candidates must be at least 1, got {args.candidates}")
     material = from_flags(args.E_star, args.tau0, args.B)  # checked before the CSV is read: a bad flag is quick
-    target = read_target_csv(args.target, max_load_N=args.max_load).to_target(args.asperities)
-    target = dataclasses.replace(target, material=material, validity="off" if args.allow_invalid else "feasibility")
+    csv = read_target_csv(args.target, max_load_N=args.max_load)
+
+    def constrained(target):
+        return dataclasses.replace(target, material=material, validity="off" if args.allow_invalid else "feasibility")
+    chosen = None
+    if args.auto_counts and args.asperities != "auto":
+        raise StudioError("--auto-counts goes with --asperities auto")
+    if args.asperities == "auto":  # the material and validity flags hold at every count tried
+        chosen = choose_asperities(constrained(csv.to_target(64)), args)
+        args.asperities = chosen.smallest_good_N
+    target = constrained(csv.to_target(args.asperities))
     last = []
 
     def on_progress(p):
@@ -106,8 +120,43 @@ def design_command(args) -> int:
                       "E_star_MPa": float(best.theta[E_STAR_IDX]), "tau0_MPa": float(best.theta[TAU0_IDX]),
                       "B": float(best.theta[B_IDX]),
                       "fabrication_warnings": best.fabrication_warnings(),
-                      "message": last[0].message if last else ""}))
+                      "message": last[0].message if last else ""}
+                     | ({"auto_n": chosen.summary()} if chosen is not None else {})))
     return 0
+
+
+def asperities_argument(text: str):
+    """--asperities: an integer count or 'auto' (the count is checked against 16..256 by the target)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        import argparse
+        raise argparse.ArgumentTypeError(f"give an asperity count (16..256) or 'auto', not {text!r}") from None
+
+
+def choose_asperities(target, args):
+    """--asperities auto: the candidates engine at each of auto_n.asperity_counts(), the same seed; an AutoN."""
+    from studio.design.auto_n import auto_n
+    from studio.errors import StudioError
+    from studio.jobs import drive
+
+    def on_progress(p):
+        if args.progress:
+            print(f"N: auto {100 * p.fraction:5.1f} %  {p.message}", file=sys.stderr)
+
+    counts = None
+    if args.auto_counts:
+        try:
+            counts = [int(v) for v in args.auto_counts.split(",") if v.strip()]
+        except ValueError:
+            raise StudioError(f"--auto-counts {args.auto_counts!r}: give asperity counts such as 16,32,64") from None
+    chosen = drive(auto_n(target, counts=counts, seed=args.seed), on_progress=on_progress)
+    if args.progress:
+        print(f"N: auto: best N = {chosen.best_N}, smallest good-enough N = {chosen.smallest_good_N}",
+              file=sys.stderr)
+    return chosen
 
 
 def bench_command(args) -> int:

@@ -7,6 +7,7 @@
       .settings  Settings     K, refinement method and budget, candidate seed
       .models    dict         the loaded models handed to the engines     (environment.py)
       .material  MaterialState  the user's material, validity, presets   (material.py)
+      .auto_n    AutoNState   N: auto's proposal; .compare  Comparison   (choices.py)
 
 Each object emits plain events (studio.state.events.Event) that the widgets observe;
 widgets show the state and call its methods, nothing more (napari's models and Qt views).
@@ -19,6 +20,7 @@ from studio.design.core import Design
 from studio.design.targets import TargetSketch
 from studio.io.session import Session
 from studio.state.board import CANDIDATE, LIVE, RESULT, Board, Entry  # noqa: F401
+from studio.state.choices import AutoNState, Comparison
 from studio.state.events import Event
 from studio.state.jobs import Job, Jobs  # noqa: F401
 from studio.state.material import MaterialState
@@ -62,6 +64,8 @@ class StudioState:
         self.jobs = Jobs()
         self.settings = Settings(K=K)
         self.models: dict = {}  # e.g. {"generator": ..., "vae": ...}, loaded once (environment.py)
+        self.auto_n = AutoNState(self.target)  # N: auto's latest proposal (choices.py)
+        self.compare = Comparison()  # the designs side by side in the compare view (choices.py)
         # Every design on the board is scored against the current target; design jobs show on the board.
         self.target.changed.connect(lambda t: self.board.rescore(t.target))
         self.jobs.changed.connect(self.board.follow_job)
@@ -103,5 +107,5 @@ class StudioState:
                 self.board.set_pinned(entry, True)
 
 
-__all__ = ["StudioState", "TargetState", "MaterialState", "Board", "Entry", "Jobs", "Job", "Settings", "Event", "REFINE_METHODS",
-           "CANDIDATE", "RESULT", "LIVE"]
+__all__ = ["StudioState", "TargetState", "MaterialState", "Board", "Entry", "Jobs", "Job", "Settings", "Event",
+           "REFINE_METHODS", "CANDIDATE", "RESULT", "LIVE", "AutoNState", "Comparison"]
