@@ -158,6 +158,9 @@ class MainWindow(QMainWindow):
         self.n_spin = self._spin(QSpinBox(), MIN_ASPERITIES, MAX_ASPERITIES, self.state.target.N,
                                  f"Asperity count N of the designs ({MIN_ASPERITIES}–{MAX_ASPERITIES})")
         tb.addWidget(self.n_spin)
+        self.auto_n_action = self._action("N: auto", self.show_auto_n, tip="Propose N: candidates at several "
+                                          "asperity counts, the best and the smallest good-enough N")
+        tb.addAction(self.auto_n_action)
         tb.addWidget(QLabel(" K "))
         self.k_spin = self._spin(QSpinBox(), 1, 64, settings.K, "How many candidates to propose")
         tb.addWidget(self.k_spin)
@@ -214,6 +217,11 @@ class MainWindow(QMainWindow):
         for a in (self.refine_action, self.pause_action, self.stop_action):
             design_menu.addAction(a)
         design_menu.addAction(self._action("New candidates (another seed)", self.new_candidates, "F5"))
+        design_menu.addSeparator()
+        design_menu.addAction(self.auto_n_action)
+        self.compare_action = self._action("Compare designs…", self.show_compare, "Ctrl+M",
+                                           "Two or three designs side by side (pinned cards first)")
+        design_menu.addAction(self.compare_action)
         view_menu = mb.addMenu("&View")
         view_menu.addAction(self._action("Log", lambda: help_pages.non_modal(self, "Log", self.log_view)))
         help_menu = mb.addMenu("&Help")
@@ -330,6 +338,31 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ candidates and jobs
     def new_candidates(self) -> None:
         self.state.settings.set(candidate_seed=self.state.settings.candidate_seed + 1)
+
+    def show_auto_n(self):
+        """N: auto (studio/gui/auto_n.py): one dialog, its job started on each call."""
+        from studio.gui.auto_n import AutoNDialog
+
+        if getattr(self, "auto_n_dialog", None) is None:
+            self.auto_n_dialog = AutoNDialog(self.studio, self.engines, self)
+            self.auto_n_dialog.compareRequested.connect(lambda designs: self.show_compare(designs))
+        self.auto_n_dialog.show()
+        self.auto_n_dialog.raise_()
+        self.auto_n_dialog.start()
+        return self.auto_n_dialog
+
+    def show_compare(self, designs=None):
+        """Compare designs (studio/gui/compare.py): the given ones (N: auto's), else the pinned or selected."""
+        from studio.gui.compare import CompareDialog
+
+        if getattr(self, "compare_dialog", None) is None:
+            self.compare_dialog = CompareDialog(self.studio, self.details.details_fn, self)
+        dialog = self.compare_dialog
+        dialog.closing = False
+        dialog.compare(designs if designs else dialog.default_choice(), extra=designs)
+        dialog.show()
+        dialog.raise_()
+        return dialog
 
     def refine_selected(self) -> None:
         entry = self.state.board.selected

@@ -1,0 +1,211 @@
+"""N: auto — the candidates at several asperity counts, and the N to choose (a non-modal dialog).
+
+    ┌ N: auto ─────────────────────────────────────────────────────────────┐
+    │ what is being tried / the two proposals and the rule                 │
+    │ [progress                                       ]                    │
+    │  best sMAPE                                                          │
+    │   │  •                                                               │
+    │   │     •   ◆ smallest good enough   • ★ best   •                    │
+    │   └──────────────────────────────────── N (log)                      │
+    │ [Use N = 45 (smallest good)] [Use N = 128 (best)] [Compare them] [Stop]│
+    └──────────────────────────────────────────────────────────────────────┘
+
+The work is studio.design.auto_n.auto_n, a job of the shared jobs table (a worker thread, like the
+candidates: progress, ‖ and ■); its result goes to `state.auto_n` (studio.state.choices.AutoNState)
+and this dialog draws it. Clicking a point, or a button, sets the target's N (one undo step); the
+candidates follow. Closing the dialog stops its job; closing the window stops every job.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
+
+from studio.design.auto_n import RULE_TEXT, AutoN, auto_n
+from studio.gui.plots import DESIGN_COLOR, labelled_plot
+from studio.gui.workspaces import Studio
+from studio.state import Job
+
+AUTO_N_BUDGET_S = 2.0  # per count: the candidates' own budget (their ranking is not cut short by it)
+
+
+class AutoNDialog(QDialog):
+    """Proposes N for the current target: error against N, the best and the smallest good-enough marked."""
+
+    compareRequested = Signal(list)  # designs (the best candidates at the two proposed counts)
+
+    def __init__(self, studio: Studio, engines, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("N: auto — choose the asperity count")
+        self.setModal(False)
+        self.studio, self.engines = studio, engines  # engines: studio.gui.engines.DesignEngines
+        self.state = studio.state
+        self.job: Job | None = None
+        self.closing = False
+
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.view = pg.PlotWidget()
+        self.plot = labelled_plot(self.view.getPlotItem(), ("Asperity count N", ""), ("Best sMAPE", "%"),
+                                  "Best candidate's error at each N (click a point to choose it)")
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.addLegend(offset=(-8, 8), labelTextSize="9pt")
+        # PlotDataItems (not bare scatter items): they follow the log axis
+        self.points = self.plot.plot(pen=pg.mkPen("#777", width=1), symbol="o", symbolSize=11,
+                                     symbolBrush="#0072B2", symbolPen="w", name="best of K candidates at N")
+        self.points.sigPointsClicked.connect(self._clicked)
+        self.limit_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#009E73", width=1, style=pg.QtCore.Qt.DashLine),
+                                          label="good enough", labelOpts={"position": 0.05, "color": "#009E73"})
+        self.limit_line.hide()
+        self.plot.addItem(self.limit_line)
+        self.good_mark = self.plot.plot(pen=None, symbol="d", symbolSize=20, symbolBrush="#009E73", symbolPen="k",
+                                        name="smallest good-enough N")
+        self.best_mark = self.plot.plot(pen=None, symbol="star", symbolSize=24, symbolBrush=DESIGN_COLOR,
+                                        symbolPen="k", name="best N")
+        self.chosen_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", width=1, style=pg.QtCore.Qt.DotLine))
+        self.plot.addItem(self.chosen_line)
+
+        self.use_good = QPushButton("Use the smallest good N")
+        self.use_best = QPushButton("Use the best N")
+        self.compare = QPushButton("Compare them…")
+        self.compare.setToolTip("Their best candidates side by side (law, residual, mixture, layout, material)")
+        self.stop = QPushButton("Stop")
+        self.again = QPushButton("Run again")
+        self.use_good.clicked.connect(lambda: self.apply(self.result.smallest_good_N))
+        self.use_best.clicked.connect(lambda: self.apply(self.result.best_N))
+        self.compare.clicked.connect(self._compare)
+        self.stop.clicked.connect(self.stop_job)
+        self.again.clicked.connect(self.start)
+        buttons = QHBoxLayout()
+        for b in (self.use_good, self.use_best, self.compare):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(self.again)
+        buttons.addWidget(self.stop)
+        box = QVBoxLayout(self)
+        box.addWidget(self.info)
+        box.addWidget(self.progress)
+        box.addWidget(self.view, 1)
+        box.addLayout(buttons)
+        self.resize(760, 520)
+
+        self.state.jobs.changed.connect(self._job_changed)
+        self.state.jobs.ended.connect(self._job_ended)
+        self.state.auto_n.changed.connect(lambda _s: self.show_result())
+        self.state.target.changed.connect(self._target_changed)
+        self.show_result()
+
+    @property
+    def result(self) -> AutoN | None:
+        return self.state.auto_n.result if self.state.auto_n.current else None
+
+    # --- the job -----------------------------------------------------------------------------
+    def start(self) -> Job | None:
+        """Candidates at every count for the current target (the current job, if any, is stopped first)."""
+        target, settings = self.state.target.target, self.state.settings
+        if target is None:
+            self.studio.report("Set a target (draw, preset or CSV) before N: auto.", "warn")
+            return None
+        self.stop_job()
+        spec, models = self.engines.get("candidates"), dict(self.state.models)
+        seed, count = settings.candidate_seed, settings.K
+        job = Job("N: auto", "N: auto", target=target)
+        self.job = self.studio.jobs.start(job, lambda control: auto_n(
+            target, engine=spec, seed=seed, count=count, time_budget_s=AUTO_N_BUDGET_S, control=control, **models))
+        self._show_buttons()
+        self.progress.setValue(0)
+        self.info.setText(f"Proposing {count} candidates at each asperity count for the target "
+                          f"({target.source}); {RULE_TEXT}.")
+        return self.job
+
+    def stop_job(self) -> None:
+        if self.job is not None and self.job.active:
+            self.state.jobs.cancel(self.job)
+
+    def _job_changed(self, job: Job) -> None:
+        if job is not self.job or job.progress is None:
+            return
+        p = job.progress
+        self.progress.setValue(int(1000 * p.fraction))
+        done = getattr(p, "done", [])
+        if done:  # the counts finished so far, drawn as they arrive
+            n, e = np.array(done, dtype=float).T
+            self.points.setData(n, e)
+        self.info.setText(f"{p.message} …")
+
+    def _job_ended(self, job: Job) -> None:
+        if job is not self.job:
+            return
+        self.progress.setValue(1000 if job.state == "finished" else self.progress.value())
+        if job.state == "finished" and isinstance(job.result, AutoN):
+            self.state.auto_n.set_result(job.result, job.target)
+        elif job.state == "cancelled":
+            self.info.setText("Stopped. Run again to propose an N.")
+        self._show_buttons()
+
+    # --- showing and choosing ----------------------------------------------------------------
+    def show_result(self) -> None:
+        r = self.result
+        self._show_buttons()
+        if r is None:
+            for item in (self.points, self.best_mark, self.good_mark):
+                item.setData([], [])
+            self.limit_line.hide()
+            return
+        n, e = np.array(r.counts, dtype=float), np.array(r.errors_percent)
+        self.points.setData(n, e)
+        self.best_mark.setData([r.best_N], [r.best_row.error_percent])
+        self.good_mark.setData([r.smallest_good_N], [r.smallest_good_row.error_percent])
+        self.limit_line.setValue(r.limit_percent)
+        self.limit_line.show()
+        self.chosen_line.setValue(np.log10(self.state.target.N))
+        self.plot.setYRange(0, max(e.max(), r.limit_percent) * 1.1, padding=0)
+        self.use_good.setText(f"Use N = {r.smallest_good_N} (smallest good enough)")
+        self.use_best.setText(f"Use N = {r.best_N} (best)")
+        self.info.setText(
+            f"<b>Best N = {r.best_N}</b> (sMAPE {r.best_row.error_percent:.2f} %) · <b>smallest good-enough "
+            f"N = {r.smallest_good_N}</b> (sMAPE {r.smallest_good_row.error_percent:.2f} %, limit "
+            f"{r.limit_percent:.2f} %). The {RULE_TEXT}. Fewer asperities are quicker to mould and check. "
+            f"Each point is the best of {len(r.rows[0].designs)} candidates, so neighbours a few tenths apart are "
+            f"within the search's scatter. Now designing for N = {self.state.target.N}.")
+
+    def apply(self, N: int) -> None:
+        """Design for N from now on (one undo step); the candidates follow."""
+        self.state.auto_n.apply(N)
+        self.studio.report(f"N = {N} (from N: auto)", "info")
+
+    def _clicked(self, _item, points, _ev=None) -> None:
+        """A click on a count's point chooses that N."""
+        if len(points) and self.result is not None:
+            self.apply(self.result.counts[points[0].index()])
+
+    def _compare(self) -> None:
+        r = self.result
+        if r is not None:
+            rows = [r.smallest_good_row] + ([r.best_row] if r.best_N != r.smallest_good_N else [])
+            self.compareRequested.emit([row.best for row in rows])
+
+    def _target_changed(self, _target) -> None:
+        if self.result is not None:
+            self.chosen_line.setValue(np.log10(self.state.target.N))
+            self.info.setText(self.info.text().rsplit(" Now designing for", 1)[0]
+                              + f" Now designing for N = {self.state.target.N}.")
+        else:
+            self.show_result()
+
+    def _show_buttons(self) -> None:
+        running = self.job is not None and self.job.active
+        has = self.result is not None
+        for b in (self.use_good, self.use_best, self.compare):
+            b.setEnabled(has)
+        self.stop.setEnabled(running)
+        self.again.setEnabled(not running)
+
+    # --- closing -----------------------------------------------------------------------------
+    def closeEvent(self, ev) -> None:
+        self.closing = True
+        self.stop_job()
+        super().closeEvent(ev)
