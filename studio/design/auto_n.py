@@ -160,6 +160,8 @@ def auto_n(target: Target, *, engine="candidates", counts: list[int] | None = No
         if not designs:
             raise StudioError(f"N: auto: the {getattr(engine, 'name', engine)} engine returned no design at N = {n}")
         designs = sorted(designs, key=lambda d: d.error_percent)
+        for k, d in enumerate(designs):  # names that say where they come from (they may join the board)
+            d.name = f"N{n}-{d.method or 'design'}-{k + 1}"
         rows.append(AutoNRow(n, designs))
         best = min(r.error_percent for r in rows)
         yield AutoNProgress((i + 1) / len(counts), n, f"N = {n}: best sMAPE {designs[0].error_percent:.2f} %",

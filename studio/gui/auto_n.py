@@ -52,13 +52,13 @@ class AutoNDialog(QDialog):
         self.plot = labelled_plot(self.view.getPlotItem(), ("Asperity count N", ""), ("Best sMAPE", "%"),
                                   "Best candidate's error at each N (click a point to choose it)")
         self.plot.setLogMode(x=True, y=False)
-        self.plot.addLegend(offset=(-8, 8), labelTextSize="9pt")
+        self.plot.addLegend(offset=(-8, -8), labelTextSize="9pt")  # bottom right: the errors sit above it
         # PlotDataItems (not bare scatter items): they follow the log axis
         self.points = self.plot.plot(pen=pg.mkPen("#777", width=1), symbol="o", symbolSize=11,
                                      symbolBrush="#0072B2", symbolPen="w", name="best of K candidates at N")
         self.points.sigPointsClicked.connect(self._clicked)
         self.limit_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#009E73", width=1, style=pg.QtCore.Qt.DashLine),
-                                          label="good enough", labelOpts={"position": 0.05, "color": "#009E73"})
+                                          label="good enough", labelOpts={"position": 0.93, "color": "#009E73", "anchors": [(1, 1), (1, 1)]})
         self.limit_line.hide()
         self.plot.addItem(self.limit_line)
         self.good_mark = self.plot.plot(pen=None, symbol="d", symbolSize=20, symbolBrush="#009E73", symbolPen="k",
@@ -157,9 +157,11 @@ class AutoNDialog(QDialog):
             return
         n, e = np.array(r.counts, dtype=float), np.array(r.errors_percent)
         self.points.setData(n, e)
+        self.plot.getAxis("bottom").setTicks([[(np.log10(v), str(int(v))) for v in n]])  # the counts tried
         self.best_mark.setData([r.best_N], [r.best_row.error_percent])
         self.good_mark.setData([r.smallest_good_N], [r.smallest_good_row.error_percent])
         self.limit_line.setValue(r.limit_percent)
+        self.limit_line.label.setFormat(f"good enough ≤ {r.limit_percent:.2f} %")
         self.limit_line.show()
         self.chosen_line.setValue(np.log10(self.state.target.N))
         self.plot.setYRange(0, max(e.max(), r.limit_percent) * 1.1, padding=0)

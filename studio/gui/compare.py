@@ -105,15 +105,13 @@ class CompareDialog(QDialog):
         self.info.setWordWrap(True)
         self.choosers = [QComboBox() for _ in range(MAX_COMPARED)]
         self.columns = [DesignColumn() for _ in range(MAX_COMPARED)]
-        for a, b in zip(self.columns, self.columns[1:]):  # one scale per kind of plot
-            for pa, pb in zip(a.plots(), b.plots()):
-                pb.setXLink(pa)
-                pb.setYLink(pa)
         self.table = QTableWidget(len(ROWS), MAX_COMPARED)
         self.table.setVerticalHeaderLabels(ROWS)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.table.setMaximumHeight(30 + 26 * len(ROWS))
+        self.table.resizeRowsToContents()
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()
+                                  + self.table.verticalHeader().length() + 4)
         self.table.setToolTip("sMAPE: functional error against the target, lower is better. largest d/R: the "
                               "deepest indentation over its tip radius at the largest load; above 0.25 "
                               "small-strain Hertz theory (and so the predicted law) is less reliable.")
@@ -233,8 +231,27 @@ class CompareDialog(QDialog):
                               f"{best.name if best else '–'}; fewest asperities: {smallest.name} (N = {smallest.N})."
                               + ("" if all(f.hertz_valid for f in facts) else
                                  " ⚠ marks a design outside small-strain Hertz validity (largest d/R > 0.25)."))
-            for column in self.columns[:1]:
-                column.law.enableAutoRange()
+        self._one_scale(len(facts))
+
+    def _one_scale(self, shown: int) -> None:
+        """Each kind of plot on one range across the columns: the union of what they show (the layouts
+        square, so their sizes compare)."""
+        columns = self.columns[:shown]
+        for kind in range(len(DesignColumn.plots(self.columns[0]))):
+            plots = [c.plots()[kind] for c in columns]
+            bounds = [p.vb.childrenBounds() for p in plots]
+            xs = [b[0] for b in bounds if b[0] is not None]
+            ys = [b[1] for b in bounds if b[1] is not None]
+            if not xs or not ys:
+                continue
+            x = (min(v[0] for v in xs), max(v[1] for v in xs))
+            y = (min(v[0] for v in ys), max(v[1] for v in ys))
+            if plots[0] is columns[0].layout:  # a square around every column's caps
+                half = max(x[1] - x[0], y[1] - y[0]) / 2
+                cx, cy = sum(x) / 2, sum(y) / 2
+                x, y = (cx - half, cx + half), (cy - half, cy + half)
+            for p in plots:
+                p.setRange(xRange=x, yRange=y, padding=0.04)
 
     # --- closing -------------------------------------------------------------------------------
     def closeEvent(self, ev) -> None:
