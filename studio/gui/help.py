@@ -107,5 +107,13 @@ candidates and the jobs table stay in view in every one. <i>Map</i>: the design 
 Janus model's latent space, coloured by μ at a load, the power-law exponent or N; ★ marks the cards,
 ✚ the target's inverse solutions. Click a point to decode its design into the inspector; <i>Sweep ▶</i>
 walks μ at the load from one value to another and shows the designs' laws changing.</p>
+<p><b>Choosing N.</b> <i>N: auto</i> beside the N field proposes candidates at nine asperity counts
+(16–256) and plots the best sMAPE against N: ★ the best N, ◆ the smallest good-enough N (within 0.5
+percentage points or 1.2× of the best, the looser). Click a point or a <i>Use N</i> button to design for
+that N; fewer asperities are quicker to mould. Command line: <code>--asperities auto</code>.</p>
+<p><b>Comparing designs.</b> <i>Design ▸ Compare designs…</i> (Ctrl+M) puts two or three designs side by
+side (pinned cards first, or any card or N: auto candidate chosen above a column): law over the target,
+residual, height and radius distributions, layout, and a table of N, sMAPE, E*, τ0, B, the largest
+d/R and Hertz validity. sMAPE is the functional error against the target: lower is better.</p>
 <p>Ctrl+Z / Ctrl+Y undo and redo target edits and N. The session is autosaved every 30 s.</p>
 """
