@@ -130,3 +130,25 @@ def test_compare_job_can_be_cancelled():
     control.cancel()
     with pytest.raises(Cancelled):
         drive(compare_job(designs, target, control=control), control)
+
+
+def test_the_state_keeps_a_proposal_for_its_law_and_the_compared_designs_in_order():
+    from studio.state import StudioState
+
+    state = StudioState(N=64)
+    state.target.edit(preset_sketch("power law", mu=0.3), "preset")
+    rows = [AutoNRow(n, [Design(THETA, n, 0, error_percent=e)]) for n, e in [(16, 2.0), (32, 1.0)]]
+    seen = []
+    state.auto_n.changed.connect(seen.append)
+    state.auto_n.set_result(AutoN(rows), state.target.target)
+    assert seen and state.auto_n.current
+    state.auto_n.apply(32)
+    assert state.target.N == 32 and state.auto_n.current              # the same law at another N
+    state.target.edit(preset_sketch("linear", mu=0.3), "preset")
+    assert not state.auto_n.current                                    # another law: the proposal is stale
+
+    a, b, c, d = (Design(THETA, 32, s) for s in range(4))
+    state.compare.choose([a, b, a, None, c, d])
+    assert state.compare.designs == [a, b, c]                          # duplicates dropped, three at most
+    assert not state.compare.set_facts([a, b], ["x", "y"])             # facts for another choice: dropped
+    assert state.compare.set_facts([a, b, c], ["x", "y", "z"]) and state.compare.facts == ["x", "y", "z"]

@@ -46,6 +46,7 @@ def test_n_auto_proposes_the_best_and_smallest_good_n_and_a_click_applies_it(qtb
     np.testing.assert_allclose(y, r.errors_percent)
     assert 10 ** dialog.best_mark.getData()[0][0] == pytest.approx(r.best_N)
     assert 10 ** dialog.good_mark.getData()[0][0] == pytest.approx(r.smallest_good_N)
+    assert f"{r.limit_percent:.2f} %" in dialog.limit_line.label.toPlainText()   # the rule's line, labelled
     assert f"N = {r.smallest_good_N}" in dialog.use_good.text() and f"N = {r.best_N}" in dialog.use_best.text()
     # clicking a count's point chooses that N: the target's N (one undo step) and the candidates follow
     before = w.state.target.N

@@ -59,21 +59,28 @@ def shoot(app, w, path: Path, ws) -> None:
     print(f"wrote {path}: {ws.info.text()}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-dir", default=str(ROOT / "docs" / "screenshots"))
-    args = parser.parse_args()
+def open_studio(prefix: str):
+    """The studio as a user opens it (shipped models), its settings and session in a new temporary
+    folder, 1600×1000: (app, window, folder). The other screenshot scripts use it too."""
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from studio.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
-    tmp = Path(tempfile.mkdtemp(prefix="dynamics-shot-"))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     w = MainWindow(settings=QSettings(str(tmp / "s.ini"), QSettings.IniFormat), session_path=tmp / "session.json")
     w.mark_clean_exit_on_close = False
     w.resize(1600, 1000)
     w.show()
+    return app, w, tmp
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out-dir", default=str(ROOT / "docs" / "screenshots"))
+    args = parser.parse_args()
+    app, w, tmp = open_studio("dynamics-shot-")
     w.design.apply_preset("power law")
     wait_until(app, lambda: w.state.board.selected is not None, 600, "candidates")
     ws = next(x for x in w.workspaces if x.title == "Dynamics")

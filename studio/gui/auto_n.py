@@ -10,8 +10,9 @@
     │ [Use N = 45 (smallest good)] [Use N = 128 (best)] [Compare them] [Stop]│
     └──────────────────────────────────────────────────────────────────────┘
 
-The work is studio.design.auto_n.auto_n, a job of the shared jobs table (a worker thread, like the
-candidates: progress, ‖ and ■); its result goes to `state.auto_n` (studio.state.choices.AutoNState)
+The work is studio.design.auto_n.auto_n, a job of the shared jobs table (progress, ‖ and ■), run in a
+worker process of the refinement pool (its first run compiles every asperity bucket; stand-in engines
+in tests run in the job's thread); its result goes to `state.auto_n` (studio.state.choices.AutoNState)
 and this dialog draws it. Clicking a point, or a button, sets the target's N (one undo step); the
 candidates follow. Closing the dialog stops its job; closing the window stops every job.
 """
@@ -111,13 +112,17 @@ class AutoNDialog(QDialog):
             return None
         self.stop_job()
         spec, models = self.engines.get("candidates"), dict(self.state.models)
-        seed, count = settings.candidate_seed, settings.K
-        job = Job("N: auto", "N: auto", target=target)
-        self.job = self.studio.jobs.start(job, lambda control: auto_n(
-            target, engine=spec, seed=seed, count=count, time_budget_s=AUTO_N_BUDGET_S, control=control, **models))
+        options = dict(seed=settings.candidate_seed, count=settings.K, time_budget_s=AUTO_N_BUDGET_S)
+        pool = self.engines.pool  # the real engines: nine compiles on a first run, off the GUI process
+
+        def make(control):
+            if pool is not None:  # the worker loads the shipped models itself
+                return pool.run_job(auto_n, (target,), dict(options, engine="candidates"), control=control)
+            return auto_n(target, engine=spec, control=control, **options, **models)
+        self.job = self.studio.jobs.start(Job("N: auto", "N: auto", target=target), make)
         self._show_buttons()
         self.progress.setValue(0)
-        self.info.setText(f"Proposing {count} candidates at each asperity count for the target "
+        self.info.setText(f"Proposing {settings.K} candidates at each asperity count for the target "
                           f"({target.source}); {RULE_TEXT}.")
         return self.job
 
@@ -160,9 +165,9 @@ class AutoNDialog(QDialog):
         self.plot.getAxis("bottom").setTicks([[(np.log10(v), str(int(v))) for v in n]])  # the counts tried
         self.best_mark.setData([r.best_N], [r.best_row.error_percent])
         self.good_mark.setData([r.smallest_good_N], [r.smallest_good_row.error_percent])
+        self.limit_line.show()  # first: a hidden line's label does not take new text
         self.limit_line.setValue(r.limit_percent)
         self.limit_line.label.setFormat(f"good enough ≤ {r.limit_percent:.2f} %")
-        self.limit_line.show()
         self.chosen_line.setValue(np.log10(self.state.target.N))
         self.plot.setYRange(0, max(e.max(), r.limit_percent) * 1.1, padding=0)
         self.use_good.setText(f"Use N = {r.smallest_good_N} (smallest good enough)")

@@ -131,7 +131,7 @@ class CompareDialog(QDialog):
         self.state.compare.changed.connect(lambda _c: self.show_facts())
         self.state.board.changed.connect(lambda _b: self._fill_choosers())
         self.state.jobs.ended.connect(self._job_ended)
-        self.state.target.changed.connect(lambda _t: self.compare(self.state.compare.designs))
+        self.state.target.changed.connect(lambda _t: self.compare(self._current(self.state.compare.designs)))
 
     # --- choosing ------------------------------------------------------------------------------
     def offered(self) -> list[Design]:
@@ -157,6 +157,14 @@ class CompareDialog(QDialog):
         self.state.compare.choose(designs)
         self._fill_choosers()
         return self._start()
+
+    def _current(self, designs: list[Design]) -> list[Design]:
+        """The same designs as the board now holds them (a new load range replaces a card's design by its
+        scaled copy, under the same name)."""
+        def same(a: Design, b: Design) -> bool:  # names recur across candidate generations: θ and seed decide
+            return a.name == b.name and a.seed == b.seed and a.N == b.N and bool((a.theta == b.theta).all())
+        board = [e.design for e in self.state.board.entries if not e.live]
+        return [next((b for b in board if same(b, d)), d) for d in designs]
 
     def _fill_choosers(self) -> None:
         offered, chosen = self.offered(), self.state.compare.designs
