@@ -152,3 +152,21 @@ def test_the_state_keeps_a_proposal_for_its_law_and_the_compared_designs_in_orde
     assert state.compare.designs == [a, b, c]                          # duplicates dropped, three at most
     assert not state.compare.set_facts([a, b], ["x", "y"])             # facts for another choice: dropped
     assert state.compare.set_facts([a, b, c], ["x", "y", "z"]) and state.compare.facts == ["x", "y", "z"]
+
+
+def test_auto_n_runs_in_a_worker_process_as_the_studio_runs_it():
+    from studio.design.auto_n import AutoNProgress
+    from studio.design.processes import EngineProcessPool
+
+    target = preset_sketch("power law", mu=0.3).target(64)
+    pool = EngineProcessPool(spare=0)
+    reports = []
+    try:
+        control = JobControl()
+        result = drive(pool.run_job(auto_n, (target,), dict(engine="candidates", counts=[16, 32], count=2),
+                                    control=control), control, reports.append)
+    finally:
+        pool.shutdown()
+    assert isinstance(result, AutoN) and result.counts == [16, 32]      # the result and reports cross the pipe
+    assert all(isinstance(p, AutoNProgress) for p in reports) and reports[-1].fraction == 1.0
+    assert all(d.N == row.N and d.model for row in result.rows for d in row.designs)  # the worker's shipped CVAE
