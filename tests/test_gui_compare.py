@@ -65,6 +65,7 @@ def test_n_auto_proposes_the_best_and_smallest_good_n_and_a_click_applies_it(qtb
     assert w.state.auto_n.current                                       # the proposal holds for the same law
     w.design.apply_preset("linear")
     assert not w.state.auto_n.current and not dialog.use_best.isEnabled()  # a new law: no stale proposal
+    assert "target law changed" in dialog.info.text()
 
 
 @pytest.fixture

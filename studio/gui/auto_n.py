@@ -159,6 +159,8 @@ class AutoNDialog(QDialog):
             for item in (self.points, self.best_mark, self.good_mark):
                 item.setData([], [])
             self.limit_line.hide()
+            if self.state.auto_n.result is not None and not (self.job is not None and self.job.active):
+                self.info.setText("The target law changed since N: auto ran: Run again to propose an N for it.")
             return
         n, e = np.array(r.counts, dtype=float), np.array(r.errors_percent)
         self.points.setData(n, e)
@@ -181,8 +183,7 @@ class AutoNDialog(QDialog):
 
     def apply(self, N: int) -> None:
         """Design for N from now on (one undo step); the candidates follow."""
-        self.state.auto_n.apply(N)
-        self.studio.report(f"N = {N} (from N: auto)", "info")
+        self.state.auto_n.apply(N)  # the N field shows it; the candidates follow
 
     def _clicked(self, _item, points, _ev=None) -> None:
         """A click on a count's point chooses that N."""

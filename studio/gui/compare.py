@@ -135,11 +135,15 @@ class CompareDialog(QDialog):
 
     # --- choosing ------------------------------------------------------------------------------
     def offered(self) -> list[Design]:
-        """The designs one may compare: the board's (pinned first, then best first), then the extra ones."""
+        """The designs one may compare: the board's (pinned first, then best first), then the extra ones and
+        any compared design no longer on the board (a candidate replaced since)."""
         board = self.state.board
         entries = sorted((e for e in board.entries if not e.live), key=lambda e: not e.pinned)
         designs = [e.design for e in entries]
-        return designs + [d for d in self.extra if all(d is not o for o in designs)]
+        for d in self.extra + self.state.compare.designs:
+            if all(d is not o for o in designs):
+                designs.append(d)
+        return designs
 
     def default_choice(self) -> list[Design]:
         """Pinned designs; else the selected one and the next best."""
