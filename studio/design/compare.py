@@ -15,10 +15,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from studio.design.core import Design, JobControl, Target
-from studio.design.details import DesignDetails, compute_details, mixture_pdfs
+from studio.design.details import DesignDetails, card_facts, compute_details, mixture_pdfs
 from studio.design.load_range import length_scale
-from studio.physics import HERTZ_LIMIT, hertz_strain
-from studio.physics.theta import B_IDX, E_STAR_IDX, TAU0_IDX
+from studio.physics.theta import B_IDX, TAU0_IDX
 
 MAX_COMPARED = 3  # designs side by side: more no longer fit a screen's width with readable plots
 
@@ -34,7 +33,7 @@ class DesignFacts:
     e_star_MPa: float
     tau0_MPa: float
     B: float
-    largest_d_over_R: float  # largest indentation / tip radius at the largest load (Hertz: ≤ HERTZ_LIMIT)
+    largest_d_over_R: float  # largest indentation / tip radius at the largest load (Hertz: ≤ 0.25)
     hertz_valid: bool
     footprint_mm: tuple[float, float]  # the layout's caps, width × depth (studio.physics.layout.Layout.footprint_mm)
     load_N: np.ndarray  # (128,) the design's load grid
@@ -60,10 +59,11 @@ class DesignFacts:
 
 
 def design_facts(design: Design, target: Target | None, details: DesignDetails) -> DesignFacts:
-    """One design's facts from the design and its details (NumPy; the largest d/R is physics.hertz_strain's)."""
+    """One design's facts from the design and its details; E*, the largest d/R and Hertz validity are the
+    gallery cards' (studio.design.details.card_facts), the footprint that of the layout drawn (the details')."""
     a = design.real_asperities()
     theta = np.asarray(design.theta)
-    e_star = float(theta[E_STAR_IDX])
+    card = card_facts(design)
     scale = length_scale(design.max_load_N)
     h = np.linspace(-0.2, 1.4, 240) * scale  # the design box's axes in real millimetres, as the inspector's
     r = np.linspace(0.0, 5.0, 240) * scale
@@ -71,15 +71,12 @@ def design_facts(design: Design, target: Target | None, details: DesignDetails) 
     scored = target is not None and target.max_load_N == design.max_load_N
     residual = design.residual_percent(target) if scored else np.full(law.shape, np.nan)
     layout = details.layout
-    # (the layout's caps at the plate; details without a layout: the spread of the summits)
-    footprint = tuple(float(v) for v in layout.footprint_mm) if layout is not None else \
-        (float(np.ptp(details.x_mm)), float(np.ptp(details.y_mm)))
+    footprint = tuple(float(v) for v in layout.footprint_mm) if layout is not None else card.footprint_mm
     return DesignFacts(
         name=design.name or "design", method=design.method or "", N=design.N,
         smape_percent=target.error(law) if scored else design.error_percent,
-        e_star_MPa=e_star, tau0_MPa=float(theta[TAU0_IDX]), B=float(theta[B_IDX]),
-        largest_d_over_R=hertz_strain(a.height_mm, a.radius_mm, e_star, design.max_load_N),
-        hertz_valid=bool(details.hertz_valid), footprint_mm=footprint,
+        e_star_MPa=card.e_star_MPa, tau0_MPa=float(theta[TAU0_IDX]), B=float(theta[B_IDX]),
+        largest_d_over_R=card.max_d_over_R, hertz_valid=card.hertz_valid, footprint_mm=footprint,
         load_N=np.asarray(design.load_N), friction_N=np.asarray(law), residual_percent=residual,
         height_values_mm=h, height_pdf=mixture_pdfs(theta, h, "h", design.max_load_N),
         radius_values_mm=r, radius_pdf=mixture_pdfs(theta, r, "R", design.max_load_N),
@@ -117,4 +114,4 @@ def compare_job(designs: list[Design], target: Target | None, *, details: list |
     return facts
 
 
-__all__ = ["MAX_COMPARED", "HERTZ_LIMIT", "DesignFacts", "design_facts", "CompareProgress", "compare_job"]
+__all__ = ["MAX_COMPARED", "DesignFacts", "design_facts", "CompareProgress", "compare_job"]
