@@ -106,7 +106,10 @@ class AutoNDialog(QDialog):
     # --- the job -----------------------------------------------------------------------------
     def start(self) -> Job | None:
         """Candidates at every count for the current target (the current job, if any, is stopped first)."""
-        target, settings = self.state.target.target, self.state.settings
+        settings = self.state.settings
+        target = self.state.target.target
+        if target is not None:  # the user's material and validity switch hold at every count, as for the candidates
+            target = self.state.material.constrain(target)
         if target is None:
             self.studio.report("Set a target (draw, preset or CSV) before N: auto.", "warn")
             return None
