@@ -272,14 +272,55 @@ def stroke_to_sketch(load_N, friction_N, *, monotone=True, smooth=True, source="
 
 def _smooth(p: np.ndarray, f: np.ndarray) -> np.ndarray:
     """Local-linear kernel smoothing along load (Gaussian width 4 % of the span): no bias at the ends."""
-    width = max((p[-1] - p[0]) * SMOOTHING_WIDTH, 1e-9)
-    w = np.exp(-0.5 * ((p[:, None] - p[None, :]) / width) ** 2)
-    dx = p[None, :] - p[:, None]
-    s0, s1, s2 = w.sum(1), (w * dx).sum(1), (w * dx * dx).sum(1)
-    t0, t1 = w @ f, (w * dx) @ f
-    det = s0 * s2 - s1 * s1
-    ok = det > 1e-12 * np.maximum(s0 * s2, 1e-300)
-    return np.where(ok, (s2 * t0 - s1 * t1) / np.where(ok, det, 1.0), t0 / s0)
+    return local_linear(p, f, max((p[-1] - p[0]) * SMOOTHING_WIDTH, 1e-9))
+
+
+def local_linear(x, y, width: float, at=None, weights=None, leave_one_out: bool = False) -> np.ndarray:
+    """Local-linear kernel regression of y on x (Gaussian kernel of standard deviation `width`), at `at`
+    (default: at x). weights: per-point weights (robustness). leave_one_out: each point's own value is left
+    out of its fit (at=None only), so a point cannot hide its own deviation. Unlike a moving average it
+    has no bias at the ends, and it is exact for straight lines (power laws, in log–log). Where a point
+    has no neighbours within a few widths the fit falls back to the kernel-weighted mean."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w_point = np.ones(x.shape) if weights is None else np.asarray(weights, dtype=np.float64)
+    at_points = x if at is None else np.asarray(at, dtype=np.float64)
+    out = np.empty(at_points.shape)
+    chunk = max(1, 2_000_000 // max(x.size, 1))  # rows of the kernel matrix held at once (~16 MB)
+    width = max(float(width), 1e-12)
+    for start in range(0, at_points.size, chunk):
+        a = at_points[start:start + chunk]
+        dx = x[None, :] - a[:, None]
+        w = np.exp(-0.5 * (dx / width) ** 2) * w_point[None, :]
+        if leave_one_out and at is None:
+            w[np.arange(a.size), np.arange(start, start + a.size)] = 0.0
+        s0, s1, s2 = w.sum(1), (w * dx).sum(1), (w * dx * dx).sum(1)
+        t0, t1 = w @ y, (w * dx) @ y
+        det = s0 * s2 - s1 * s1
+        ok = det > 1e-12 * np.maximum(s0 * s2, 1e-300)
+        mean = np.where(s0 > 0, t0 / np.where(s0 > 0, s0, 1.0), np.nan)
+        out[start:start + chunk] = np.where(ok, (s2 * t0 - s1 * t1) / np.where(ok, det, 1.0), mean)
+    return out
+
+
+def robust_trend(x, y, width: float, iterations: int = 3, leave_one_out: bool = False):
+    """(trend at x, robustness weights) of y on x: local-linear regression re-weighted with Tukey's
+    bisquare on the residuals (Cleveland's robust LOWESS, 1979), so a few spikes get weight 0 and do not
+    bend the trend. leave_one_out as in `local_linear` (the residuals then measure each point's deviation
+    from its neighbours alone)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    weights = np.ones(x.shape)
+    trend = local_linear(x, y, width, weights=weights, leave_one_out=leave_one_out)
+    for _ in range(iterations):
+        r = y - trend
+        scale = 6.0 * np.nanmedian(np.abs(r))
+        if not scale > 0:
+            break
+        u = np.clip(np.nan_to_num(r / scale, nan=1.0), -1.0, 1.0)
+        weights = (1.0 - u * u) ** 2
+        trend = local_linear(x, y, width, weights=weights, leave_one_out=leave_one_out)
+    return trend, weights
 
 
 # --------------------------------------------------------------------------------------------

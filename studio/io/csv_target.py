@@ -17,10 +17,16 @@ What is read
       `column=` (the friction column: 0-based index or header name; or a pair (load, friction)).
     Rows not sorted by load are sorted (and noted).
 
+Measured records (studio.io.record)
+    Loading and unloading branches are found in file order and one is chosen (`branch=`: loading,
+    the default, unloading or mean); repeated loads are averaged; outliers and noise are flagged with
+    the rows named; measured-looking records are smoothed (`smoothing=`: auto, off or a width in % of
+    the load). Each step is noted.
+
 What is refused (CsvError: file, 1-based line and problem)
     missing, empty, binary or huge (> 50 MB) file; a non-numeric cell; a row with the
     wrong number of values; NaN or infinity; a negative load or friction, or zero friction
-    at a positive load; two rows with the same load (both lines named); fewer than 3 rows;
+    at a positive load; fewer than 3 distinct loads; a branch the record does not have;
     no positive load; loads spanning more than six decades; a `max_load_N` that is not positive
     and finite, or below the largest measured load; an unknown unit; a pressure without area.
 
@@ -47,6 +53,7 @@ from studio.design import load_range
 from studio.design.targets import resample_to_grid, specified_mask
 from studio.errors import StudioError
 from studio.files import atomic_write_bytes
+from studio.io.record import DEFAULT_BRANCH, RecordError, prepare_record
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MIN_POINTS = 3
@@ -79,7 +86,10 @@ class CsvTarget:
 
     load_N: (128,) the grid; load_N[-1] = max_load_N (P_max). friction_N: (128,) resampled friction [N].
     mask: (128,) True inside the measured load range (interpolated), False where extrapolated.
-    raw_load_N, raw_friction_N: the measured points in newtons, sorted by load.
+    raw_load_N, raw_friction_N: the measured points in newtons (the chosen branch's rows, repeats and
+    outliers included), sorted by load; raw_line: their file lines; outlier: True for rows flagged as
+    outliers (studio.io.record). noise_percent: the record's scatter (None: too few rows to tell);
+    smoothing_percent: the smoothing applied (0: none); branch: the branch used; branches: those found.
     source: "csv:<file name>". notes: what the reader assumed or fixed, for the user.
     """
 
@@ -91,6 +101,12 @@ class CsvTarget:
     source: str
     notes: list[str] = field(default_factory=list)
     columns: tuple[str, str] = ("", "")
+    raw_line: np.ndarray | None = None
+    outlier: np.ndarray | None = None
+    noise_percent: float | None = None
+    smoothing_percent: float = 0.0
+    branch: str = DEFAULT_BRANCH
+    branches: tuple[str, ...] = (DEFAULT_BRANCH,)
 
     @property
     def max_load_N(self) -> float:
@@ -105,10 +121,15 @@ class CsvTarget:
                       note=note or "; ".join(self.notes), max_load_N=self.max_load_N)
 
 
-def read_target_csv(path, *, column=None, area_mm2: float | None = None, max_load_N: float | None = None) -> CsvTarget:
-    """Read a load–friction CSV file and resample it onto its load grid (see the module docstring)."""
+def read_target_csv(path, *, column=None, area_mm2: float | None = None, max_load_N: float | None = None,
+                    branch: str = DEFAULT_BRANCH, smoothing="auto") -> CsvTarget:
+    """Read a load–friction CSV file and resample it onto its load grid (see the module docstring).
+
+    branch: "loading", "unloading" or "mean"; smoothing: "auto", "off" or a width in % of the load
+    (studio.io.record)."""
     text, name = read_csv_text(path)
-    return parse_target_text(text, name, column=column, area_mm2=area_mm2, max_load_N=max_load_N)
+    return parse_target_text(text, name, column=column, area_mm2=area_mm2, max_load_N=max_load_N, branch=branch,
+                             smoothing=smoothing)
 
 
 def read_csv_text(path) -> tuple[str, str]:
@@ -155,10 +176,11 @@ def _refuse_binary(text: str, name: str) -> None:
 
 
 def parse_target_text(text: str, name: str = "pasted text", *, column=None,
-                      area_mm2: float | None = None, max_load_N: float | None = None) -> CsvTarget:
+                      area_mm2: float | None = None, max_load_N: float | None = None,
+                      branch: str = DEFAULT_BRANCH, smoothing="auto") -> CsvTarget:
     """Parse CSV text (already decoded) into a CsvTarget; `name` is used in messages and the source.
 
-    max_load_N: P_max of the grid; None takes the largest measured load."""
+    max_load_N: P_max of the grid; None takes the largest measured load. branch, smoothing: read_target_csv."""
     if not isinstance(text, str):
         raise CsvError(f"{name}: expected text, got {type(text).__name__}")
     text = text.lstrip("\ufeff")
@@ -200,19 +222,18 @@ def parse_target_text(text: str, name: str = "pasted text", *, column=None,
         if friction_kind == "coefficient":
             friction = values[:, 1] * load
     _check_values(load, friction, line_numbers, name, load_name, friction_name)
-
-    order = np.argsort(load, kind="stable")
-    if np.any(np.diff(order) < 0):
-        notes.append("rows were not sorted by load; sorted them")
-    load, friction, line_numbers = load[order], friction[order], line_numbers[order]
-    same = np.flatnonzero(np.diff(load) == 0)
-    if same.size:
-        a, b = sorted((int(line_numbers[same[0]]), int(line_numbers[same[0] + 1])))
-        raise CsvError(f"{name}, lines {a} and {b}: the same load {load[same[0]]:g} N appears twice; "
-                       "keep one row per load (average repeated measurements)")
+    try:
+        record = prepare_record(load, friction, line_numbers, branch=branch, smoothing=smoothing)
+    except RecordError as exc:
+        raise CsvError(f"{name}: {exc}") from None
+    notes += record.notes
+    load, friction = record.load_N, record.friction_N
     if load.size < MIN_POINTS:
-        raise CsvError(f"{name}, line {int(line_numbers.max())}: only {load.size} data row(s); "
-                       f"need at least {MIN_POINTS} (load, friction) points")
+        raise CsvError(f"{name}, line {int(record.measured_line.max())}: only {load.size} distinct load(s) "
+                       f"(repeats averaged); need at least {MIN_POINTS} (load, friction) points")
+    # each point's line for messages: the first measured row at (or just above) its load
+    at = np.clip(np.searchsorted(record.measured_load_N, load), 0, record.measured_load_N.size - 1)
+    line_numbers = record.measured_line[at]
     grid = load_range.load_grid(_max_load(load, line_numbers, name, max_load_N))
     mask = specified_mask(load, grid)
     if not mask.any():
@@ -222,9 +243,11 @@ def parse_target_text(text: str, name: str = "pasted text", *, column=None,
     if not np.all(np.isfinite(friction_grid)) or np.any(friction_grid <= 0):
         raise CsvError(f"{name}: the curve cannot be extended over the load grid as a positive finite law "
                        f"(values too large or small); check the units")
-    return CsvTarget(load_N=grid.copy(), friction_N=friction_grid, mask=mask, raw_load_N=load,
-                     raw_friction_N=friction, source=f"csv:{name}", notes=notes,
-                     columns=(load_name, friction_name))
+    return CsvTarget(load_N=grid.copy(), friction_N=friction_grid, mask=mask, raw_load_N=record.measured_load_N,
+                     raw_friction_N=record.measured_friction_N, source=f"csv:{name}", notes=notes,
+                     columns=(load_name, friction_name), raw_line=record.measured_line, outlier=record.outlier,
+                     noise_percent=record.noise_percent, smoothing_percent=record.smoothing_percent,
+                     branch=record.branch, branches=record.branches)
 
 
 def _max_load(load, lines, name, max_load_N) -> float:
