@@ -53,6 +53,28 @@ def atomic_write(path):
         raise
 
 
+def writable_problem(path) -> str | None:
+    """Why `path` cannot be written by `atomic_write` (one line), or None when it can: checked before a
+    long job so that a missing or read-only folder is said at once, not after the work is done."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        return f"{path} is a folder; give a file name in it"
+    if not folder.exists():
+        return f"folder {folder} does not exist; create it or choose another place"
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    probe = folder / f".{secrets.token_hex(4)}{PARTIAL_MARK}.check"
+    try:  # the real test: create (and remove) a temporary file where the atomic writer will
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        return f"cannot write in folder {folder} ({exc.strerror or exc})"
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return None
+
+
 def atomic_write_bytes(path, data: bytes) -> Path:
     """Write bytes to `path` atomically; returns the path."""
     with atomic_write(path) as tmp:

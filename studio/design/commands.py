@@ -11,8 +11,33 @@ goes to stderr with --progress. Errors are StudioErrors, printed as one line by 
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+
+from studio.io.record import BRANCHES, DEFAULT_BRANCH, DEFAULT_SMOOTHING_PERCENT, MAX_SMOOTHING_PERCENT
+
+BENCH_TARGETS = "sim-00,sim-20,sim-39,linear-mu0.5-N32"
+BENCH_ENGINES = "cmaes,hybrid"
+DESIGN_DESCRIPTION = """\
+Design asperity arrays whose friction law F(P) follows TARGET.csv, and write them to an HDF5 design file.
+
+TARGET.csv: normal load and friction force, one row per measurement (comma, semicolon, tab or spaces;
+decimal comma; comments and a header allowed). Units from the header: N, mN, µN (uN) or kN; a pressure
+(Pa, kPa, MPa) with the contact area; a friction coefficient column (COF, µ) becomes F = µ·P; no unit:
+newtons. Loads ≥ 0 N spanning at most 6 decades. The design's load range is (0, P_max], P_max the
+largest load (or --max-load), any value > 0 N: designs are made for the canonical 0–10 N problem and
+scaled exactly. Measured records are accepted as written: loading/unloading branches (--branch),
+repeated loads (averaged), outliers and noise (named, and smoothed: --smoothing); each step is noted.
+
+Quality is sMAPE, the symmetric mean absolute percentage error between the design's law and the target
+over the loads the CSV specifies: mean of |F_design − F_target| / ((F_design + F_target)/2), in %
+(0 % exact, 200 % worst; lower is better). Loads outside the CSV's range are extrapolated, not scored.
+
+Prints one JSON line on stdout: best design, smape_percent, the number of loads specified and scored,
+the import notes and a one-line message on where the design misses the target (and whether the miss is
+the design box's or the data's). Exit 2 with a one-line message on bad input.
+"""
 
 
 def register(subparsers) -> None:
@@ -20,7 +45,7 @@ def register(subparsers) -> None:
     from studio.design.material import BOX as MATERIAL_BOX
 
     p = subparsers.add_parser("design", help="design asperity arrays for a friction curve (CSV) → HDF5 design file",
-                              description="Design asperity arrays whose friction law follows TARGET.csv.")
+                              description=DESIGN_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", metavar="TARGET.csv", help="friction curve: normal load, friction force (units in header)")
     p.add_argument("--asperities", "-N", type=asperities_argument, required=True, metavar="N|auto",
                    help="asperity count N (16..256), or 'auto': candidates at 9 log-spaced counts first, then the "
@@ -28,7 +53,9 @@ def register(subparsers) -> None:
                         "count's (the JSON's auto_n lists every count)")
     p.add_argument("--auto-counts", default=None, metavar="N,N,...",
                    help="with --asperities auto: the counts to try (default 16,23,32,45,64,91,128,181,256)")
-    p.add_argument("--out", "-o", required=True, metavar="OUT.h5", help="design file to write (HDF5)")
+    p.add_argument("--out", "-o", required=True, metavar="OUT.h5",
+                   help="design file to write (HDF5; required; its folder must exist and be writable: checked "
+                        "before the search)")
     p.add_argument("--time-budget", type=float, default=5.0, metavar="SECONDS",
                    help="search time in seconds (default 5; JIT compilation on first use comes on top)")
     p.add_argument("--method", default="hybrid", metavar="NAME",
@@ -50,16 +77,30 @@ def register(subparsers) -> None:
     p.add_argument("--allow-invalid", action="store_true",
                    help="do not require small-strain validity (largest contact depth/tip radius d/R ≤ 0.25 at the "
                         "largest load); by default the engines return valid designs and rank them first")
-    p.add_argument("--progress", action="store_true", help="print progress to stderr")
+    p.add_argument("--branch", choices=BRANCHES, default=DEFAULT_BRANCH,
+                   help="which part of a record with loading and unloading branches makes the target; mean: "
+                        f"both averaged at the loads both cover (default {DEFAULT_BRANCH})")
+    p.add_argument("--smoothing", default="auto", metavar="auto|off|PERCENT",
+                   help="smoothing of a measured record: robust local-linear fit in log-load, width ± PERCENT of "
+                        f"the load (0–{MAX_SMOOTHING_PERCENT:g}); auto: ±{DEFAULT_SMOOTHING_PERCENT:g} %% when the "
+                        "record is noisy or has outliers (then left out), off for clean curves (default auto)")
+    p.add_argument("--progress", action="store_true", help="print progress to stderr (default off)")
     p.set_defaults(run=design_command)
 
-    b = subparsers.add_parser("bench", help="benchmark the design engines on the fixed target set (brief by default)")
-    b.add_argument("--targets", default="sim-00,sim-20,sim-39,linear-mu0.5-N32",
-                   help="'all', 'simulated', 'analytic', an index slice 'A:B' or comma-separated names")
-    b.add_argument("--engines", default="cmaes,hybrid", help="comma-separated engine names")
-    b.add_argument("--budget", type=float, default=1.0, help="seconds per engine and target (default 1)")
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--json", metavar="OUT.json", help="also write the full result here")
+    b = subparsers.add_parser("bench", help="benchmark the design engines on the fixed target set (brief by default)",
+                              description="Run each design engine on each benchmark target for a fixed time budget "
+                                          "and print one JSON summary line and a table of sMAPE [%] (lower is "
+                                          "better). The target set is benchmarks/ (simulated laws of known designs "
+                                          "and analytic laws, some out of reach).")
+    b.add_argument("--targets", default=BENCH_TARGETS,
+                   help="'all', 'simulated', 'analytic', an index slice 'A:B' or comma-separated names "
+                        f"(default {BENCH_TARGETS})")
+    b.add_argument("--engines", default=BENCH_ENGINES,
+                   help=f"comma-separated engine names, of: {', '.join(ENGINES)} (default {BENCH_ENGINES})")
+    b.add_argument("--budget", type=float, default=1.0, metavar="SECONDS",
+                   help="seconds per engine and target (default 1)")
+    b.add_argument("--seed", type=int, default=0, help="job seed of every run: same seed, same designs (default 0)")
+    b.add_argument("--json", metavar="OUT.json", help="also write the full result here (default: not written)")
     b.set_defaults(run=bench_command)
 
     w = subparsers.add_parser("warm-up", help="compile the physics once so the first design and studio start "
@@ -77,15 +118,19 @@ def design_command(args) -> int:
     from studio.design.engines import run
     from studio.design.material import from_flags
     from studio.errors import StudioError
+    from studio.files import writable_problem
     from studio.io import read_target_csv, write_design_file
     from studio.physics import B_IDX, E_STAR_IDX, HERTZ_LIMIT, TAU0_IDX
 
+    problem = writable_problem(args.out)  # said now, not after the search
+    if problem:
+        raise StudioError(f"--out {args.out}: {problem}")
     if args.time_budget <= 0:
         raise StudioError(f"--time-budget must be positive, got {args.time_budget:g} s")
     if args.candidates is not None and args.candidates < 1:
         raise StudioError(f"--candidates must be at least 1, got {args.candidates}")
     material = from_flags(args.E_star, args.tau0, args.B)  # checked before the CSV is read: a bad flag is quick
-    csv = read_target_csv(args.target, max_load_N=args.max_load)
+    csv = read_target_csv(args.target, max_load_N=args.max_load, branch=args.branch, smoothing=args.smoothing)
 
     def constrained(target):
         return dataclasses.replace(target, material=material, validity="off" if args.allow_invalid else "feasibility")
@@ -120,6 +165,8 @@ def design_command(args) -> int:
                       "E_star_MPa": float(best.theta[E_STAR_IDX]), "tau0_MPa": float(best.theta[TAU0_IDX]),
                       "B": float(best.theta[B_IDX]),
                       "fabrication_warnings": best.fabrication_warnings(),
+                      "specified_loads": int(target.mask.sum()), "grid_loads": int(target.mask.size),
+                      "scored_loads": int(target.mask.sum()), "target_notes": list(csv.notes),
                       "message": last[0].message if last else ""}
                      | ({"auto_n": chosen.summary()} if chosen is not None else {})))
     return 0

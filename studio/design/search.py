@@ -237,36 +237,71 @@ def valid_mu_floor(target: Target) -> float:
 
 
 def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_REACH_PERCENT) -> str:
-    """One line saying where the design misses the target by more than `limit_percent` (per-load residual)."""
+    """One line saying where the design misses the target by more than `limit_percent` (per-load residual),
+    how many loads were specified and scored, and whether a miss is the design box's or the target data's
+    own roughness (the design follows the target's smooth trend there: studio.design.targets.target_trend)."""
     r = design.residual_percent(target)
     load = target.load_N  # the target's own grid (any load range)
     bad = np.abs(np.nan_to_num(r)) > limit_percent
+    specified, grid = int(target.mask.sum()), int(target.mask.size)
+    scored = f"{specified} of {grid} grid loads specified and scored" if specified < grid else \
+        f"all {grid} grid loads specified and scored"
     if not bad.any():
-        return f"within {limit_percent:g} % of the target at every specified load (sMAPE {design.error_percent:.3g} %)"
+        where = "at every load" if specified == grid else f"at each of the {specified} specified loads"
+        return f"within {limit_percent:g} % of the target {where} ({scored}; sMAPE {design.error_percent:.3g} %)"
+    from studio.design.targets import target_trend
+
+    trend = target_trend(target)
+    follows_trend = np.abs(np.nan_to_num(100.0 * (design.real_law() - trend) / trend)) <= limit_percent
+    data = bad & follows_trend
+    box = bad & ~data
+    parts = []
+    if box.any():
+        where = "the design box" if target.material.free else \
+            f"the design box with the given material ({target.material.describe()})"
+        why = ""
+        mu_target = target.friction_N[-1] / target.load_N[-1]
+        if target.strain_limit is not None and mu_target < valid_mu_floor(target):
+            why = (f" — small-strain-valid designs in this material have μ ≥ {valid_mu_floor(target):.3g} at the "
+                   f"largest load, the target asks {mu_target:.3g}")
+        parts.append(f"out of reach of {where} by more than {limit_percent:g} % at loads "
+                     + _load_ranges(box, r, load) + why)
+    if data.any():
+        rough = 100.0 * (target.friction_N - trend) / trend
+        scatter = 1.4826 * float(np.nanmedian(np.abs(rough[target.mask])))
+        spikes = data & (np.abs(np.nan_to_num(rough)) > max(5.0 * scatter, 10.0))
+        kinds = [f"spikes in the target data near {_load_list(spikes, load)}"] if spikes.any() else []
+        if scatter >= 1.0:
+            kinds.append(f"noise: the target scatters ≈ {scatter:.2g} % about its own smooth trend")
+        parts.append(f"misses the target by more than {limit_percent:g} % at loads {_load_ranges(data, r, load)} "
+                     f"where the target itself is rough ({'; '.join(kinds) or 'a bump narrower than any law'}), "
+                     f"while following the target's smooth trend within {limit_percent:g} %: the data is the "
+                     "problem there, not the design box (smooth or clean the record)")
+    return "; ".join(parts) + f" ({scored}; sMAPE {design.error_percent:.3g} %)"
+
+
+def _runs(bad: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True in `bad`."""
+    edges = np.flatnonzero(np.diff(np.r_[0, bad.astype(np.int8), 0]))
+    return [(int(i), int(j) - 1) for i, j in zip(edges[::2], edges[1::2])]
+
+
+def _load_list(bad: np.ndarray, load: np.ndarray) -> str:
+    """'a, b, c N': the middle load of each run of True in `bad`."""
+    return ", ".join(f"{load[(i + j) // 2]:.3g}" for i, j in _runs(bad)) + " N"
+
+
+def _load_ranges(bad: np.ndarray, r: np.ndarray, load: np.ndarray, most: int = 6) -> str:
+    """'a–b N (worst ±x % at c N)' for each run of bad loads (a single load: 'a N (±x %)'), at most `most`."""
     ranges = []
-    j = 0
-    while j < len(bad):
-        if bad[j]:
-            k = j
-            while k + 1 < len(bad) and bad[k + 1]:
-                k += 1
-            worst = j + int(np.nanargmax(np.abs(r[j:k + 1])))
-            if j == k:
-                ranges.append(f"{load[j]:.3g} N ({r[j]:+.1f} %)")
-            else:
-                ranges.append(f"{load[j]:.3g}–{load[k]:.3g} N (worst {r[worst]:+.1f} % at "
-                              f"{load[worst]:.3g} N)")
-            j = k + 1
+    for j, k in _runs(bad):
+        worst = j + int(np.nanargmax(np.abs(r[j:k + 1])))
+        if j == k:
+            ranges.append(f"{load[j]:.3g} N ({r[j]:+.1f} %)")
         else:
-            j += 1
-    box = "the design box" if target.material.free else f"the design box with the given material ({target.material.describe()})"
-    why = ""
-    mu_target = target.friction_N[-1] / target.load_N[-1]
-    if target.strain_limit is not None and mu_target < valid_mu_floor(target):
-        why = (f" — small-strain-valid designs in this material have μ ≥ {valid_mu_floor(target):.3g} at the largest "
-               f"load, the target asks {mu_target:.3g}")
-    return (f"out of reach of {box} by more than {limit_percent:g} % at loads "
-            + ", ".join(ranges) + f" (sMAPE {design.error_percent:.3g} %{why})")
+            ranges.append(f"{load[j]:.3g}–{load[k]:.3g} N (worst {r[worst]:+.1f} % at {load[worst]:.3g} N)")
+    more = f" and {len(ranges) - most} more" if len(ranges) > most else ""
+    return ", ".join(ranges[:most]) + more
 
 
 # --------------------------------------------------------------------------------------------

@@ -276,8 +276,8 @@ def _smooth(p: np.ndarray, f: np.ndarray) -> np.ndarray:
 
 
 def local_linear(x, y, width: float, at=None, weights=None, leave_one_out: bool = False) -> np.ndarray:
-    """Local-linear kernel regression of y on x (Gaussian kernel of standard deviation `width`), at `at`
-    (default: at x). weights: per-point weights (robustness). leave_one_out: each point's own value is left
+    """Local-linear kernel regression of y on x (Gaussian kernel of standard deviation `width`: one value, or
+    one per evaluation point), at `at` (default: at x). weights: per-point weights (robustness). leave_one_out: each point's own value is left
     out of its fit (at=None only), so a point cannot hide its own deviation. Unlike a moving average it
     has no bias at the ends, and it is exact for straight lines (power laws, in log–log). Where a point
     has no neighbours within a few widths the fit falls back to the kernel-weighted mean."""
@@ -287,11 +287,11 @@ def local_linear(x, y, width: float, at=None, weights=None, leave_one_out: bool 
     at_points = x if at is None else np.asarray(at, dtype=np.float64)
     out = np.empty(at_points.shape)
     chunk = max(1, 2_000_000 // max(x.size, 1))  # rows of the kernel matrix held at once (~16 MB)
-    width = max(float(width), 1e-12)
+    width = np.broadcast_to(np.maximum(np.asarray(width, dtype=np.float64), 1e-12), at_points.shape)
     for start in range(0, at_points.size, chunk):
         a = at_points[start:start + chunk]
         dx = x[None, :] - a[:, None]
-        w = np.exp(-0.5 * (dx / width) ** 2) * w_point[None, :]
+        w = np.exp(-0.5 * (dx / width[start:start + chunk, None]) ** 2) * w_point[None, :]
         if leave_one_out and at is None:
             w[np.arange(a.size), np.arange(start, start + a.size)] = 0.0
         s0, s1, s2 = w.sum(1), (w * dx).sum(1), (w * dx * dx).sum(1)
@@ -321,6 +321,27 @@ def robust_trend(x, y, width: float, iterations: int = 3, leave_one_out: bool = 
         weights = (1.0 - u * u) ** 2
         trend = local_linear(x, y, width, weights=weights, leave_one_out=leave_one_out)
     return trend, weights
+
+
+TREND_WIDTH_PERCENT = 10.0  # ± % of load: the kernel of a target's own smooth trend (studio.io.record's default)
+TREND_NEIGHBOURS = 6  # ... widened where fewer grid points than this lie within two widths
+
+
+def target_trend(target: Target) -> np.ndarray:
+    """The target's own smooth trend F [N] on its grid (NaN where not specified): the robust local-linear fit
+    in log-load / log-friction that studio.io.record smooths records with. A design that follows it while
+    missing the target itself is missing the target's noise or spikes, not a reachable law."""
+    out = np.full(target.friction_N.shape, np.nan)
+    m = target.mask
+    if m.sum() < 8:
+        out[m] = target.friction_N[m]
+        return out
+    x, y = np.log(target.load_N[m]), np.log(target.friction_N[m])
+    # at low loads the grid is sparse in log-load: there the kernel spans the nearest TREND_NEIGHBOURS points
+    nearest = np.sort(np.abs(x[:, None] - x[None, :]), axis=1)[:, min(TREND_NEIGHBOURS, x.size - 1)]
+    trend, _ = robust_trend(x, y, np.maximum(math.log1p(TREND_WIDTH_PERCENT / 100.0), 0.5 * nearest))
+    out[m] = np.exp(trend)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

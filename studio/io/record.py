@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from studio.design.targets import local_linear, robust_trend
 from studio.errors import StudioError
 
 BRANCHES = ("loading", "unloading", "mean")
@@ -293,6 +292,8 @@ def _quality(load, friction, width_percent):
     judged = (load > 0) & (friction > 0)
     if judged.sum() < QUALITY_MIN_POINTS:
         return outlier, None, off
+    from studio.design.targets import robust_trend  # the one smoother (lazy: `--help` imports this module)
+
     x, y = np.log(load[judged]), np.log(friction[judged])
     h = _log_width(width_percent)
     trend, _ = robust_trend(x, y, h, leave_one_out=True)
@@ -338,6 +339,8 @@ def _smooth(load, friction, count, percent):
     pos = (load > 0) & (friction > 0)
     if pos.sum() < 3:
         return out
+    from studio.design.targets import local_linear, robust_trend
+
     x, y = np.log(load[pos]), np.log(friction[pos])
     h = _log_width(percent)
     trend, weights = robust_trend(x, y, h)

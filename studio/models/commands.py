@@ -11,59 +11,86 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("train", help="train a CVAE, VAE, MLP or Janus model on a dataset")
-    p.add_argument("--model", choices=("cvae", "vae", "mlp", "janus"), default="cvae")
-    p.add_argument("--config", choices=("paper", "compact"), default="compact")
-    p.add_argument("--data", required=True, help="dataset directory (studio/data format, with manifest.json)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--minutes", type=float, default=None, help="wall-clock budget; the LR schedule fits it")
+    p = subparsers.add_parser("train", help="train a CVAE, VAE, MLP or Janus model on a dataset",
+                              description="Train a design model on a dataset made by `friction-studio data "
+                                          "generate` and write NAME.safetensors, its model card NAME.card.json "
+                                          "(data, command, measured metrics) and a resumable checkpoint. The loss "
+                                          "is printed per epoch; training stops early when the validation loss has "
+                                          "not improved for --patience epochs (docs/models.md).")
+    p.add_argument("--model", choices=("cvae", "vae", "mlp", "janus"), default="cvae",
+                   help="cvae: conditional generator of designs for a law; vae: unconditional latent of designs "
+                        "(vae_cmaes); mlp: law → one design baseline; janus: docs/janus.md (default cvae)")
+    p.add_argument("--config", choices=("paper", "compact"), default="compact",
+                   help="network size: the paper's or a compact one for CPUs (default compact)")
+    p.add_argument("--data", required=True, help="dataset directory (studio/data format, with manifest.json; required)")
+    p.add_argument("--epochs", type=int, default=20, help="passes over the training split, at most (default 20)")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="wall-clock budget; the LR schedule fits it (default: none, --epochs decides)")
     p.add_argument("--out", default=None, help="models/NAME: writes NAME.safetensors, NAME.card.json, "
                                                "NAME.checkpoint.pt (default models/<model>-<config>)")
-    p.add_argument("--resume", action="store_true", help="continue from NAME.checkpoint.pt")
+    p.add_argument("--resume", action="store_true", help="continue from NAME.checkpoint.pt (default: start anew)")
     p.add_argument("--init", default=None, help="start from the weights of this saved model (same config), "
-                                                "with a fresh schedule")
-    p.add_argument("--batch-size", type=int, default=512, help="per process")
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
-    p.add_argument("--kl-weight", type=float, default=0.01)
-    p.add_argument("--law-features", choices=("log", "shape+scale"), default="log")
-    p.add_argument("--max-samples", type=int, default=None, help="use at most this many training samples")
-    p.add_argument("--patience", type=int, default=4)
+                                                "with a fresh schedule (default: random initial weights)")
+    p.add_argument("--batch-size", type=int, default=512, help="samples per step, per process (default 512)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule (default 2e-3)")
+    p.add_argument("--kl-weight", type=float, default=0.01,
+                   help="weight β of the KL term of the (C)VAE loss, after its warm-up (default 0.01)")
+    p.add_argument("--law-features", choices=("log", "shape+scale"), default="log",
+                   help="how the friction law conditions the model: standardised log F per load, or shape F/F(10 N) "
+                        "plus log scale (default log)")
+    p.add_argument("--max-samples", type=int, default=None,
+                   help="use at most this many training samples (default: the whole train split)")
+    p.add_argument("--patience", type=int, default=4,
+                   help="epochs without a better validation loss before training stops (default 4)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores / processes)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of initial weights and batch order (default 0)")
     j = p.add_argument_group("janus (docs/janus.md)")
     j.add_argument("--head", choices=("khronos", "mlp"), default="khronos",
-                   help="janus: the law head (mlp: about the KHRONOS head's parameter count)")
+                   help="janus: the law head (mlp: about the KHRONOS head's parameter count) (default khronos)")
     j.add_argument("--latent-dim", type=int, default=None, help="janus: latent dimension (default 16)")
-    j.add_argument("--khronos-rank", type=int, default=None, help="janus: CP rank R of the KHRONOS head")
-    j.add_argument("--khronos-grid", type=int, default=None, help="janus: B-splines per coordinate")
-    j.add_argument("--w-pred", type=float, default=None, help="janus: weight of the law prediction term")
-    j.add_argument("--w-cycle", type=float, default=None, help="janus: weight of the cycle-consistency term")
+    j.add_argument("--khronos-rank", type=int, default=None,
+                   help="janus: CP rank R of the KHRONOS head (default: the --config preset's)")
+    j.add_argument("--khronos-grid", type=int, default=None,
+                   help="janus: B-splines per coordinate (default: the --config preset's)")
+    j.add_argument("--w-pred", type=float, default=None,
+                   help="janus: weight of the law prediction term (default: the --config preset's)")
+    j.add_argument("--w-cycle", type=float, default=None,
+                   help="janus: weight of the cycle-consistency term (default: the --config preset's)")
     p.set_defaults(run=run_train)
 
-    e = subparsers.add_parser("evaluate", help="evaluate a model on the held-out test split beside baselines")
+    e = subparsers.add_parser("evaluate", help="evaluate a model on the held-out test split beside baselines",
+                              description="Evaluate trained models on held-out targets beside baselines (the MLP, "
+                                          "nearest neighbour in the training set, the true θ): each design is "
+                                          "re-simulated with the exact physics and scored by sMAPE [%] against its "
+                                          "target (lower is better), best of K candidates per target. Prints a "
+                                          "table, writes JSON and a figure of example targets (docs/models.md).")
     e.add_argument("--model", required=True, nargs="+",
                    help="NAME.safetensors (with NAME.card.json beside it); several models are evaluated in one run "
                         "on the same targets, one row each (named by file: cvae-paper, cvae-compact, ...)")
-    e.add_argument("--data", required=True, help="dataset directory")
-    e.add_argument("--targets", type=int, default=500)
+    e.add_argument("--data", required=True, help="dataset directory (required)")
+    e.add_argument("--targets", type=int, default=500,
+                   help="held-out targets evaluated, the first of the split (default 500)")
     e.add_argument("--split", choices=("test", "validation"), default="test",
-                   help="targets from this split (validation: for choosing a sampling temperature)")
+                   help="targets from this split (validation: for choosing a sampling temperature) (default test)")
     e.add_argument("--temperature", type=float, default=None,
                    help="prior scale of every CVAE evaluated (default: each card's sampling temperature)")
-    e.add_argument("--k", type=int, default=16, help="candidates per target for best-of-K")
-    e.add_argument("--mlp", default="models/mlp-compact.safetensors", help="MLP baseline ('' to skip; skipped "
-                                                                         "when it is one of --model)")
+    e.add_argument("--k", type=int, default=16,
+                   help="candidates sampled per target; the best of K by re-simulated sMAPE counts (default 16)")
+    e.add_argument("--mlp", default="models/mlp-compact.safetensors",
+                   help="MLP baseline ('' to skip; skipped when it is one of --model) "
+                        "(default models/mlp-compact.safetensors)")
     e.add_argument("--neighbours-from", type=int, default=200_000, help="training samples searched by the "
-                                                                       "nearest-neighbour baseline")
+                                                                       "nearest-neighbour baseline (default 200000)")
     e.add_argument("--neighbours-data", default=None, help="dataset whose train split the nearest-neighbour "
                                                            "baseline searches (default: --data), e.g. the one the "
                                                            "models were trained on")
     e.add_argument("--json", default=None, help="write the results here (default NAME.eval.json of the first "
                                                 "model)")
     e.add_argument("--figure", default=None, help="PNG of example targets (default NAME.eval.png of the first model)")
-    e.add_argument("--update-card", action="store_true", help="store the figures in each evaluated model's card")
+    e.add_argument("--update-card", action="store_true",
+                   help="store the figures in each evaluated model's card (default: cards unchanged)")
     e.add_argument("--realisations", type=int, default=128,
-                   help="janus models: realisation seeds averaged into each design's expected law")
+                   help="janus models: realisation seeds averaged into each design's expected law (default 128)")
     e.set_defaults(run=run_evaluate)
 
 
