@@ -109,8 +109,9 @@ class TargetSketch:
 
     base_N: law before handle drags. mask: True where the user specified it.
     handle_idx: grid indices of the handles. handle_offset_N: their vertical drags [N].
-    monotone: the law is made non-decreasing (`non_decreasing`). Immutable, so an undo
-    history can hold snapshots.
+    monotone: the law is made non-decreasing (`non_decreasing`). measured: (load_N, friction_N,
+    outlier) of the record an imported target was made from, shown over the law and never edited
+    (None for drawn targets). Immutable, so an undo history can hold snapshots.
     """
 
     base_N: np.ndarray
@@ -125,6 +126,7 @@ class TargetSketch:
     # "exponent", "knee_N", "mu_after"); () for any other law. preset_parameters() reads them on the
     # sketch's own range, with_preset_parameters() remakes the preset with some changed.
     preset: tuple = ()
+    measured: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _law: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -198,6 +200,12 @@ class TargetSketch:
     def with_monotone(self, monotone: bool) -> "TargetSketch":
         return replace(self, monotone=bool(monotone), _law=None)
 
+    def with_measured(self, load_N, friction_N, outlier=None) -> "TargetSketch":
+        """The sketch with the measured points it was made from (shown over the law)."""
+        load = np.asarray(load_N, dtype=np.float64)
+        flags = np.zeros(load.shape, bool) if outlier is None else np.asarray(outlier, dtype=bool)
+        return replace(self, measured=(load, np.asarray(friction_N, dtype=np.float64), flags))
+
     @property
     def max_load_N(self) -> float:
         """P_max: the largest load of its grid."""
@@ -209,9 +217,10 @@ class TargetSketch:
         if new == self.max_load_N:
             return self
         k = new / self.max_load_N
+        measured = None if self.measured is None else (self.measured[0] * k, self.measured[1] * k, self.measured[2])
         return replace(self, base_N=self.base_N * k, handle_offset_N=tuple(v * k for v in self.handle_offset_N),
                        load_grid_N=load_range.load_grid(new), note=_scaled_note(self.note, self.max_load_N, new),
-                       _law=None)
+                       measured=measured, _law=None)
 
     def target(self, N: int) -> Target:
         """The design target for asperity count N (raises TargetError on an impossible law)."""

@@ -34,25 +34,39 @@ class FileActions(QObject):
         self.recent_menu = recent_menu
         self.session_path: Path | None = None
         self.last_autosave_s: float | None = None
+        self.import_dialog = None  # the open import dialog (studio.gui.import_dialog), if any
         self.rebuild_recent()
 
     # --- reading ------------------------------------------------------------------------------
-    def import_csv(self, path) -> None:
-        """Read a target CSV in a worker; it becomes the target (one undo step) exactly as the CLI reads it."""
+    def import_csv(self, path, *, branch: str = "loading", smoothing="auto") -> None:
+        """Read a target CSV in a worker; it becomes the target (one undo step) exactly as the CLI reads it
+        (`design --branch --smoothing`)."""
         from studio.io import read_target_csv
 
         path, t0 = str(path), time.perf_counter()
+        call_in_thread(read_target_csv, path, branch=branch, smoothing=smoothing,
+                       on_result=lambda csv: self.use_csv(path, csv, t0), on_error=self.report)
 
-        def done(csv):
-            target = csv.to_target(self.state.target.N)  # the command line's `design` makes the same Target
-            # The notes belong to this target: shown while it is current (studio.gui.main_window).
-            notice = ("Imported with notes: " + "; ".join(csv.notes)) if csv.notes else ""
-            self.state.target.edit(TargetSketch.from_target(target), f"Import {Path(path).name}", notice=notice)
-            self._remember(path)
-            self.message.emit(f"imported {Path(path).name} in {1000 * (time.perf_counter() - t0):.0f} ms")
-            self.opened.emit(path)
+    def ask_import(self, path) -> None:
+        """The import dialog on `path` (branch, smoothing, measured points, notes); Import uses its reading."""
+        from studio.gui.import_dialog import ImportDialog
 
-        call_in_thread(read_target_csv, path, on_result=done, on_error=self.report)
+        if self.import_dialog is not None:
+            self.import_dialog.close()
+        self.import_dialog = ImportDialog(path, self.parent_widget)
+        self.import_dialog.imported.connect(lambda csv, p=str(path): self.use_csv(p, csv, time.perf_counter()))
+        self.import_dialog.show()
+
+    def use_csv(self, path: str, csv, t0: float) -> None:
+        """A CsvTarget read from `path` becomes the target, with its measured points (one undo step)."""
+        target = csv.to_target(self.state.target.N)  # the command line's `design` makes the same Target
+        sketch = TargetSketch.from_target(target).with_measured(csv.raw_load_N, csv.raw_friction_N, csv.outlier)
+        # The notes belong to this target: shown while it is current (studio.gui.main_window).
+        notice = ("Imported with notes: " + "; ".join(csv.notes)) if csv.notes else ""
+        self.state.target.edit(sketch, f"Import {Path(path).name}", notice=notice)
+        self._remember(path)
+        self.message.emit(f"imported {Path(path).name} in {1000 * (time.perf_counter() - t0):.0f} ms")
+        self.opened.emit(path)
 
     def open_design_file(self, path) -> None:
         """Read a design file in a worker: its target (and N) becomes the target, its designs results."""

@@ -320,7 +320,7 @@ class MainWindow(QMainWindow):
         f, design = self.files, self.design
         design_files = "Design files (*.h5 *.hdf5);;All files (*)"
         asks = {
-            "import": (f.import_csv, "Import friction curve", "CSV files (*.csv *.txt *.tsv);;All files (*)", None),
+            "import": (f.ask_import, "Import friction curve", "CSV files (*.csv *.txt *.tsv);;All files (*)", None),
             "open": (f.open_design_file, "Open design file", design_files, None),
             "export": (f.export_designs, "Export designs", "Design files (*.h5)", "designs.h5"),
             "export all": (lambda p: f.export_designs(p, self.state.board.designs()), "Export all designs",

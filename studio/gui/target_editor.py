@@ -75,7 +75,16 @@ class TargetEditor(QWidget):
         self.handles = pg.ScatterPlotItem(size=13, brush=pg.mkBrush("#ffffff"), pen=pg.mkPen("#1a1a1a", width=2),
                                           symbol="o")
         self.handles.setZValue(20)
-        for item in (self.curve, self.stroke_curve, self.points_item, self.handles):
+        # the measured record an imported target was made from: its points, outliers marked (never edited)
+        self.measured_item = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(90, 90, 90, 150), pen=pg.mkPen(None),
+                                                name="measured")
+        self.outlier_item = pg.ScatterPlotItem(size=10, symbol="x", brush=pg.mkBrush("#c62828"),
+                                               pen=pg.mkPen("#c62828", width=1.5), name="outliers")
+        for item in (self.measured_item, self.outlier_item):
+            item.setZValue(5)
+            item.setToolTip("Measured points of the imported record (× outliers, left out when smoothed)")
+        for item in (self.measured_item, self.outlier_item, self.curve, self.stroke_curve, self.points_item,
+                     self.handles):
             self.plot.addItem(item)
         self.readout = HoverReadout(self.plot, "P = {x:.4g} N   F = {y:.4g} N")
         self.view.setToolTip("Draw mode: press and drag to paint a friction law F(P).\n"
@@ -135,6 +144,13 @@ class TargetEditor(QWidget):
 
     def _refresh(self) -> None:
         s = self.shown
+        if s is None or s.measured is None:
+            self.measured_item.setData([], [])
+            self.outlier_item.setData([], [])
+        else:
+            load, friction, outlier = s.measured
+            self.measured_item.setData(*self._to_display(load[~outlier], friction[~outlier]))
+            self.outlier_item.setData(*self._to_display(load[outlier], friction[outlier]))
         if s is None:
             for item in (self.curve, self.handles):
                 item.setData([], [])
