@@ -52,7 +52,9 @@ HELP_HTML = """
 force F [N] against the normal load P [N]; release to turn the stroke into a smooth law with white
 handles you can drag. <i>Points</i> mode: click points. <i>Presets</i> start from a linear, power-law
 or bilinear law (μ beside them). <i>Import CSV</i> reads a measured curve (load, friction; units
-from the header) exactly as <code>friction-studio design</code> does. Grey shading marks loads the
+from the header) exactly as <code>friction-studio design</code> does; its dialog chooses the loading or
+unloading branch (or their mean) and the smoothing of a noisy record, names outliers, and the measured
+points are then drawn over the target. Grey shading marks loads the
 target does not specify: they are extrapolated and not scored. What an import assumed or fixed shows in
 the banner while that target is current (a preset or an undo to another target hides it, an undo back
 shows it again). <i>Non-decreasing</i> shows whether the current law is made non-decreasing: off for a

@@ -47,7 +47,7 @@ class ImportDialog(QDialog):
         self.branch_combo.setCurrentText(DEFAULT_BRANCH)
         self.branch_combo.setToolTip("Which part of a record with loading and unloading branches makes the target")
         self.found_label = QLabel("")
-        self.smooth_check = QCheckBox("Smooth")
+        self.smooth_check = QCheckBox("on")
         self.smooth_check.setToolTip("Robust local-linear fit in log-load; outliers left out. On by default when the "
                                      "record is noisy or has outliers")
         self.smooth_spin = QDoubleSpinBox()
@@ -64,6 +64,7 @@ class ImportDialog(QDialog):
         smooth_row.addWidget(self.smooth_spin)
         smooth_row.addStretch(1)
         form = QFormLayout()
+        form.addRow("File", QLabel(self.path))
         form.addRow("Branch", self.branch_combo)
         form.addRow("", self.found_label)
         form.addRow("Smoothing", smooth_row)

@@ -113,7 +113,10 @@ class TargetEditor(QWidget):
         self.plot.vb.setLimits(xMin=-0.05 * max_load_N, xMax=1.05 * max_load_N)
         self.plot.setXRange(0, max_load_N, padding=0.02)
         if self.shown is not None and not self.mu_view:
-            self.plot.setYRange(0, float(self.shown.law_N.max()), padding=0.05)
+            top = float(self.shown.law_N.max())
+            if self.shown.measured is not None and self.shown.measured[1].size:  # outliers stay in view
+                top = max(top, float(self.shown.measured[1].max()))
+            self.plot.setYRange(0, top, padding=0.05)
         elif not self.mu_view:
             self.plot.setYRange(0, 0.4 * max_load_N, padding=0.02)
         else:
