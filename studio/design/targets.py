@@ -284,32 +284,55 @@ def _smooth(p: np.ndarray, f: np.ndarray) -> np.ndarray:
     return local_linear(p, f, max((p[-1] - p[0]) * SMOOTHING_WIDTH, 1e-9))
 
 
+MAX_KERNEL_POINTS = 2000  # above this many points, kernel sums use binned data at as many evaluation points
+
+
 def local_linear(x, y, width: float, at=None, weights=None, leave_one_out: bool = False) -> np.ndarray:
     """Local-linear kernel regression of y on x (Gaussian kernel of standard deviation `width`: one value, or
-    one per evaluation point), at `at` (default: at x). weights: per-point weights (robustness). leave_one_out: each point's own value is left
-    out of its fit (at=None only), so a point cannot hide its own deviation. Unlike a moving average it
-    has no bias at the ends, and it is exact for straight lines (power laws, in log–log). Where a point
-    has no neighbours within a few widths the fit falls back to the kernel-weighted mean."""
+    one per evaluation point), at `at` (default: at x). weights: per-point weights (robustness).
+    leave_one_out: each point's own value is left out of its fit (at=None only), so a point cannot hide its
+    own deviation. Unlike a moving average it has no bias at the ends, and it is exact for straight lines
+    (power laws, in log–log). Where a point has no neighbours within a few widths the fit falls back to the
+    kernel-weighted mean. Long records (more than MAX_KERNEL_POINTS points) are summed in as many bins and
+    at as many evaluation points, interpolated: bins and evaluation points are far finer than the kernel."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     w_point = np.ones(x.shape) if weights is None else np.asarray(weights, dtype=np.float64)
-    at_points = x if at is None else np.asarray(at, dtype=np.float64)
-    out = np.empty(at_points.shape)
+    s0, s1, s2, t0, t1 = kernel_sums(x, y, width, x if at is None else np.asarray(at, dtype=np.float64), w_point)
+    if leave_one_out and at is None:  # at its own load a point adds w·K(0) = w to s0 and w·y to t0, nothing else
+        s0, t0 = s0 - w_point, t0 - w_point * y
+    det = s0 * s2 - s1 * s1
+    ok = (det > 1e-12 * np.maximum(s0 * s2, 1e-300)) & (s0 > 1e-12)
+    mean = np.where(s0 > 1e-12, t0 / np.where(s0 > 1e-12, s0, 1.0), np.nan)
+    return np.where(ok, (s2 * t0 - s1 * t1) / np.where(ok, det, 1.0), mean)
+
+
+def kernel_sums(x, y, width, at, weights):
+    """Σw·K, Σw·K·dx, Σw·K·dx², Σw·K·y, Σw·K·dx·y at each `at` (K Gaussian of `width`, dx = x − at)."""
+    at = np.asarray(at, dtype=np.float64)
+    width = np.broadcast_to(np.maximum(np.asarray(width, dtype=np.float64), 1e-12), at.shape)
+    if at.size > MAX_KERNEL_POINTS:  # the sums are smooth in `at` on the kernel's scale: interpolate them
+        grid = np.linspace(at.min(), at.max(), MAX_KERNEL_POINTS)
+        order = np.argsort(at)
+        grid_width = np.interp(grid, at[order], width[order])
+        return tuple(np.interp(at, grid, s) for s in kernel_sums(x, y, grid_width, grid, weights))
+    if x.size > MAX_KERNEL_POINTS:  # bins far narrower than the kernel: weighted sums per bin
+        edges = np.linspace(x.min(), x.max(), MAX_KERNEL_POINTS + 1)
+        b = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, MAX_KERNEL_POINTS - 1)
+        w = np.bincount(b, weights=weights, minlength=MAX_KERNEL_POINTS)
+        keep = w > 0
+        xb = np.bincount(b, weights=weights * x, minlength=MAX_KERNEL_POINTS)[keep] / w[keep]
+        yb = np.bincount(b, weights=weights * y, minlength=MAX_KERNEL_POINTS)[keep] / w[keep]
+        x, y, weights = xb, yb, w[keep]
+    out = np.empty((5, at.size))
     chunk = max(1, 2_000_000 // max(x.size, 1))  # rows of the kernel matrix held at once (~16 MB)
-    width = np.broadcast_to(np.maximum(np.asarray(width, dtype=np.float64), 1e-12), at_points.shape)
-    for start in range(0, at_points.size, chunk):
-        a = at_points[start:start + chunk]
+    for start in range(0, at.size, chunk):
+        a = at[start:start + chunk]
         dx = x[None, :] - a[:, None]
-        w = np.exp(-0.5 * (dx / width[start:start + chunk, None]) ** 2) * w_point[None, :]
-        if leave_one_out and at is None:
-            w[np.arange(a.size), np.arange(start, start + a.size)] = 0.0
-        s0, s1, s2 = w.sum(1), (w * dx).sum(1), (w * dx * dx).sum(1)
-        t0, t1 = w @ y, (w * dx) @ y
-        det = s0 * s2 - s1 * s1
-        ok = det > 1e-12 * np.maximum(s0 * s2, 1e-300)
-        mean = np.where(s0 > 0, t0 / np.where(s0 > 0, s0, 1.0), np.nan)
-        out[start:start + chunk] = np.where(ok, (s2 * t0 - s1 * t1) / np.where(ok, det, 1.0), mean)
-    return out
+        w = np.exp(-0.5 * (dx / width[start:start + chunk, None]) ** 2) * weights[None, :]
+        wdx = w * dx
+        out[:, start:start + chunk] = (w.sum(1), wdx.sum(1), (wdx * dx).sum(1), w @ y, wdx @ y)
+    return tuple(out)
 
 
 def robust_trend(x, y, width: float, iterations: int = 3, leave_one_out: bool = False):
