@@ -147,3 +147,21 @@ def test_unsorted_table_is_not_a_record():
     assert has(t.notes, "sorted") and not has(t.notes, "branch")
     with pytest.raises(CsvError, match="not a record in time order"):
         parse_target_text("2,0.7\n0.5,0.25\n4,1.2\n1,0.4\n3,1.0\n", "u.csv", branch="unloading")
+
+
+def test_measured_points_survive_a_session(tmp_path):
+    from studio.design.targets import TargetSketch
+    from studio.io.session import load_session, save_session
+    from studio.state import StudioState
+
+    csv = read_target_csv(RECORDS / "spikes.csv")
+    state = StudioState()
+    state.target.edit(TargetSketch.from_target(csv.to_target(32)).with_measured(csv.raw_load_N, csv.raw_friction_N,
+                                                                                 csv.outlier))
+    path = save_session(tmp_path / "s.json", state.to_session())
+    restored = StudioState()
+    restored.restore(load_session(path))
+    load, friction, outlier = restored.target.sketch.measured
+    np.testing.assert_array_equal(load, csv.raw_load_N)
+    np.testing.assert_array_equal(friction, csv.raw_friction_N)
+    np.testing.assert_array_equal(outlier, csv.outlier)

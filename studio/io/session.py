@@ -1,7 +1,8 @@
 """Session files: the studio's working state as JSON (atomic), with autosave and crash recovery.
 
 A session holds the target (law on the grid, mask, N, source, note, the largest load of its
-grid `max_load_N` (absent: 10 N, as written before), the sketch's handles), the designs on the
+grid `max_load_N` (absent: 10 N, as written before), the sketch's handles, the measured points of an
+imported record `measured`: [load_N, friction_N, outlier] (absent: none)), the designs on the
 board (canonical θ, N, seed, method, model, error, name, elapsed, max_load_N),
 the pinned and selected design names, and the job settings (free JSON values). Designs
 are stored as (θ, N, seed) only: they are exactly reproducible, so asperities and laws
@@ -53,6 +54,7 @@ class Session:
 
     target: Target | None = None
     handles: list[tuple[float, float]] = field(default_factory=list)  # sketch handles (load_N, friction_N)
+    measured: list[tuple[float, float, bool]] = field(default_factory=list)  # an imported record's points
     designs: list[Design] = field(default_factory=list)
     pinned: list[str] = field(default_factory=list)
     selected: str | None = None
@@ -81,6 +83,7 @@ def session_to_json(session: Session) -> dict:
         "revision": uuid.uuid4().hex,
         "target": target,
         "handles": [[float(p), float(f)] for p, f in session.handles],
+        "measured": [[float(p), float(f), bool(o)] for p, f, o in session.measured],
         "designs": [_design_to_json(d) for d in session.designs],
         "pinned": [str(n) for n in session.pinned],
         "selected": session.selected,
@@ -161,6 +164,8 @@ def session_from_json(doc, where: str = "session") -> Session:
         session.target = _target_from_json(_expect(t, dict, where, "target"), where)
     session.handles = [_pair(h, where, f"handles[{i}]")
                        for i, h in enumerate(_expect(doc.get("handles", []), list, where, "handles"))]
+    session.measured = [_measured_point(m, where, f"measured[{i}]")
+                        for i, m in enumerate(_expect(doc.get("measured", []), list, where, "measured"))]
     designs = _expect(doc.get("designs", []), list, where, "designs")
     session.designs = [_design_from_json(d, where, f"designs[{i}]") for i, d in enumerate(designs)]
     session.pinned = [_expect(n, str, where, f"pinned[{i}]")
@@ -194,6 +199,14 @@ def _vector(value, length, where, name) -> np.ndarray:
 def _pair(value, where, name) -> tuple[float, float]:
     v = _vector(value, 2, where, name)
     return float(v[0]), float(v[1])
+
+
+def _measured_point(value, where, name) -> tuple[float, float, bool]:
+    """[load_N, friction_N, outlier] of a measured point (absent in sessions before issue 22)."""
+    items = _expect(value, list, where, name)
+    if len(items) != 3 or not isinstance(items[2], bool):
+        raise SessionError(f"{where}: field {name} must be [load, friction, outlier true/false]")
+    return _number(items[0], where, f"{name}[0]"), _number(items[1], where, f"{name}[1]"), items[2]
 
 
 def _target_from_json(t: dict, where) -> Target:

@@ -16,6 +16,8 @@ State is changed on one thread only, the GUI's.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from studio.design.core import Design
 from studio.design.targets import TargetSketch
 from studio.io.session import Session
@@ -80,6 +82,8 @@ class StudioState:
             target=self.target.target,
             handles=[] if sketch is None else [(float(p), float(f)) for p, f in
                                                zip(sketch.handle_load_N, sketch.handle_friction_N)],
+            measured=[] if sketch is None or sketch.measured is None else
+            [(float(p), float(f), bool(o)) for p, f, o in zip(*sketch.measured)],
             designs=[e.design for e in kept],
             pinned=[e.design.name for e in kept if e.pinned],
             selected=None if board.selected is None else board.selected.design.name,
@@ -99,6 +103,8 @@ class StudioState:
         if t is not None:
             sketch = TargetSketch.from_target(t, monotone=bool(values.get("monotone", True)),
                                               handle_load_N=[p for p, _ in session.handles] or None)
+            if session.measured:
+                sketch = sketch.with_measured(*np.array(session.measured, dtype=np.float64).T)
             self.target.edit(sketch, "Restore session", N=t.N)
         for design in session.designs if designs is None else designs:
             name = design.name  # before the board renames a design whose name another entry has
