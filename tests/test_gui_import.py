@@ -2,44 +2,19 @@
 points over the target, in the dialog and in the target editor after Import."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings
 
 from studio.gui.import_dialog import ImportDialog
-from studio.gui.main_window import MainWindow
 from studio.io.record import DEFAULT_SMOOTHING_PERCENT
-from test_gui_helpers import QUICK_ENGINES
+from test_gui import details_fn, slot_exceptions, window  # noqa: F401  (the studio window fixtures)
 
 pg.setConfigOptions(mouseRateLimit=-1)
 pytestmark = pytest.mark.gui
 RECORDS = Path(__file__).resolve().parent / "data" / "records"
-
-
-@pytest.fixture
-def slot_exceptions(monkeypatch):
-    caught = []
-    monkeypatch.setattr(sys, "excepthook", lambda *info: caught.append(info))
-    yield caught
-    assert not caught, "exception in a Qt slot: " + "".join(__import__("traceback").format_exception(*caught[0]))
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, slot_exceptions):
-    w = MainWindow(engines=QUICK_ENGINES, settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
-                   session_path=tmp_path / "session.json", load_model_info=False)
-    w.mark_clean_exit_on_close = False
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    w.k_spin.setValue(2)
-    yield w
-    w.close()
 
 
 def open_dialog(qtbot, path) -> ImportDialog:

@@ -24,24 +24,18 @@ from studio.physics import enable_float64  # noqa: E402
 
 enable_float64()  # an entry point
 
+from dynamics_tab import wait_until  # noqa: E402  (the screenshots' shared wait)
+
 RECORD = ROOT / "tests" / "data" / "records" / "noisy_two_branches.csv"
 
 
-def wait_until(app, condition, timeout_s: float, what: str) -> None:
-    end = time.time() + timeout_s
-    while not condition():
-        if time.time() > end:
-            raise SystemExit(f"timed out waiting for {what}")
-        app.processEvents()
-        time.sleep(0.02)
-
-
 def shoot(app, widget, path: Path) -> None:
+    """The widget as a PNG, once the last repaint has landed (written atomically)."""
     from studio.files import atomic_write
 
-    for _ in range(20):  # let the last repaint land
+    end = time.time() + 1.0
+    while time.time() < end:
         app.processEvents()
-        time.sleep(0.05)
     with atomic_write(path) as part:
         widget.grab().save(str(part))
     print(f"wrote {path}")
