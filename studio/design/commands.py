@@ -90,8 +90,8 @@ def register(subparsers) -> None:
     b = subparsers.add_parser("bench", help="benchmark the design engines on the fixed target set (brief by default)",
                               description="Run each design engine on each benchmark target for a fixed time budget "
                                           "and print one JSON summary line and a table of sMAPE [%] (lower is "
-                                          "better). The target set is benchmarks/ (simulated laws of known designs "
-                                          "and analytic laws, some out of reach).")
+                                          "better). The targets are resources/benchmarks/design-targets.json: "
+                                          "simulated laws of known designs and analytic laws, some out of reach.")
     b.add_argument("--targets", default=BENCH_TARGETS,
                    help="'all', 'simulated', 'analytic', an index slice 'A:B' or comma-separated names "
                         f"(default {BENCH_TARGETS})")
