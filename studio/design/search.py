@@ -256,7 +256,7 @@ def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_R
     data = bad & follows_trend
     box = bad & ~data
     parts = []
-    if box.any():
+    if box.any() and not data.any():
         where = "the design box" if target.material.free else \
             f"the design box with the given material ({target.material.describe()})"
         why = ""
@@ -266,6 +266,10 @@ def reach_report(design: Design, target: Target, limit_percent: float = OUT_OF_R
                    f"largest load, the target asks {mu_target:.3g}")
         parts.append(f"out of reach of {where} by more than {limit_percent:g} % at loads "
                      + _load_ranges(box, r, load) + why)
+    elif box.any():  # the search may have given these loads up to come closer to the rough points
+        parts.append(f"misses the target by more than {limit_percent:g} % at loads {_load_ranges(box, r, load)} "
+                     "where the target is smooth (out of the design box's reach, or traded for the rough points "
+                     "below: smooth the record and design again to tell)")
     if data.any():
         rough = 100.0 * (target.friction_N - trend) / trend
         scatter = 1.4826 * float(np.nanmedian(np.abs(rough[target.mask])))
