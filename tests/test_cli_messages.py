@@ -189,3 +189,12 @@ def test_a_smooth_miss_beside_rough_points_is_not_blamed_on_the_box_alone():
     assert text.startswith("misses the target by more than 5 % at loads") and "where the target is smooth" in text
     assert "traded for the rough points" in text and "spikes in the target data near 5." in text
     assert "out of reach of the design box by" not in text
+
+
+def test_bench_json_in_a_missing_folder_is_refused_before_the_benchmark(tmp_path, capsys, monkeypatch):
+    import studio.design.benchmark as benchmark
+
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda *a, **k: pytest.fail("the benchmark ran"))
+    assert main(["bench", "--json", str(tmp_path / "nope" / "b.json")]) == 2
+    err = _error_line(capsys)
+    assert err.startswith("friction-studio bench: --json") and f"folder {tmp_path / 'nope'} does not exist" in err

@@ -208,7 +208,12 @@ def choose_asperities(target, args):
 
 def bench_command(args) -> int:
     from studio.design.benchmark import load_targets, run_benchmark, select, table
+    from studio.errors import StudioError
+    from studio.files import writable_problem
 
+    problem = args.json and writable_problem(args.json)  # said now, not after the benchmark
+    if problem:
+        raise StudioError(f"--json {args.json}: {problem}")
     targets = select(load_targets(), args.targets)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     result = run_benchmark(targets, engines, budget_s=args.budget, seed=args.seed,
