@@ -134,7 +134,7 @@ def prepare_record(load_N, friction_N, lines, *, branch=DEFAULT_BRANCH, smoothin
         smooth = strength if strength is not None else (
             DEFAULT_SMOOTHING_PERCENT if outlier.any() or (noise is not None and noise >= NOISE_FLAG_PERCENT) else 0.0)
         _quality_notes(label, load[idx], lines[idx], outlier, off, noise, smooth, notes)
-        keep = ~outlier if smooth > 0 else np.ones(idx.size, bool)
+        keep = ~outlier if smooth > 0 and (~outlier).sum() >= MIN_BRANCH_ROWS else np.ones(idx.size, bool)
         p, f, count = _average_repeats(load[idx][keep], friction[idx][keep])
         if count.max() > 1:
             repeated = count > 1
