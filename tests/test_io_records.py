@@ -165,3 +165,10 @@ def test_measured_points_survive_a_session(tmp_path):
     np.testing.assert_array_equal(load, csv.raw_load_N)
     np.testing.assert_array_equal(friction, csv.raw_friction_N)
     np.testing.assert_array_equal(outlier, csv.outlier)
+
+
+def test_rows_out_of_order_are_not_called_sweeps():
+    p = np.linspace(1, 8, 20)
+    rows = [f"{a:.3f},{0.3 * a ** 0.8:.4f}" for a in p]
+    t = parse_target_text("\n".join(rows[5:] + rows[:5]), "rotated.csv")  # two rising runs, disjoint loads
+    assert has(t.notes, "rows were not sorted by load; sorted them") and not has(t.notes, "sweeps")

@@ -10,7 +10,8 @@ Branches
     runs is the return to the start of another sweep (a load column that repeats). The turning row
     belongs to the branch that ends at it. `branch`: "loading" (default), "unloading", or "mean" (each
     branch's curve interpolated onto the loads both cover, averaged). Rows in no such order (a table
-    typed by hand) are one branch, sorted by load.
+    typed by hand, or rising runs over separate load ranges: rows out of order, not repeated sweeps) are
+    one branch, sorted by load.
 Repeats
     Rows of a branch at the same load (within REPEAT_FRACTION of the largest load: several sweeps, or
     repeats written one after the other) are averaged; the note says how many at how many loads.
@@ -211,6 +212,11 @@ def _branches(load: np.ndarray) -> dict[str, list[np.ndarray]] | None:
             return None
     if not out["loading"] and not out["unloading"]:
         return None
+    present = [runs for runs in out.values() if runs]
+    if len(present) == 1 and len(present[0]) > 1:  # runs one way over separate load ranges: rows out of order
+        spans = sorted((load[r].min(), load[r].max()) for r in present[0])
+        if all(b[0] > a[1] for a, b in zip(spans, spans[1:])):
+            return None
     return out
 
 
