@@ -37,16 +37,12 @@ def before_layout(contact_radius_mm, clearance_mm=BEFORE_CLEARANCE_MM):
     """The pre-issue-21 layout: Hertz contact discs sqrt(R·d) at 10 N, each padded by half the clearance,
     packed largest first, never-touching asperities as points, centred on the centres' centroid.
 
-    The rule lives here only; the greedy packing is the one studio/physics/layout.py still uses,
-    given the old rule's distances (r_i + r_j), so this is the old algorithm step for step.
+    studio.physics.layout.pack_contact_discs keeps the rule (older files and the contact-pattern dataset
+    use it); the greedy packing is the one the new layout uses, so this is the old algorithm step for step.
     """
-    from studio.physics.layout import _greedy
+    from studio.physics.layout import pack_contact_discs
 
-    r = np.asarray(contact_radius_mm, dtype=np.float64) + clearance_mm / 2
-    distance = r[:, None] + r[None, :]
-    np.fill_diagonal(distance, 0.0)
-    x, y = _greedy(np.argsort(-r, kind="stable"), distance, r, phase_starts=set())
-    return x - x.mean(), y - y.mean()
+    return pack_contact_discs(contact_radius_mm, clearance_mm)
 
 
 # ------------------------------------------------------------------------------------------- measures

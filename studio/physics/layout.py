@@ -244,6 +244,18 @@ def layout_for(asperities, E_star_MPa: float, *, max_load_N: float = DEFAULT_MAX
                        clearance_mm=clearance_mm)
 
 
+def pack_contact_discs(contact_radius_mm, clearance_mm: float = DEFAULT_CLEARANCE_MM):
+    """Centres (x, y) [mm] of the layout used before issue 21: Hertz contact discs (radii at the largest load)
+    padded by half the clearance, packed largest first, never-touching asperities as points, centred on
+    the centres' centroid. Its caps may meet above the flat (older design files hold such layouts);
+    kept for them, for the layout benchmark's baseline and for the contact-pattern dataset."""
+    r = np.asarray(contact_radius_mm, dtype=np.float64) + float(clearance_mm) / 2
+    distance = r[:, None] + r[None, :]
+    np.fill_diagonal(distance, 0.0)
+    x, y = _greedy(np.argsort(-r, kind="stable"), distance, r, phase_starts=set())
+    return x - x.mean(), y - y.mean()
+
+
 def _checked(height_mm, radius_mm):
     h = np.asarray(height_mm, dtype=np.float64)
     R = np.asarray(radius_mm, dtype=np.float64)
