@@ -17,7 +17,7 @@ layout at LOADS_PER_LAYOUT loads of the model's grid, all drawn from SeedSequenc
 Each (layout, load) is solved with studio.physics.contact.solve_at at `cells_per_radius` (coarser
 than validation's 5; docs/patterns.md shows the labels agree) and a grid budget; a load over the
 budget or unsolved is kept with its status (1 grid budget, 2 solver) and no label. Stored: the
-layout's geometry, the independent and first-order predictions and the BEM's per-asperity loads,
+layout's geometry, the independent prediction and the BEM's per-asperity loads,
 areas and merged flags, so classes (studio.physics.patterns) can be re-derived without solving.
 
 Shards of DESIGNS_PER_SHARD designs, written atomically with a manifest listing each and its
@@ -40,7 +40,7 @@ from studio.data.store import DataError
 
 FORMAT_NAME = "friction-studio-contact-patterns"
 FORMAT_VERSION = 1
-DESIGNS_PER_SHARD = 8
+DESIGNS_PER_SHARD = 4
 LAYOUTS_PER_DESIGN = 2
 LOADS_PER_LAYOUT = 8
 CLEARANCE_MM_MIN = 0.025
@@ -126,8 +126,7 @@ def compute_shard(params: PatternParameters, k: int, log=None) -> dict:
     """The arrays of shard k: per layout (prefix layout_) and per (layout, load) (prefix sample_)."""
     from studio.data.sampling import sample_designs
     from studio.physics import LOAD_GRID_N, realize
-    from studio.physics.contact import (ContactError, GridBudgetError, Interface, first_order_contacts,
-                                        independent_contacts, solve_at)
+    from studio.physics.contact import ContactError, GridBudgetError, Interface, independent_contacts, solve_at
 
     first, count = params.shards()[k]
     theta, counts, seeds = sample_designs(params.seed, first, count)
@@ -155,7 +154,6 @@ def compute_shard(params: PatternParameters, k: int, log=None) -> dict:
                 add(lay, name, value)
             loads = LOAD_GRID_N[idx]
             d_ind, p_ind, a_ind = independent_contacts(itf, loads)
-            _, _, a_first = first_order_contacts(itf, loads)
             for m, load in enumerate(loads):
                 t0 = time.process_time()
                 status, sol = 0, None
@@ -168,8 +166,7 @@ def compute_shard(params: PatternParameters, k: int, log=None) -> dict:
                     status = 2
                 touching = d_ind[m] > 0
                 for name, value in (("layout_row", row), ("load_index", idx[m]), ("load_N", load), ("status", status),
-                                    ("area_independent_mm2", a_ind[m].sum()), ("area_first_order_mm2", a_first[m].sum()),
-                                    ("contacts_independent", int(touching.sum())),
+                                    ("area_independent_mm2", a_ind[m].sum()), ("contacts_independent", int(touching.sum())),
                                     ("flat_independent_mm", float(np.max(a.height_mm[touching] - d_ind[m][touching]))),
                                     ("independent_load_N", _padded(p_ind[m], 0, np.float32))):
                     add(smp, name, value)

@@ -97,6 +97,10 @@ def load_model(path, device: str | None = None) -> tuple[torch.nn.Module, dict]:
             from studio.models import gru
 
             model = gru.build(gru.GruConfig.from_dict(card["config"]))
+        elif card["kind"].startswith("patterns"):  # the contact-pattern models (studio/models/patterns.py)
+            from studio.models import patterns
+
+            model = patterns.build(patterns.PatternConfig.from_dict(card["config"]))
         else:
             model = build(config_from_dict(card["config"]))  # cvae, vae, mlp, janus
         state = load_file(str(weights_path))

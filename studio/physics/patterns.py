@@ -85,3 +85,67 @@ def solve_pattern(interface, load_N: float, **grid_options) -> tuple[str, Contac
     _, load, area = independent_contacts(interface, [load_N])
     stats = contact_stats(solve_at(interface, load_N, **grid_options), area[0], load[0])
     return pattern_of(stats), stats
+
+
+# ------------------------------------------------------------------------------------- structural image
+
+IMAGE_PIXELS = 64
+IMAGE_CHANNELS = 4  # one per mixture component (studio.physics.theta.N_COMPONENTS)
+IMAGE_DEPTHS = 2.0  # the image shows heights from the top summit down to this many (top − g_low) below it
+VIEW_MARGIN = 1.05
+
+
+@dataclass(frozen=True, eq=False)  # holds an array: compare fields, not objects
+class StructuralImage:
+    """The laid-out surface before contact, as the pattern models see it.
+
+    pixels: (IMAGE_CHANNELS, P, P) float32; channel k holds, where the highest cap belongs to mixture
+    component k, the height v = 1 − (top − z) / (IMAGE_DEPTHS·depth_mm) clipped to [0, 1] (the top
+    summit 1, the flat's lowest position g_low 1 − 1/IMAGE_DEPTHS), 0 elsewhere. The square covers a
+    disc of radius view_mm around the centroid of the touching caps, so turning the layout about any
+    point only turns the picture. depth_mm = top − g_low: the height scale; pixel_mm: the length scale.
+    """
+
+    pixels: np.ndarray
+    view_mm: float
+    depth_mm: float
+    centre_mm: tuple
+
+    @property
+    def pixel_mm(self) -> float:
+        return 2.0 * self.view_mm / self.pixels.shape[-1]
+
+    def level(self, z_mm, top_mm: float) -> np.ndarray:
+        """Image height v of absolute heights z [mm] (e.g. the flat's position at a load)."""
+        return 1.0 - (top_mm - np.asarray(z_mm, dtype=np.float64)) / (IMAGE_DEPTHS * self.depth_mm)
+
+
+def structural_image(height_mm, radius_mm, x_mm, y_mm, channel, flat_lowest_mm: float,
+                     pixels: int = IMAGE_PIXELS) -> StructuralImage:
+    """The StructuralImage of a layout: caps (h, R) at (x, y) [mm], the channel of each (its mixture
+    component, ranked by mean height as in studio.physics.canonical), g_low [mm]."""
+    from studio.physics.contact import Grid, Interface, surface_of
+
+    h = np.asarray(height_mm, dtype=np.float64)
+    R = np.asarray(radius_mm, dtype=np.float64)
+    x = np.asarray(x_mm, dtype=np.float64)
+    y = np.asarray(y_mm, dtype=np.float64)
+    comp = np.asarray(channel, dtype=np.int64)
+    top = float(h.max())
+    depth = max(top - float(flat_lowest_mm), 1e-6)
+    bottom = top - IMAGE_DEPTHS * depth
+    touching = h > flat_lowest_mm
+    if not touching.any():
+        touching = h >= top
+    cx, cy = float(x[touching].mean()), float(y[touching].mean())
+    shown = h > bottom
+    reach = np.hypot(x[shown] - cx, y[shown] - cy) + np.sqrt(2 * R[shown] * (h[shown] - bottom))
+    view = VIEW_MARGIN * float(reach.max())
+    cell = 2 * view / pixels
+    grid = Grid(cx - view, cy - view, cell, (pixels, pixels))
+    z, owner = surface_of(Interface(h[shown], R[shown], x[shown], y[shown], 1.0), grid, floor_mm=bottom)
+    v = np.clip(1.0 - (top - z) / (IMAGE_DEPTHS * depth), 0.0, 1.0)
+    image = np.zeros((IMAGE_CHANNELS, pixels, pixels), dtype=np.float32)
+    who = np.nonzero(owner >= 0)
+    image[comp[shown][owner[who]] % IMAGE_CHANNELS, who[0], who[1]] = v[who]
+    return StructuralImage(image, view, depth, (cx, cy))
