@@ -126,6 +126,7 @@ def compute_shard(params: PatternParameters, k: int, log=None) -> dict:
     """The arrays of shard k: per layout (prefix layout_) and per (layout, load) (prefix sample_)."""
     from studio.data.sampling import sample_designs
     from studio.physics import LOAD_GRID_N, realize
+    from studio.physics.theta import E_STAR_IDX
     from studio.physics.contact import ContactError, GridBudgetError, Interface, independent_contacts, solve_at
 
     first, count = params.shards()[k]
@@ -138,7 +139,7 @@ def compute_shard(params: PatternParameters, k: int, log=None) -> dict:
     for i in range(count):
         index = first + i
         a = realize(theta[i].astype(np.float64), int(counts[i]), int(seeds[i]))
-        E = float(theta[i][20])
+        E = float(theta[i][E_STAR_IDX])
         rules, clearances, load_indices = layout_plan(params, index)
         for j, (rule, clearance, idx) in enumerate(zip(rules, clearances, load_indices)):
             x, y, g_low = lay_out(a.height_mm, a.radius_mm, E, rule, clearance, params.max_load_N)
@@ -221,7 +222,10 @@ def shard_bytes(arrays: dict, first_index: int, seed: int) -> bytes:
 
 def make_shard(folder: str, params: PatternParameters, k: int) -> dict:
     """Compute shard k, write it atomically, return its manifest entry."""
+    from studio.physics import enable_float64
+
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    enable_float64()  # runs in a spawned worker: an entry point of its own (realize needs the float64 physics)
     t0 = time.perf_counter()
     c0 = time.process_time()
     arrays = compute_shard(params, k)
@@ -298,9 +302,9 @@ def generate_patterns(out: str, *, designs: int, seed: int = 0, workers: int = 2
     else:
         manifest = wanted
         _write_manifest(out, manifest)
-    for name in os.listdir(out):  # half-written files of a killed run
-        if name.endswith(store.TEMP_SUFFIX):
-            os.remove(os.path.join(out, name))
+    from studio.data.generate import _discard_partial_files
+
+    _discard_partial_files(out, log or (lambda s: None))  # half-written files of a killed run
     done = {}
     for entry in manifest["shards"]:
         file = os.path.join(out, entry["name"])

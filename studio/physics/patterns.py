@@ -11,8 +11,8 @@ pattern (definitions and the data behind them: docs/patterns.md):
                  shared elastic body) changes the law
     coalesced    patches of neighbouring asperities merged, carrying at least COALESCED_LOAD_SHARE of
                  the load: the contact is no longer a set of Hertz contacts
-    dominated    one asperity carries at least DOMINATED_LOAD_SHARE of the load: the law at this
-                 load is that of a single cap (and of its fabrication)
+    dominated    one asperity carries more than DOMINATED_LOAD_SHARE of the load (more than all the
+                 others together): the law at this load is that of a single cap (and of its fabrication)
 
 Checked in this order (coalesced, dominated, interacting, isolated): the first that applies names
 the pattern. Numpy only; the solve itself is studio.physics.contact's.
@@ -27,7 +27,7 @@ PATTERNS = ("isolated", "interacting", "coalesced", "dominated")
 ISOLATED, INTERACTING, COALESCED, DOMINATED = range(4)
 AREA_TOLERANCE_PERCENT = 2.0  # |A_BEM / A_independent − 1| within this: the independent law holds
 COALESCED_LOAD_SHARE = 0.10  # merged patches carrying at least this share of the load
-DOMINATED_LOAD_SHARE = 0.5  # the largest contact carrying at least this share of the load
+DOMINATED_LOAD_SHARE = 0.5  # the largest contact carrying more than this share of the load
 
 
 @dataclass
@@ -68,7 +68,7 @@ def classify(area_change_percent, coalesced_load_share, largest_load_share) -> n
     """Pattern indices (into PATTERNS) from the stats' three numbers (scalars or arrays of one shape)."""
     change = np.abs(np.asarray(area_change_percent, dtype=np.float64))
     merged = np.asarray(coalesced_load_share, dtype=np.float64) >= COALESCED_LOAD_SHARE
-    single = np.asarray(largest_load_share, dtype=np.float64) >= DOMINATED_LOAD_SHARE
+    single = np.asarray(largest_load_share, dtype=np.float64) > DOMINATED_LOAD_SHARE
     return np.where(merged, COALESCED, np.where(single, DOMINATED, np.where(change > AREA_TOLERANCE_PERCENT,
                                                                               INTERACTING, ISOLATED))).astype(np.int8)
 
