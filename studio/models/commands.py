@@ -11,15 +11,19 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("train", help="train a CVAE, VAE, MLP or Janus model on a dataset",
+    p = subparsers.add_parser("train", help="train a CVAE, VAE, MLP, Janus or contact-pattern model on a dataset",
                               description="Train a design model on a dataset made by `friction-studio data "
                                           "generate` and write NAME.safetensors, its model card NAME.card.json "
                                           "(data, command, measured metrics) and a resumable checkpoint. The loss "
                                           "is printed per epoch; training stops early when the validation loss has "
                                           "not improved for --patience epochs (docs/models.md).")
-    p.add_argument("--model", choices=("cvae", "vae", "mlp", "janus"), default="cvae",
+    p.add_argument("--model", choices=("cvae", "vae", "mlp", "janus", "patterns", "patterns-autoencoder"),
+                   default="cvae",
                    help="cvae: conditional generator of designs for a law; vae: unconditional latent of designs "
-                        "(vae_cmaes); mlp: law → one design baseline; janus: docs/janus.md (default cvae)")
+                        "(vae_cmaes); mlp: law → one design baseline; janus: docs/janus.md; patterns, "
+                        "patterns-autoencoder: the contact-pattern models, docs/patterns.md (default cvae)")
+    p.add_argument("--split", choices=("random", "held-out"), default="random",
+                   help="contact-pattern classifier only: the split it trains on (default random)")
     p.add_argument("--config", choices=("paper", "compact"), default="compact",
                    help="network size: the paper's or a compact one for CPUs (default compact)")
     p.add_argument("--data", required=True, help="dataset directory (studio/data format, with manifest.json; required)")
@@ -66,7 +70,8 @@ def register(subparsers) -> None:
                                           "table, writes JSON and a figure of example targets (docs/models.md).")
     e.add_argument("--model", required=True, nargs="+",
                    help="NAME.safetensors (with NAME.card.json beside it); several models are evaluated in one run "
-                        "on the same targets, one row each (named by file: cvae-paper, cvae-compact, ...)")
+                        "on the same targets, one row each (named by file: cvae-paper, cvae-compact, ...); "
+                        "`patterns`: the contact-pattern classifier on both of its splits (docs/patterns.md)")
     e.add_argument("--data", required=True, help="dataset directory (required)")
     e.add_argument("--targets", type=int, default=500,
                    help="held-out targets evaluated, the first of the split (default 500)")
@@ -118,6 +123,9 @@ def _janus_config(args):
 
 
 def run_train(args) -> int:
+    if args.model.startswith("patterns"):
+        from studio.models.patterns_commands import run_train_patterns
+        return run_train_patterns(args)
     import torch
 
     from studio.models.dataset import manifest_hash, read_split
@@ -194,6 +202,10 @@ def _row_names(model_paths) -> list[str]:
 
 
 def run_evaluate(args) -> int:
+    from studio.models.patterns_commands import is_patterns_model
+    if is_patterns_model(args.model[0] if isinstance(args.model, (list, tuple)) else args.model):
+        from studio.models.patterns_commands import run_evaluate_patterns
+        return run_evaluate_patterns(args)
     import torch
 
     from studio.models.dataset import read_split

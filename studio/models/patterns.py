@@ -26,16 +26,19 @@ from torch import nn
 
 from studio.models.errors import ModelError
 from studio.physics import LOAD_GRID_N, THETA_NAMES, canonical, to_unit
-from studio.physics.patterns import IMAGE_CHANNELS, IMAGE_PIXELS, PATTERNS, StructuralImage, structural_image
-from studio.physics.theta import MU_H_IDX
+from studio.physics.patterns import (AREA_TOLERANCE_PERCENT, IMAGE_CHANNELS, IMAGE_PIXELS, PATTERNS, StructuralImage,
+                                     interaction_estimate, largest_share, structural_image)
+from studio.physics.theta import COMPONENT_SIZE, E_STAR_IDX, MU_H_IDX
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_PATTERNS = MODELS_DIR / "patterns.safetensors"
 LOG_CLEARANCE_RANGE = (np.log(0.025), np.log(3.2))  # the dataset's clearances (studio.data.patterns)
 META_NAMES = ("log10_load_N", "E_star_MPa/10", "N/256", "log_clearance (0..1 over 0.025..3.2 mm)", "discs_rule",
-              *(f"{n} (unit box, canonical)" for n in THETA_NAMES[:20]), "log_view_mm", "log_depth_mm",
+              *(f"{n} (unit box, canonical)" for n in THETA_NAMES[:COMPONENT_SIZE]), "log_view_mm", "log_depth_mm",
               "flat_level (image height of the independent flat at the load)",
-              "contacts (independent model, log)")
+              "contacts (independent model, log)", "largest load share (independent model)",
+              "largest load share (after the interaction steps)",
+              "asinh(area change estimate %) (one interaction step)", "estimate beyond the 2 % tolerance")
 KINDS = ("patterns-autoencoder", "patterns")
 
 
@@ -60,21 +63,31 @@ def layout_image(height_mm, radius_mm, x_mm, y_mm, component, theta, flat_lowest
     return structural_image(height_mm, radius_mm, x, y, channels_of(theta, component), flat_lowest_mm, pixels)
 
 
-def metadata(image: StructuralImage, theta, n_asperities: int, clearance_mm: float, rule: int, loads_N,
-             flat_independent_mm, contacts_independent, top_mm: float) -> np.ndarray:
-    """(K, len(META_NAMES)) float32 metadata rows of one layout at K loads (the independent model's flat
-    position [mm] and contact count at each load come from studio.physics.contact.independent_contacts)."""
+def metadata(image: StructuralImage, theta, height_mm, radius_mm, x_mm, y_mm, clearance_mm: float, rule: int,
+             loads_N, flat_independent_mm, independent_load_N) -> np.ndarray:
+    """(K, len(META_NAMES)) float32 metadata rows of one layout at K loads: what the user sees (load, E*, N,
+    spacing, θ) and what the independent model says at each load (studio.physics.contact.independent_contacts:
+    the flat's position [mm] and each asperity's load [N], (K,) and (K, N)), with the one-step interaction
+    estimate (studio.physics.patterns.interaction_estimate): the hints the BEM's verdict depends on."""
     loads = np.asarray(loads_N, dtype=np.float64).reshape(-1)
-    k = loads.size
-    unit = np.clip(to_unit(canonical(np.asarray(theta, dtype=np.float64))), 0, 1)[:20]
+    h = np.asarray(height_mm, dtype=np.float64)
+    flat = np.asarray(flat_independent_mm, dtype=np.float64).reshape(-1)
+    load = np.asarray(independent_load_N, dtype=np.float64).reshape(loads.size, h.size)
+    E = float(theta[E_STAR_IDX])
+    unit = np.clip(to_unit(canonical(np.asarray(theta, dtype=np.float64))), 0, 1)[:COMPONENT_SIZE]
     lo, hi = LOG_CLEARANCE_RANGE
-    fixed = np.concatenate([[float(theta[20]) / 10, n_asperities / 256, (np.log(clearance_mm) - lo) / (hi - lo),
-                             float(rule)], unit, [np.log(image.view_mm), np.log(image.depth_mm)]])
-    rows = np.empty((k, len(META_NAMES)), dtype=np.float32)
+    fixed = np.concatenate([[E / 10, h.size / 256, (np.log(clearance_mm) - lo) / (hi - lo), float(rule)], unit,
+                            [np.log(image.view_mm), np.log(image.depth_mm)]])
+    estimate, share = interaction_estimate(x_mm, y_mm, radius_mm, E, h[None, :] - flat[:, None], load)
+    rows = np.empty((loads.size, len(META_NAMES)), dtype=np.float32)
     rows[:, 0] = np.log10(loads)
     rows[:, 1:1 + fixed.size] = fixed[None, :]
-    rows[:, -2] = image.level(flat_independent_mm, top_mm)
-    rows[:, -1] = np.log1p(np.asarray(contacts_independent, dtype=np.float64))
+    rows[:, -6] = image.level(flat, float(h.max()))
+    rows[:, -5] = np.log1p(np.count_nonzero(load > 0, axis=1))
+    rows[:, -4] = largest_share(load)
+    rows[:, -3] = share
+    rows[:, -2] = np.arcsinh(estimate)  # percent; arcsinh keeps the 2 % neighbourhood wide and tames the tails
+    rows[:, -1] = np.abs(estimate) > AREA_TOLERANCE_PERCENT
     return rows
 
 
@@ -226,13 +239,12 @@ class PatternPredictor:
 
         h = np.asarray(height_mm, dtype=np.float64)
         loads = np.atleast_1d(np.asarray(loads_N, dtype=np.float64))
-        E = float(theta[20])
+        E = float(theta[E_STAR_IDX])
         g_low = flat_lowest_mm(h, radius_mm, E, max_load_N)
         image = layout_image(h, radius_mm, x_mm, y_mm, component, theta, g_low)
-        d, _, _ = independent_contacts(Interface.of(h, radius_mm, x_mm, y_mm, E), loads)
-        touching = d > 0
-        flat = np.max(np.where(touching, h[None, :] - d, -np.inf), axis=1)
-        meta = metadata(image, theta, h.size, clearance_mm, rule, loads, flat, touching.sum(axis=1), float(h.max()))
+        d, load, _ = independent_contacts(Interface.of(h, radius_mm, x_mm, y_mm, E), loads)
+        flat = np.max(np.where(d > 0, h[None, :] - d, -np.inf), axis=1)
+        meta = metadata(image, theta, h, radius_mm, x_mm, y_mm, clearance_mm, rule, loads, flat, load)
         logits = self.model(torch.from_numpy(image.pixels[None]), torch.from_numpy(meta[None]))[0]
         p = torch.softmax(logits, dim=-1).numpy().astype(np.float64)
         return PatternPrediction(loads, p.argmax(axis=1), p, tuple(self.model.config.classes))
