@@ -14,6 +14,7 @@ from studio.design.targets import PRESETS, preset_parameters, preset_sketch, wit
 from studio.errors import StudioError
 from studio.gui.inspector import Inspector
 from studio.gui.material import MaterialPanel
+from studio.gui.pattern_strip import PatternStrips
 from studio.gui.target_editor import TargetEditor
 from studio.gui.workspaces import Studio
 from studio.state import TargetState
@@ -116,7 +117,12 @@ class DesignWorkspace(QWidget):
                                                                              (e.design, e.details)))
         board.details_changed.connect(lambda e: e is board.selected and self.inspector.set_details(e.details))
         board.pins_changed.connect(self.inspector.set_pinned)
+        self.patterns = PatternStrips(board, self.inspector.pattern_view, parent=self)  # after the inspector's slots
         self._target_changed(target)
+
+    def stop(self) -> None:
+        """Closing: results of pattern predictions still running are dropped."""
+        self.patterns.stop()
 
     def _tool(self, bar: QToolBar, text: str, tip: str, slot) -> QAction:
         action = QAction(text, self)

@@ -16,6 +16,7 @@ from studio.design.core import Design, Target
 from studio.design.details import DesignDetails, mixture_pdfs
 from studio.design.load_range import length_scale
 from studio.gui.help import SMAPE_TIP
+from studio.gui.pattern_strip import PatternStripView
 from studio.gui.plots import (BAND_BRUSH, COMPONENT_COLORS, DESIGN_COLOR, DESIGN_PEN, PIN_COLORS, TARGET_PEN,
                               HoverReadout, labelled_plot)
 from studio.physics import LOAD_GRID_N
@@ -98,6 +99,7 @@ class Inspector(QWidget):
         self.load_slider.setToolTip("Load at which the contact discs of the layout are drawn")
         self.load_label = QLabel()
         self.load_slider.valueChanged.connect(self._load_changed)
+        self.pattern_view = PatternStripView()  # the contact pattern at the slider's load and at every load
         self.summary = QLabel("Select a design card to inspect it.")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -121,6 +123,7 @@ class Inspector(QWidget):
         box.addWidget(self.law_view, 5)
         box.addLayout(grid, 5)
         box.addLayout(slider_row)
+        box.addWidget(self.pattern_view)
         self._load_changed(self.load_slider.value())
 
     # --- updates ---------------------------------------------------------------
@@ -270,6 +273,7 @@ class Inspector(QWidget):
         grid = self._grid()
         load = grid[index]  # two decimals from 1 N up; three significant digits on smaller ranges
         self.load_label.setText(f"{load:5.2f} N" if grid[-1] >= 1 else f"{load:.3g} N")
+        self.pattern_view.set_index(index)
         self._update_discs()
 
     def _update_discs(self) -> None:

@@ -436,6 +436,8 @@ class MainWindow(QMainWindow):
         self.candidates.stop()
         self.details.stop()
         self.card_facts.stop()
+        for workspace in self.workspaces:  # their own workers (e.g. the Design workspace's pattern strips)
+            getattr(workspace, "stop", lambda: None)()
         self.state.jobs.cancel_all()  # first, so the job workers see the cancel before they are ended
         self.engines.shutdown()
         ok = self.runner.stop_all(timeout_ms)
