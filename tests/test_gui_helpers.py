@@ -109,3 +109,23 @@ def mouse_click(plot_widget, x: float, y: float) -> None:
     p = view_pos(plot_widget, x, y)
     _send(vp, QEvent.Type.MouseButtonPress, p, Qt.LeftButton, Qt.LeftButton)
     _send(vp, QEvent.Type.MouseButtonRelease, p, Qt.LeftButton, Qt.NoButton)
+
+
+def screenshot_window(size=(1600, 1000)):
+    """(app, window) for a screenshot script: the studio with the stand-in engines and the real design details,
+    settings in a temporary file (not the user's), shown offscreen."""
+    import os
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    from studio.design.details import compute_details
+    from studio.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    settings = QSettings(os.path.join(tempfile.mkdtemp(), "settings.ini"), QSettings.IniFormat)
+    w = MainWindow(engines=QUICK_ENGINES, settings=settings, load_model_info=False, details_fn=compute_details)
+    w.mark_clean_exit_on_close = False
+    w.resize(*size)
+    w.show()
+    return app, w

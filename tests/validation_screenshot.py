@@ -30,20 +30,10 @@ THETA_UNIT = np.array([0.9, 0.8, 0.1, 0.6, 0.1] + [0.1, 0.2, 0.1, 0.5, 0.1] * 3 
 
 
 def main(out: str, N: int = 16, loads: int = 16, spacing_out: str | None = None) -> int:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
     from studio.design.core import Design
-    from studio.design.details import compute_details
-    from studio.gui.main_window import MainWindow
-    from test_gui_helpers import QUICK_ENGINES
+    from test_gui_helpers import screenshot_window
 
-    app = QApplication.instance() or QApplication([])
-    settings = QSettings(os.path.join(tempfile.mkdtemp(), "settings.ini"), QSettings.IniFormat)  # not the user's
-    w = MainWindow(engines=QUICK_ENGINES, settings=settings, load_model_info=False, details_fn=compute_details)
-    w.mark_clean_exit_on_close = False
-    w.resize(1600, 1000)
-    w.show()
+    app, w = screenshot_window()
     design = Design.evaluate(from_unit(THETA_UNIT), N, 3, name=f"example-N{N}", method="hybrid")
     w.state.target.set_N(N)  # the toolbar shows the design's N
     entry = w.state.board.add(design, select=True)

@@ -104,6 +104,12 @@ independent-asperity law, the error per load, and the contact pressure beside th
 load. Over the tolerance it warns with the clearance that should fix it; <i>Find spacing (BEM)</i> searches
 the smallest one the solve accepts, and the design then carries that layout: Export writes it with its
 validation. On the command line: <code>friction-studio validate designs.h5</code>.</p>
+<p><b>Contact pattern.</b> Under the inspector's layout slider, a line names the selected design's contact
+pattern at the slider's load (isolated, interacting, coalesced or dominated: docs/patterns.md) and a strip
+colours every load of the grid, predicted in milliseconds by the contact-pattern model. Where the design
+file holds a BEM validation, its result is shown at its loads (outlined cells) and the line says when the
+model disagrees. Train and evaluate the model with <code>friction-studio train --model patterns</code> and
+<code>friction-studio evaluate --model patterns --data DIR</code>.</p>
 <p><b>Workspaces.</b> The tabs above the centre show the selected design from different sides; the
 candidates and the jobs table stay in view in every one. <i>Map</i>: the design space as a map of the
 Janus model's latent space, coloured by μ at a load, the power-law exponent or N; ★ marks the cards,

@@ -31,7 +31,7 @@ ROTATIONS = 4  # renders of each layout: unturned, then at random angles (augmen
 HELD_OUT_DESIGNS = (7, 3)  # design index % 7 == 3
 HELD_OUT_CLEARANCE_MM = (0.2, 0.4)
 SPLITS = ("random", "held-out")
-TABLE_VERSION = 2  # bump when build_table's output changes (it names the cache file)
+TABLE_VERSION = 3  # bump when build_table's output changes (it names the cache file)
 
 
 @dataclass(eq=False)  # holds arrays: compare fields, not objects
@@ -177,7 +177,7 @@ def _schedule(optimiser, epochs, steps_per_epoch, lr):
 # ------------------------------------------------------------------------------------------ training
 
 def train_autoencoder(table: PatternTable, layouts_train, layouts_val, *, epochs: int = 40, lr: float = 2e-3,
-                      batch: int = 64, seed: int = 0, log=print) -> tuple[PatternAutoencoder, dict]:
+                      batch: int = 16, seed: int = 0, log=print) -> tuple[PatternAutoencoder, dict]:
     """The autoencoder on the images of `layouts_train` (all their renders, turned); reconstruction MSE on
     the unturned images of `layouts_val`."""
     torch.manual_seed(seed)
@@ -227,8 +227,9 @@ def latents(encoder, images: np.ndarray) -> np.ndarray:
     return torch.cat([encoder(x[i:i + 256]) for i in range(0, len(x), 256)]).numpy()
 
 
-def train_classifier(table: PatternTable, split: dict, *, encoder_state=None, epochs: int = 40, lr: float = 2e-3,
-                     batch_layouts: int = 32, seed: int = 0, log=print) -> tuple[PatternClassifier, dict]:
+def train_classifier(table: PatternTable, split: dict, *, encoder_state=None, freeze_encoder: bool = False,
+                     epochs: int = 40, lr: float = 2e-3,
+                     batch_layouts: int = 8, seed: int = 0, log=print) -> tuple[PatternClassifier, dict]:
     """The CNN-MLP on split["train"], its encoder started from `encoder_state` (the autoencoder's); the
     epoch with the best validation accuracy is kept."""
     torch.manual_seed(seed)
@@ -236,11 +237,13 @@ def train_classifier(table: PatternTable, split: dict, *, encoder_state=None, ep
     model = PatternClassifier(PatternConfig(kind="patterns"))
     if encoder_state is not None:
         model.encoder.load_state_dict(encoder_state)
+    if freeze_encoder:  # the autoencoder's features as they are: a few hundred layouts overfit a trained CNN
+        model.encoder.requires_grad_(False)
     train_meta = table.meta[split["train"]]
     model.meta_mean.copy_(torch.from_numpy(train_meta.mean(axis=0)))
     model.meta_scale.copy_(torch.from_numpy(np.maximum(train_meta.std(axis=0), 1e-3)))
     layouts, ids = _groups(table, split["train"])
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     steps = -(-layouts.size // batch_layouts)
     sched = _schedule(opt, epochs, steps, lr)
     best, best_state, t0 = -1.0, None, time.perf_counter()
@@ -298,7 +301,7 @@ class MetadataMLP(nn.Module):
         return self.net((meta - self.mean) / self.scale)
 
 
-def train_metadata_mlp(table: PatternTable, split: dict, *, epochs: int = 60, lr: float = 2e-3, batch: int = 256,
+def train_metadata_mlp(table: PatternTable, split: dict, *, epochs: int = 150, lr: float = 2e-3, batch: int = 64,
                        seed: int = 0, log=print) -> MetadataMLP:
     """The metadata-only baseline, trained like the classifier (best validation epoch kept)."""
     torch.manual_seed(seed)
