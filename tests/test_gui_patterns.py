@@ -2,6 +2,8 @@
 the slider's load described, a stored BEM result shown where it disagrees with the model."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -64,7 +66,25 @@ def test_a_missing_model_is_said_in_the_strip_line(qtbot, window, validated_desi
         raise ModelError("models/patterns.safetensors: weights file not found")
 
     strips.predictor_fn = missing
-    w.state.board.add(validated_design, select=True)
+    w.state.board.add(replace(validated_design), select=True)  # a design of its own: none is kept for it
     view = w.design.inspector.pattern_view
     qtbot.waitUntil(lambda: "not available" in view.line.text(), timeout=30_000)
     assert "weights file not found" in view.line.text() and view.strip is None
+
+
+def test_the_validation_tab_shows_the_same_strip_at_the_validated_load(qtbot, window, validated_design):
+    from studio.gui.validation import ValidationWorkspace
+
+    w = window
+    design = replace(validated_design)
+    bem_loads = design.validation.loads_N
+    for strips in (w.design.patterns, next(p for p in w.workspaces if isinstance(p, ValidationWorkspace)).patterns):
+        strips.predictor_fn = lambda: _Always("isolated")
+    w.state.board.add(design, select=True)
+    page = next(p for p in w.workspaces if isinstance(p, ValidationWorkspace))
+    w.tabs.setCurrentWidget(page)
+    qtbot.waitUntil(lambda: page.pattern_view.strip is not None, timeout=30_000)
+    assert page.pattern_view.strip is w.design.inspector.pattern_view.strip  # computed once for both tabs
+    page.load_slider.setValue(0)
+    assert page.pattern_view.line.text().startswith(f"Contact at {bem_loads[0]:.3g} N")
+    assert "stored BEM result" in page.pattern_view.line.text()

@@ -1,8 +1,10 @@
 """The contact-pattern strip of the selected design: one coloured cell per grid load, the slider's load marked.
 
 The strip is computed in a worker (studio.design.patterns.pattern_strip, after the design's details
-brought its layout) and kept per design, so going back to a design shows it at once. The model is
-loaded once, in the first worker call; a missing or corrupt model file is said in the strip's line.
+brought its layout) and kept per design (with its layout and stored validation: a new BEM result or a
+new spacing computes it again), shared by the Design and Validation workspaces, so going back to a
+design shows it at once. The model is loaded once, in the first worker call; a missing or corrupt model
+file is said in the strip's line.
 """
 from __future__ import annotations
 
@@ -95,27 +97,31 @@ class _Bar(QWidget):
 
 
 class PatternStrips(QObject):
-    """Computes the selected design's strip in a worker when its details (layout) arrive; keeps one per design."""
+    """Computes the selected design's strip in a worker when its details (layout) arrive, into a cache shared by
+    every workspace's strip (one computation per design, layout and stored validation)."""
 
     def __init__(self, board, view: PatternStripView, predictor_fn=None, parent=None):
         super().__init__(parent)
         self.board, self.view = board, view
         self.predictor_fn = predictor_fn or _shipped_predictor  # tests pass their own
-        self.cache: dict[int, tuple] = {}  # id(design) → (design, strip): the design kept so its id stays its own
-        self.pending: set[int] = set()
         self.closing = False
-        board.selection_changed.connect(self._show)
-        board.details_changed.connect(lambda e: e is board.selected and self._show(e))
+        board.selection_changed.connect(self.refresh)
+        board.details_changed.connect(lambda e: e is board.selected and self.refresh(e))
 
-    def strip_of(self, design):
-        hit = self.cache.get(id(design))
-        return hit[1] if hit is not None and hit[0] is design else None
+    def strip_of(self, design, layout=None):
+        """The kept strip of `design` (on `layout`, with the validation it carries now), else None."""
+        hit = _CACHE.get(id(design))
+        if hit is None or hit[0] is not design or hit[1] is not design.validation:
+            return None
+        return hit[3] if layout is None or hit[2] is layout else None
 
-    def _show(self, entry) -> None:
+    def refresh(self, entry) -> None:
+        """Show the strip of `entry` (the selected board entry), computing it if it is not kept."""
         if entry is None:
             self.view.set_message("Contact pattern: select a design.")
             return
-        strip = self.strip_of(entry.design)
+        layout = getattr(entry.details, "layout", None)
+        strip = self.strip_of(entry.design, layout)
         if strip is not None:
             self.view.set_strip(strip)
             return
@@ -126,33 +132,45 @@ class PatternStrips(QObject):
             self.view.set_message("Contact pattern: waiting for the layout …")
             return
         self.view.set_message("Contact pattern: predicting …")
-        design, layout = entry.design, getattr(entry.details, "layout", None)
-        if id(design) in self.pending:
+        design, validation = entry.design, entry.design.validation
+        key = (id(design), id(validation), id(layout))
+        if key in _PENDING:
+            _PENDING[key].append(self)
             return
-        self.pending.add(id(design))
+        _PENDING[key] = [self]
         call_in_thread(_strip, design, layout, self.predictor_fn,
-                       on_result=lambda strip: self._ready(design, strip),
-                       on_error=lambda m: self._failed(design, m))
+                       on_result=lambda strip: _ready(key, design, validation, layout, strip),
+                       on_error=lambda m: _failed(key, design, m))
 
-    def _ready(self, design, strip) -> None:
-        self.pending.discard(id(design))
-        if self.closing:
+    def _show_if_selected(self, design, strip=None, message: str = "") -> None:
+        entry = self.board.selected
+        if self.closing or entry is None or entry.design is not design:
             return
-        self.cache[id(design)] = (design, strip)
-        while len(self.cache) > CACHED_DESIGNS:
-            self.cache.pop(next(iter(self.cache)))
-        entry = self.board.selected
-        if entry is not None and entry.design is design:
+        if strip is not None:
             self.view.set_strip(strip)
-
-    def _failed(self, design, message: str) -> None:
-        self.pending.discard(id(design))
-        entry = self.board.selected
-        if not self.closing and entry is not None and entry.design is design:
+        else:
             self.view.set_message(f"Contact pattern: not available ({message})")
 
     def stop(self) -> None:
         self.closing = True
+
+
+_CACHE: dict[int, tuple] = {}  # id(design) → (design, its validation, layout, strip): the objects keep ids their own
+_PENDING: dict[tuple, list] = {}  # (ids of design, validation, layout) → the PatternStrips waiting for it
+
+
+def _ready(key, design, validation, layout, strip) -> None:
+    _CACHE.pop(id(design), None)
+    _CACHE[id(design)] = (design, validation, layout, strip)
+    while len(_CACHE) > CACHED_DESIGNS:
+        _CACHE.pop(next(iter(_CACHE)))
+    for strips in _PENDING.pop(key, []):
+        strips._show_if_selected(design, strip)
+
+
+def _failed(key, design, message: str) -> None:
+    for strips in _PENDING.pop(key, []):
+        strips._show_if_selected(design, message=message)
 
 
 _predictor_lock = threading.Lock()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton,
 from studio.design.details import with_layout
 from studio.design.validation import (DEFAULT_LOADS, DEFAULT_TOLERANCE_PERCENT, MAX_LOADS, ValidationReport,
                                       check_design, respace_design)
+from studio.gui.pattern_strip import PatternStrips, PatternStripView
 from studio.gui.plots import COMPONENT_COLORS, DESIGN_PEN, HoverReadout, labelled_plot
 from studio.gui.workspaces import Studio
 from studio.physics import LOAD_GRID_N
@@ -162,6 +163,9 @@ class ValidationWorkspace(QWidget):
         box.addWidget(self.warning)
         box.addWidget(split, 1)
         box.addLayout(slider_row)
+        self.pattern_view = PatternStripView()  # the contact pattern at every load (shared with the Design tab)
+        box.addWidget(self.pattern_view)
+        self.patterns = PatternStrips(self.board, self.pattern_view, parent=self)
 
         self.board.selection_changed.connect(self.show_entry)
         self.board.details_changed.connect(lambda e: e is self.board.selected and self.show_entry(e))
@@ -170,6 +174,10 @@ class ValidationWorkspace(QWidget):
         self.show_entry(self.board.selected)
 
     # --- actions ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Closing: results of pattern predictions still running are dropped."""
+        self.patterns.stop()
+
     def validate_selected(self) -> Job | None:
         """Validate (BEM): a background job on the selected design's layout."""
         return self._start(check_design, "check", "Validate")
@@ -266,6 +274,7 @@ class ValidationWorkspace(QWidget):
         self.load_slider.blockSignals(False)
         self._show_summary()
         self._show_buttons()
+        self.patterns.refresh(entry if entry is not None and entry is self.board.selected else None)
         self._load_changed(self.load_slider.value())
 
     def _show_summary(self) -> None:
@@ -331,6 +340,10 @@ class ValidationWorkspace(QWidget):
     def _load_changed(self, index: int) -> None:
         d, r = self.design, self.report
         v = None if r is None else r.validation
+        if v is not None and 0 <= index < v.loads_N.size and d is not None:  # the grid load nearest the validated one
+            self.pattern_view.set_index(int(np.argmin(np.abs(np.asarray(d.load_N) - float(v.loads_N[index])))))
+        else:
+            self.pattern_view.set_index(LOAD_GRID_N.size - 1)
         maps = [] if v is None else v.pressure_maps
         layout = None if r is None else r.layout
         if layout is None and d is not None:
