@@ -109,6 +109,9 @@ def test_dataset_is_written_resumed_and_labelled(tmp_path):
     for key in ("sample_area_bem_mm2", "sample_asperity_load_N", "layout_x_mm"):
         assert np.array_equal(redone[key], data[key], equal_nan=True)
     assert len(before) > 0
+    assert load_patterns(str(out), shards=1)["layout_N"].size == 1  # a fixed part of a dataset being made
+    with pytest.raises(DataError, match="shard-00002.h5 is not made yet"):
+        load_patterns(str(out), shards=3)
     with pytest.raises(DataError, match="different dataset"):
         generate_patterns(str(out), designs=2, seed=5, workers=1, log=lambda s: None, **options)
 

@@ -336,17 +336,27 @@ def generate_patterns(out: str, *, designs: int, seed: int = 0, workers: int = 2
     return manifest
 
 
-def load_patterns(folder: str, allow_incomplete: bool = True) -> dict:
+def load_patterns(folder: str, allow_incomplete: bool = True, shards: int | None = None) -> dict:
     """Every shard listed in the manifest, concatenated: layout_* (L, ...) and sample_* (M, ...) arrays;
-    sample_layout_row indexes the layout arrays of the whole dataset."""
+    sample_layout_row indexes the layout arrays of the whole dataset. shards: only shards 0 … shards − 1
+    (all of them must be there): a fixed part of a dataset still being made."""
     import h5py
 
     manifest = read_manifest(folder)
     if not manifest.get("complete") and not allow_incomplete:
         raise DataError(f"{folder}: dataset is incomplete (re-run its command to finish it)")
+    entries = sorted(manifest["shards"], key=lambda s: s["first_design"])
+    if shards is not None:
+        wanted = {store.shard_name(k) for k in range(int(shards))}
+        entries = [e for e in entries if e["name"] in wanted]
+        missing = sorted(wanted - {e["name"] for e in entries})
+        if missing:
+            raise DataError(f"{folder}: {missing[0]} is not made yet ({len(missing)} of the first {shards} shards "
+                            f"missing)")
+        manifest = {**manifest, "shards": entries}
     parts: dict[str, list] = {}
     offset = 0
-    for entry in sorted(manifest["shards"], key=lambda s: s["first_design"]):
+    for entry in entries:
         path = os.path.join(folder, entry["name"])
         try:
             with h5py.File(path, "r") as f:

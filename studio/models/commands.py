@@ -24,6 +24,9 @@ def register(subparsers) -> None:
                         "patterns-autoencoder: the contact-pattern models, docs/patterns.md (default cvae)")
     p.add_argument("--split", choices=("random", "held-out"), default="random",
                    help="contact-pattern classifier only: the split it trains on (default random)")
+    p.add_argument("--shards", type=int, default=None,
+                   help="contact-pattern models only: use shards 0 … SHARDS − 1 of the dataset (one still being "
+                        "made) (default: all)")
     p.add_argument("--config", choices=("paper", "compact"), default="compact",
                    help="network size: the paper's or a compact one for CPUs (default compact)")
     p.add_argument("--data", required=True, help="dataset directory (studio/data format, with manifest.json; required)")
@@ -73,6 +76,8 @@ def register(subparsers) -> None:
                         "on the same targets, one row each (named by file: cvae-paper, cvae-compact, ...); "
                         "`patterns`: the contact-pattern classifier on both of its splits (docs/patterns.md)")
     e.add_argument("--data", required=True, help="dataset directory (required)")
+    e.add_argument("--shards", type=int, default=None,
+                   help="contact-pattern models only: evaluate on shards 0 … SHARDS − 1, as trained (default: all)")
     e.add_argument("--targets", type=int, default=500,
                    help="held-out targets evaluated, the first of the split (default 500)")
     e.add_argument("--split", choices=("test", "validation"), default="test",

@@ -81,7 +81,7 @@ def run_train_patterns(args) -> int:
 
     torch.set_num_threads(args.threads or 2)
     t0 = time.time()
-    table = build_table(args.data, log=lambda s: print(s, flush=True))
+    table = build_table(args.data, log=lambda s: print(s, flush=True), shards=getattr(args, "shards", None))
     print(f"{table.label.size} labelled pairs of {table.source['layouts']} layouts loaded in {time.time() - t0:.0f} s",
           flush=True)
     card = {"data": _data_card(table), "definitions": _definitions(),
@@ -123,7 +123,7 @@ def run_train_patterns(args) -> int:
     return 0
 
 
-def evaluate_patterns(data: str, model_path, log=print) -> dict:
+def evaluate_patterns(data: str, model_path, log=print, shards: int | None = None) -> dict:
     """The one-run evaluation: for each split, the CNN-MLP trained on it beside the two baselines."""
     from studio.models.patterns import load_pattern_network
     from studio.models.patterns_training import (build_table, fit_logistic, latents, predict, scores, splits,
@@ -132,7 +132,7 @@ def evaluate_patterns(data: str, model_path, log=print) -> dict:
 
     model_path = Path(model_path)
     stem = str(model_path)[: -len(".safetensors")] if str(model_path).endswith(".safetensors") else str(model_path)
-    table = build_table(data, log=log)
+    table = build_table(data, log=log, shards=shards)
     ae_path = Path(stem).with_name("patterns-autoencoder.safetensors")
     ae, _ = load_pattern_network(ae_path, kind="patterns-autoencoder")
     z = latents(ae.encoder, table.images[:, 0])
@@ -188,13 +188,17 @@ def run_evaluate_patterns(args) -> int:
     import torch
 
     from studio.files import atomic_write_bytes
-    from studio.models.store import read_card
+    from studio.models.store import read_card, write_card
 
     torch.set_num_threads(2)
-    path = _model_path(args.model)
+    models = list(args.model) if isinstance(args.model, (list, tuple)) else [args.model]
+    if len(models) != 1:
+        raise ModelError("evaluate --model patterns: give one contact-pattern model (its held-out twin and the "
+                         "autoencoder are found beside it)")
+    path = _model_path(models[0])
     read_card(path)  # a missing or unreadable card is a ModelError before the long part
     t0 = time.time()
-    results = evaluate_patterns(args.data, path, log=lambda s: print(s, flush=True))
+    results = evaluate_patterns(args.data, path, log=lambda s: print(s, flush=True), shards=args.shards)
     results.update(command=_command(), seconds=round(time.time() - t0, 1), load_average=list(os.getloadavg()))
     print(table_text(results))
     stem = str(path)[: -len(".safetensors")]
@@ -209,7 +213,6 @@ def run_evaluate_patterns(args) -> int:
             card = read_card(weights)
             card["evaluation_run"] = {"command": results["command"], "split": kind,
                                       "results": results["splits"][kind]}
-            atomic_write_bytes(Path(stem + suffix + ".card.json"),
-                               (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+            write_card(weights, card)
             print(f"updated {stem + suffix}.card.json")
     return 0

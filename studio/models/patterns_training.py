@@ -70,11 +70,12 @@ def _cache_path(manifest: dict, rotations: int) -> str:
     return str(folder / f"table-{hashlib.sha256(key).hexdigest()[:16]}.npz")
 
 
-def build_table(folder: str, rotations: int = ROTATIONS, seed: int = 0, log=print) -> PatternTable:
+def build_table(folder: str, rotations: int = ROTATIONS, seed: int = 0, log=print, shards: int | None = None
+                ) -> PatternTable:
     """Images, metadata and labels of every solved (layout, load) pair of a pattern dataset (cached in the folder)."""
     from studio.data.patterns import load_patterns
 
-    data = load_patterns(folder)
+    data = load_patterns(folder, shards=shards)
     cache = _cache_path(data["manifest"], rotations)
     ok = data["sample_status"] == 0
     stats = sample_stats(data)
