@@ -190,7 +190,9 @@ def run_evaluate_patterns(args) -> int:
     from studio.files import atomic_write_bytes
     from studio.models.store import read_card, write_card
 
-    torch.set_num_threads(2)
+    # One thread: small networks on a loaded 2-core machine; two OpenMP threads waited on each other for
+    # most of each step (an evaluation took 14 min of wall clock for 3.6 CPU-min and did not finish).
+    torch.set_num_threads(1)
     models = list(args.model) if isinstance(args.model, (list, tuple)) else [args.model]
     if len(models) != 1:
         raise ModelError("evaluate --model patterns: give one contact-pattern model (its held-out twin and the "
