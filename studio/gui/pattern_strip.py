@@ -32,11 +32,16 @@ class PatternStripView(QWidget):
         self.line = QLabel("Contact pattern: select a design.")
         self.line.setWordWrap(True)
         self.bar = _Bar(self)
+        self.legend = QLabel("  ".join(f'<span style="color:{PATTERN_COLORS[name]}">■</span> {name}'
+                                       for name in PATTERNS) + "  ·  outlined: stored BEM result  ·  "
+                                                               "left to right: the grid's loads")
+        self.legend.setStyleSheet("color: #555;")
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(1)
         box.addWidget(self.line)
         box.addWidget(self.bar)
+        box.addWidget(self.legend)
         self.setToolTip("Contact pattern at each load of the grid (left: smallest). Predicted by the CNN-MLP "
                         "(docs/patterns.md); outlined cells come from the BEM result stored in the design file.\n"
                         + "\n".join(f"{name}: {PATTERN_COLORS[name]}" for name in PATTERNS))
