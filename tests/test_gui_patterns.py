@@ -88,3 +88,22 @@ def test_the_validation_tab_shows_the_same_strip_at_the_validated_load(qtbot, wi
     page.load_slider.setValue(0)
     assert page.pattern_view.line.text().startswith(f"Contact at {bem_loads[0]:.3g} N")
     assert "stored BEM result" in page.pattern_view.line.text()
+
+
+def test_the_design_tab_shows_a_validation_run_in_the_validation_tab_when_it_comes_back(qtbot, window,
+                                                                                        validated_design):
+    from studio.gui.validation import ValidationWorkspace
+
+    w = window
+    design = replace(validated_design, validation=None)
+    page = next(p for p in w.workspaces if isinstance(p, ValidationWorkspace))
+    for strips in (w.design.patterns, page.patterns):
+        strips.predictor_fn = lambda: _Always("isolated")
+    w.state.board.add(design, select=True)
+    view = w.design.inspector.pattern_view
+    qtbot.waitUntil(lambda: view.strip is not None, timeout=30_000)
+    assert not view.strip.from_bem.any()
+    w.tabs.setCurrentWidget(page)
+    design.validation = validated_design.validation  # as "Validate (BEM)" leaves it (same layout)
+    w.tabs.setCurrentWidget(w.design)
+    qtbot.waitUntil(lambda: view.strip is not None and view.strip.from_bem.sum() == 2, timeout=30_000)

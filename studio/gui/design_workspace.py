@@ -124,6 +124,11 @@ class DesignWorkspace(QWidget):
         """Closing: results of pattern predictions still running are dropped."""
         self.patterns.stop()
 
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        # Back from another tab: a BEM validation run there may have given the design a stored result.
+        self.patterns.refresh(self.studio.state.board.selected)
+
     def _tool(self, bar: QToolBar, text: str, tip: str, slot) -> QAction:
         action = QAction(text, self)
         action.setToolTip(tip)
