@@ -170,3 +170,39 @@ def test_auto_n_runs_in_a_worker_process_as_the_studio_runs_it():
     assert isinstance(result, AutoN) and result.counts == [16, 32]      # the result and reports cross the pipe
     assert all(isinstance(p, AutoNProgress) for p in reports) and reports[-1].fraction == 1.0
     assert all(d.N == row.N and d.model for row in result.rows for d in row.designs)  # the worker's shipped CVAE
+
+
+def _with_strain(design: Design, strain: float) -> Design:
+    design.__dict__["_strain"] = (design._strain_key(), strain)  # as the ranking leaves it
+    return design
+
+
+def test_with_validity_required_a_count_whose_best_design_is_invalid_is_not_proposed():
+    # 16 is good enough by error but its best design leaves small strain; 128 is the lowest error but invalid too
+    spec = [(16, 5.2, 0.31), (32, 5.5, 0.2), (64, 4.6, 0.1), (128, 4.4, 0.4), (256, 4.9, 0.05)]
+    rows = [AutoNRow(n, [_with_strain(Design(THETA, n, 0, error_percent=e), s)]) for n, e, s in spec]
+    assert AutoN(rows).best_N == 128 and AutoN(rows).smallest_good_N == 16          # validity not required
+    required = AutoN(rows, require_valid=True)
+    assert required.best_N == 64 and required.smallest_good_N == 32                  # 5.5 ≤ max(5.1, 5.52)
+    assert required.summary()["best_hertz_valid"] == [False, True, True, False, True]
+    none_valid = [AutoNRow(r.N, [_with_strain(r.best, 0.5)]) for r in rows]
+    assert AutoN(none_valid, require_valid=True).best_N == 128                       # nothing valid: by error
+
+
+def test_auto_n_keeps_the_engines_valid_first_order_at_each_count():
+    calls = []
+    valid, invalid = 0.1, 0.4
+
+    def run(target, *, seed=0, time_budget_s=1.0, control=None, count=4, **options):
+        calls.append(target.N)
+        designs = [_with_strain(Design(THETA, target.N, 1, method="candidates", error_percent=1.0), invalid),
+                   _with_strain(Design(THETA, target.N, 2, method="candidates", error_percent=3.0), valid)]
+        yield Progress(1, 2, 1.0, designs[0], 0.0, 0.5, "ranking")
+        return designs
+    engine = dataclasses.replace(ENGINES["candidates"], run=run)
+    target = preset_sketch("power law", mu=0.3).target(64)
+    assert target.strain_limit is not None                                            # the default: required
+    result = drive(auto_n(target, engine=engine, counts=[16, 64], count=2))
+    assert result.require_valid and all(r.best.hertz_valid and r.error_percent == 3.0 for r in result.rows)
+    allowed = drive(auto_n(dataclasses.replace(target, validity="off"), engine=engine, counts=[16, 64], count=2))
+    assert not allowed.require_valid and all(r.error_percent == 1.0 for r in allowed.rows)

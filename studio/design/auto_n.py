@@ -11,6 +11,8 @@ The proposal rule (documented in docs/gui.md, "Choosing N"):
     best N            the count whose best candidate has the lowest sMAPE
     smallest good N   the smallest count whose best sMAPE is within GOOD_ENOUGH_POINTS percentage
                       points of the best, or within GOOD_ENOUGH_RATIO × the best (whichever is looser)
+With small-strain validity required (the default), only counts whose best design is valid are
+proposed, as the board ranks valid designs first (when no count has one, every count may be).
 Fewer asperities are quicker to mould and to check, so the smallest good-enough N is the one the
 command line designs for; the best-of-K error is a sample statistic, so two counts a few tenths
 of a point apart are not told apart by this search (hence a tolerance, not the strict minimum).
@@ -72,6 +74,7 @@ class AutoN:
 
     rows: list[AutoNRow]  # by N, ascending
     rule: str = RULE_TEXT
+    require_valid: bool = False  # small-strain validity required (the target's default): see `eligible`
 
     @property
     def counts(self) -> list[int]:
@@ -82,8 +85,18 @@ class AutoN:
         return [r.error_percent for r in self.rows]
 
     @property
+    def eligible(self) -> list[AutoNRow]:
+        """The counts that may be proposed: with validity required, those whose best design is
+        small-strain valid (every count when none is: the proposal then says so through its designs)."""
+        if self.require_valid:
+            valid = [r for r in self.rows if r.best.hertz_valid]
+            if valid:
+                return valid
+        return list(self.rows)
+
+    @property
     def best_row(self) -> AutoNRow:
-        return min(self.rows, key=lambda r: (r.error_percent, r.N))
+        return min(self.eligible, key=lambda r: (r.error_percent, r.N))
 
     @property
     def best_N(self) -> int:
@@ -96,7 +109,7 @@ class AutoN:
     @property
     def smallest_good_row(self) -> AutoNRow:
         limit = self.limit_percent
-        return min((r for r in self.rows if r.error_percent <= limit), key=lambda r: r.N)
+        return min((r for r in self.eligible if r.error_percent <= limit), key=lambda r: r.N)
 
     @property
     def smallest_good_N(self) -> int:
@@ -112,7 +125,9 @@ class AutoN:
         """Plain numbers for JSON: the counts, each count's best sMAPE, the two proposals and the rule."""
         return {"counts": self.counts, "best_smape_percent": [round(e, 6) for e in self.errors_percent],
                 "best_N": self.best_N, "smallest_good_N": self.smallest_good_N,
-                "good_enough_percent": round(self.limit_percent, 6), "rule": self.rule}
+                "good_enough_percent": round(self.limit_percent, 6), "rule": self.rule,
+                "best_hertz_valid": [bool(r.best.hertz_valid) for r in self.rows],
+                "validity_required": self.require_valid}
 
 
 @dataclass
@@ -140,6 +155,7 @@ def auto_n(target: Target, *, engine="candidates", counts: list[int] | None = No
     `time_budget_s` is per count. `models` (generator=, vae=, janus=) are handed to the engine.
     Returns an `AutoN`."""
     from studio.design.engines import call
+    from studio.design.search import ordered
 
     counts = sorted({validate_asperity_count(int(n)) for n in (counts or asperity_counts())})
     if len(counts) < 2:
@@ -159,14 +175,14 @@ def auto_n(target: Target, *, engine="candidates", counts: list[int] | None = No
                                           f"N = {n}: ranking candidates", best, done, i))
         if not designs:
             raise StudioError(f"N: auto: the {getattr(engine, 'name', engine)} engine returned no design at N = {n}")
-        designs = sorted(designs, key=lambda d: d.error_percent)
+        designs = ordered(designs, at_count(target, n))  # best first, valid first when validity is required
         for k, d in enumerate(designs):  # names that say where they come from (they may join the board)
             d.name = f"N{n}-{d.method or 'design'}-{k + 1}"
         rows.append(AutoNRow(n, designs))
         best = min(r.error_percent for r in rows)
         yield AutoNProgress((i + 1) / len(counts), n, f"N = {n}: best sMAPE {designs[0].error_percent:.2f} %",
                             best, [(r.N, r.error_percent) for r in rows], i + 1)
-    return AutoN(rows)
+    return AutoN(rows, require_valid=target.strain_limit is not None)
 
 
 def _reports(engine_job, report) -> Iterator[AutoNProgress]:

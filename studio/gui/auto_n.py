@@ -66,6 +66,9 @@ class AutoNDialog(QDialog):
                                         name="smallest good-enough N")
         self.best_mark = self.plot.plot(pen=None, symbol="star", symbolSize=24, symbolBrush=DESIGN_COLOR,
                                         symbolPen="k", name="best N")
+        self.invalid_mark = self.plot.plot(pen=None, symbol="x", symbolSize=16, symbolBrush="#D55E00",
+                                           symbolPen=pg.mkPen("#D55E00", width=2),
+                                           name="best design not small-strain valid (d/R > 0.25)")
         self.chosen_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", width=1, style=pg.QtCore.Qt.DotLine))
         self.plot.addItem(self.chosen_line)
 
@@ -159,7 +162,7 @@ class AutoNDialog(QDialog):
         r = self.result
         self._show_buttons()
         if r is None:
-            for item in (self.points, self.best_mark, self.good_mark):
+            for item in (self.points, self.best_mark, self.good_mark, self.invalid_mark):
                 item.setData([], [])
             self.limit_line.hide()
             if self.state.auto_n.result is not None and not (self.job is not None and self.job.active):
@@ -169,6 +172,8 @@ class AutoNDialog(QDialog):
         self.points.setData(n, e)
         self.plot.getAxis("bottom").setTicks([[(np.log10(v), str(int(v))) for v in n]])  # the counts tried
         self.best_mark.setData([r.best_N], [r.best_row.error_percent])
+        invalid = np.array([not row.best.hertz_valid for row in r.rows], dtype=bool)
+        self.invalid_mark.setData(n[invalid], e[invalid])
         self.good_mark.setData([r.smallest_good_N], [r.smallest_good_row.error_percent])
         self.limit_line.show()  # first: a hidden line's label does not take new text
         self.limit_line.setValue(r.limit_percent)
@@ -182,7 +187,19 @@ class AutoNDialog(QDialog):
             f"N = {r.smallest_good_N}</b> (sMAPE {r.smallest_good_row.error_percent:.2f} %, limit "
             f"{r.limit_percent:.2f} %). The {RULE_TEXT}. Fewer asperities are quicker to mould and check. "
             f"Each point is the best of {len(r.rows[0].designs)} candidates, so neighbours a few tenths apart are "
-            f"within the search's scatter. Now designing for N = {self.state.target.N}.")
+            f"within the search's scatter.{self._validity_words(r, invalid)} Now designing for "
+            f"N = {self.state.target.N}.")
+
+    @staticmethod
+    def _validity_words(r: AutoN, invalid: np.ndarray) -> str:
+        """What the × marks mean for the proposal: counts whose best design leaves small strain."""
+        if not invalid.any():
+            return ""
+        counts = ", ".join(str(c) for c, bad in zip(r.counts, invalid) if bad)
+        if r.require_valid and not invalid.all():
+            return (f" At N = {counts} (×) no candidate was small-strain valid, so those counts are not "
+                    "proposed.")
+        return f" At N = {counts} (×) the best candidate is not small-strain valid (largest d/R > 0.25)."
 
     def apply(self, N: int) -> None:
         """Design for N from now on (one undo step); the candidates follow."""
