@@ -11,6 +11,7 @@ from PySide6.QtCore import QSettings
 
 from studio.design.auto_n import asperity_counts, good_enough_limit
 from studio.design.details import compute_details
+from studio.gui.auto_n import INVALID_LABEL
 from studio.gui.main_window import MainWindow
 from studio.physics import hertz_strain
 from studio.physics.theta import B_IDX, E_STAR_IDX, TAU0_IDX
@@ -38,8 +39,16 @@ def test_n_auto_proposes_the_best_and_smallest_good_n_and_a_click_applies_it(qtb
     assert job.state == "finished" and r is job.result and w.state.auto_n.current
     assert r.counts == asperity_counts() and all(len(row.designs) == 4 for row in r.rows)  # K = 4 at every N
     errors = dict(zip(r.counts, r.errors_percent))
-    assert r.best_N == min(errors, key=errors.get)
-    assert r.smallest_good_N == min(n for n, e in errors.items() if e <= good_enough_limit(min(errors.values())))
+    valid = {row.N for row in r.rows if row.best.hertz_valid}
+    eligible = {n: e for n, e in errors.items() if n in valid} or errors  # validity required (the default)
+    assert r.require_valid and r.best_N == min(eligible, key=eligible.get)
+    assert r.smallest_good_N == min(n for n, e in eligible.items() if e <= good_enough_limit(min(eligible.values())))
+    # a count whose best design is not small-strain valid is marked × (and named in the legend only then)
+    crossed = dialog.invalid_mark.getData()[0]
+    crossed = [] if crossed is None else np.rint(10 ** np.asarray(crossed)).astype(int).tolist()
+    assert sorted(crossed) == sorted(set(r.counts) - valid)
+    legend_labels = [label.text for _, label in dialog.plot.legend.items]
+    assert (INVALID_LABEL in legend_labels) == (len(valid) < len(r.counts))
     # the plot: one point per count (x on a log axis), the two proposals marked
     x, y = dialog.points.getData()
     np.testing.assert_allclose(10 ** np.asarray(x), r.counts, rtol=1e-9)

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushB
 
 from studio.design.auto_n import RULE_TEXT, AutoN, auto_n
 from studio.gui.plots import DESIGN_COLOR, labelled_plot
+
+INVALID_LABEL = "best design not small-strain valid (d/R > 0.25)"
 from studio.gui.workspaces import Studio
 from studio.state import Job
 
@@ -67,8 +69,7 @@ class AutoNDialog(QDialog):
         self.best_mark = self.plot.plot(pen=None, symbol="star", symbolSize=24, symbolBrush=DESIGN_COLOR,
                                         symbolPen="k", name="best N")
         self.invalid_mark = self.plot.plot(pen=None, symbol="x", symbolSize=16, symbolBrush="#D55E00",
-                                           symbolPen=pg.mkPen("#D55E00", width=2),
-                                           name="best design not small-strain valid (d/R > 0.25)")
+                                           symbolPen=pg.mkPen("#D55E00", width=2))  # in the legend when shown
         self.chosen_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", width=1, style=pg.QtCore.Qt.DotLine))
         self.plot.addItem(self.chosen_line)
 
@@ -174,6 +175,10 @@ class AutoNDialog(QDialog):
         self.best_mark.setData([r.best_N], [r.best_row.error_percent])
         invalid = np.array([not row.best.hertz_valid for row in r.rows], dtype=bool)
         self.invalid_mark.setData(n[invalid], e[invalid])
+        legend = self.plot.legend
+        legend.removeItem(self.invalid_mark)
+        if invalid.any():
+            legend.addItem(self.invalid_mark, INVALID_LABEL)
         self.good_mark.setData([r.smallest_good_N], [r.smallest_good_row.error_percent])
         self.limit_line.show()  # first: a hidden line's label does not take new text
         self.limit_line.setValue(r.limit_percent)
