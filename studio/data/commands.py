@@ -34,7 +34,7 @@ def register(subparsers) -> None:
                     "HDF5 shards + manifest.json. Re-running the same command completes the missing shards.")
     pat.add_argument("--designs", type=int, required=True, help="number of designs")
     pat.add_argument("--out", required=True, help="dataset folder (created if missing)")
-    pat.add_argument("--seed", type=int, default=0, help="dataset seed: fixes every design, layout and load")
+    pat.add_argument("--seed", type=int, default=0, help="dataset seed: fixes every design, layout and load (default 0)")
     pat.add_argument("--workers", type=int, default=2, help="worker processes (spawned; default 2)")
     pat.set_defaults(run=_run_patterns)
 
