@@ -167,6 +167,29 @@ def test_batches_over_protocols_and_parameters_equal_single_runs(mode):
         assert np.allclose(together.mu[i], alone.mu, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("law", ["aging", "slip"])
+def test_the_stream_takes_the_batch_solvers_steps(law):
+    # spring_slider_stream (what simulate runs in float64) refills its lanes from a queue: each protocol
+    # still gets diffeqsolve's steps, so the batch solver's result to round-off; more protocols than lanes,
+    # unlike lengths, a second state variable, and a protocol that runs out of steps
+    from studio.dynamics.spring import spring_slider_batch, spring_slider_stream
+
+    protocols = [STEPS_AND_HOLD, velocity_steps((1e-6, 3e-6, 1e-6), slip_per_step_m=1e-4),
+                 Protocol((slide(1e-6, slip_m=1e-5),)), velocity_steps((1e-5, 1e-6), slip_per_step_m=2e-4)] * 2
+    size = len(protocols)
+    arrays = [jnp.asarray(a, jnp.float64) for a in stack(protocols, times_s=TIMES)][:4]
+    params = P._replace(a=jnp.linspace(0.006, 0.01, size), Dc_m=jnp.linspace(1e-5, 5e-5, size),
+                        b2=jnp.full(size, 0.002), Dc2_m=jnp.full(size, 1e-4))
+    batch = spring_slider_batch(params, *arrays, law=law)
+    stream = spring_slider_stream(params, *arrays, law=law, lanes=3, chunk=2)
+    assert np.all(stream.ok) and np.array_equal(stream.steps, batch.steps)
+    for name in ("mu", "velocity_m_s", "slip_m", "load_point_m"):
+        assert np.allclose(getattr(stream, name), getattr(batch, name), rtol=1e-9, atol=1e-11), name
+    assert np.max(np.abs(stream.log_theta2 - batch.log_theta2)) < 1e-8
+    short = spring_slider_stream(params, *arrays, law=law, lanes=3, max_steps=40)
+    assert np.array_equal(np.asarray(short.ok), np.asarray(batch.steps) <= 40)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["imposed", "spring"])
 def test_gradients_match_central_differences(mode):

@@ -46,7 +46,7 @@ from studio.dynamics.simulate import (  # noqa: F401
     simulate,
 )
 
-_SPRING = ("SpringRun", "spring_slider", "spring_slider_batch")
+_SPRING = ("SpringRun", "spring_slider", "spring_slider_batch", "spring_slider_stream")
 
 
 def __getattr__(name):

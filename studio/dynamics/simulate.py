@@ -93,8 +93,11 @@ def as_batch(protocols, *, samples: int = 100, times_s=None) -> tuple[ProtocolBa
 
 
 def run_batch(batch: ProtocolBatch, params: RsfParams, *, mode: str = "imposed", law: str = "aging",
-              dtype=jnp.float64, forward: bool = False, tolerances=None, max_steps: int | None = None):
+              dtype=jnp.float64, forward: bool = False, tolerances=None, max_steps: int | None = None,
+              stream: bool = False):
     """The compiled simulator on JAX arrays (differentiable in the parameters): ImposedRun or SpringRun.
+    stream: spring mode in float64 by studio.dynamics.spring.spring_slider_stream (the same solves, ~2.5×
+    faster on a batch of unlike protocols, not differentiable; simulate uses it).
     tolerances: (rtol, atol) of the spring-mode solver instead of the dtype's; max_steps: its step limit
     (per protocol in float64, per segment in float32; None: studio.dynamics.spring.MAX_STEPS). float64 needs JAX's 64-bit mode (studio.physics.enable_float64,
     which the entry points call); without it this raises Float64Error rather than compute in float32."""
@@ -106,11 +109,13 @@ def run_batch(batch: ProtocolBatch, params: RsfParams, *, mode: str = "imposed",
         return imposed_velocity_batch(p, *arrays, law=law)
     # imported here: diffrax takes ~0.5 s to import, which a design command or the studio's start
     # (they register and show `rsf`) should not pay for
-    from studio.dynamics.spring import MAX_STEPS, spring_slider_batch
+    from studio.dynamics.spring import MAX_STEPS, spring_slider_batch, spring_slider_stream
 
-    options = dict(law=law, forward=forward, tolerances=None if tolerances is None else tuple(tolerances),
+    options = dict(law=law, tolerances=None if tolerances is None else tuple(tolerances),
                    max_steps=MAX_STEPS if max_steps is None else max_steps)
-    return spring_slider_batch(p, *arrays[:4], **options)
+    if stream and not forward and jnp.dtype(dtype) == jnp.float64:
+        return spring_slider_stream(p, *arrays[:4], **options)
+    return spring_slider_batch(p, *arrays[:4], forward=forward, **options)
 
 
 def simulate(protocols, params: RsfParams, *, mode: str = "imposed", law: str = "aging", samples: int = 100,
@@ -122,7 +127,7 @@ def simulate(protocols, params: RsfParams, *, mode: str = "imposed", law: str = 
     check_params(params, mode)
     batch, single = as_batch(protocols, samples=samples, times_s=times_s)
     run = run_batch(batch, params, mode=mode, law=law, dtype=jnp.dtype(dtype), tolerances=tolerances,
-                    max_steps=max_steps)
+                    max_steps=max_steps, stream=True)
     out = {name: (None if value is None else np.asarray(value)) for name, value in run._asdict().items()
            if name != "steps"}
     times = np.asarray(batch.times_s, dtype=np.dtype(dtype))
