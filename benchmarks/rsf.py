@@ -10,7 +10,9 @@
     one protocol at a time, restarted at each velocity jump, on the first `--baseline` protocols and
     scaled to the batch; at the fast path's tolerance and at the reference's. Accuracy: max |Δμ|
     against the float64 reference (solve_ivp: on those protocols). An extra spring row runs float64
-    arithmetic at rtol = atol = 1e-6 (against solve_ivp at the same tolerance).
+    arithmetic at rtol = atol = 1e-6 (against solve_ivp at the same tolerance). simulate solves spring mode in
+    float64 by spring_slider_stream (lanes refilled from a queue); the rows marked "lock-step batch" run the
+    differentiable spring_slider_batch (one vmapped diffeqsolve, what simulate ran before) on the same batch.
 (2) Fitting: `--records` synthetic velocity-step records (1 → 10 → 1 → 10 → 1 µm/s, 1 mm of slip per
     step, 2000 samples per step, i.e. sampled every 0.5 µm of slip) at random a, b (ranges above), Dc
     log-uniform in [1, 100] µm, μ0 = 0.6, V0 = 1 µm/s, aging law, imposed mode, plus Gaussian noise
@@ -33,6 +35,7 @@ from scipy.integrate import solve_ivp  # noqa: E402
 
 from studio.dynamics import Protocol, RsfParams, Segment, simulate, slide, stack  # noqa: E402
 from studio.dynamics.fit import Record, fit  # noqa: E402
+from studio.dynamics.simulate import run_batch  # noqa: E402
 from studio.physics import enable_float64  # noqa: E402
 
 enable_float64()  # an entry point: the float64 reference rows
@@ -99,16 +102,25 @@ def throughput(batch_size, baseline_count, seed=0):
     params = random_parameters(rng, batch_size)
     batch = stack(protocols, samples=100)
     rows, results = [], {}
-    variants = [(mode, dtype, None) for mode in ("imposed", "spring") for dtype in (np.float32, np.float64)]
-    variants.append(("spring", np.float64, LOOSE))  # float64 arithmetic at a fast path's tolerance
-    for mode, dtype, tolerances in variants:
+    variants = [(mode, dtype, None, False) for mode in ("imposed", "spring") for dtype in (np.float32, np.float64)]
+    variants.append(("spring", np.float64, LOOSE, False))  # float64 arithmetic at a fast path's tolerance
+    variants += [("spring", np.float64, LOOSE, True), ("spring", np.float64, None, True)]  # the lock-step batch
+
+    def lock_step(tolerances):  # spring_slider_batch: one vmapped diffeqsolve
+        run = run_batch(batch, params, mode="spring", dtype=np.float64, tolerances=tolerances)
+        return run._replace(mu=np.asarray(run.mu), ok=np.asarray(run.ok))
+
+    for mode, dtype, tolerances, batched in variants:
+        call = (lambda: lock_step(tolerances)) if batched else (
+            lambda: simulate(batch, params, mode=mode, dtype=dtype, tolerances=tolerances, check=False))
         t = time.perf_counter()
-        simulate(batch, params, mode=mode, dtype=dtype, tolerances=tolerances, check=False)
+        call()
         first = time.perf_counter() - t
         t = time.perf_counter()
-        run = simulate(batch, params, mode=mode, dtype=dtype, tolerances=tolerances, check=False)
+        run = call()
         elapsed = time.perf_counter() - t
-        results[(mode, dtype.__name__ + ("-loose" if tolerances else ""))] = (run, elapsed, first)
+        results[(mode, dtype.__name__ + ("-loose" if tolerances else "") + ("-batch" if batched else ""))] = (
+            run, elapsed, first)
     subset = range(baseline_count)
     table = {}
     for mode in ("imposed", "spring"):
@@ -130,6 +142,7 @@ def throughput(batch_size, baseline_count, seed=0):
         pairs = [("float32", "fast tolerance"), ("float64", "reference tolerance")]
         if mode == "spring":
             pairs.insert(1, ("float64-loose", "loose tolerance"))
+            pairs += [("float64-loose-batch", "loose tolerance"), ("float64-batch", "reference tolerance")]
         for dtype, label in pairs:
             run, elapsed, first = results[(mode, dtype)]
             base = baselines[label]
@@ -144,10 +157,10 @@ def throughput(batch_size, baseline_count, seed=0):
                          base["batch_estimate_s"] / elapsed, entry["max_abs_mu_error_vs_float64"],
                          base["max_abs_mu_error"], first, entry["ok"]))
     print(f"\n(1) {batch_size} protocols x 100 samples; solve_ivp (Radau) timed on {baseline_count}, scaled")
-    print(f"{'mode/dtype':22s} {'batch s':>9s} {'prot/s':>9s} {'solve_ivp s':>12s} {'speedup':>8s} "
+    print(f"{'mode/dtype':26s} {'batch s':>9s} {'prot/s':>9s} {'solve_ivp s':>12s} {'speedup':>8s} "
           f"{'max|dmu| ours':>14s} {'max|dmu| ivp':>13s} {'compile+1st s':>14s} {'ok':>5s}")
     for mode, dtype, el, rate, base, sp, err, base_err, first, ok in rows:
-        print(f"{mode + '/' + dtype:22s} {el:9.3f} {rate:9.0f} {base:12.1f} {sp:7.0f}x {err:14.2e} {base_err:13.2e} "
+        print(f"{mode + '/' + dtype:26s} {el:9.3f} {rate:9.0f} {base:12.1f} {sp:7.0f}x {err:14.2e} {base_err:13.2e} "
               f"{first:14.1f} {ok:5.3f}")
     return table
 
