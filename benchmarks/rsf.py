@@ -13,6 +13,8 @@
     arithmetic at rtol = atol = 1e-6 (against solve_ivp at the same tolerance). simulate solves spring mode in
     float64 by spring_slider_stream (lanes refilled from a queue); the rows marked "lock-step batch" run the
     differentiable spring_slider_batch (one vmapped diffeqsolve, what simulate ran before) on the same batch.
+    Speed-ups by wall clock, and by this process's CPU time (all its threads), which other jobs on a shared
+    machine disturb less.
 (2) Fitting: `--records` synthetic velocity-step records (1 → 10 → 1 → 10 → 1 µm/s, 1 mm of slip per
     step, 2000 samples per step, i.e. sampled every 0.5 µm of slip) at random a, b (ranges above), Dc
     log-uniform in [1, 100] µm, μ0 = 0.6, V0 = 1 µm/s, aging law, imposed mode, plus Gaussian noise
@@ -116,11 +118,11 @@ def throughput(batch_size, baseline_count, seed=0):
         t = time.perf_counter()
         call()
         first = time.perf_counter() - t
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         run = call()
-        elapsed = time.perf_counter() - t
+        elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
         results[(mode, dtype.__name__ + ("-loose" if tolerances else "") + ("-batch" if batched else ""))] = (
-            run, elapsed, first)
+            run, elapsed, first, cpu)
     subset = range(baseline_count)
     table = {}
     for mode in ("imposed", "spring"):
@@ -130,38 +132,42 @@ def throughput(batch_size, baseline_count, seed=0):
                            ("reference tolerance", (1e-10, 1e-12))):
             if mode == "imposed" and label == "loose tolerance":
                 continue
-            errors, t = [], time.perf_counter()
+            errors, t, cpu = [], time.perf_counter(), time.process_time()
             for i in subset:
                 p = {n: float(np.asarray(getattr(params, n)).ravel()[i if np.ndim(getattr(params, n)) else 0])
                      for n in ("mu0", "a", "b", "Dc_m", "k_per_m")}
                 mu = radau_one(protocols[i], p, batch.times_s[i], mode, *tol)
                 errors.append(np.inf if mu is None else float(np.max(np.abs(mu - ref.mu[i]))))
             per = (time.perf_counter() - t) / len(subset)
+            per_cpu = (time.process_time() - cpu) / len(subset)
             baselines[label] = {"per_protocol_s": per, "batch_estimate_s": per * batch_size,
+                                "batch_estimate_cpu_s": per_cpu * batch_size,
                                 "max_abs_mu_error": float(np.max(errors))}
         pairs = [("float32", "fast tolerance"), ("float64", "reference tolerance")]
         if mode == "spring":
             pairs.insert(1, ("float64-loose", "loose tolerance"))
             pairs += [("float64-loose-batch", "loose tolerance"), ("float64-batch", "reference tolerance")]
         for dtype, label in pairs:
-            run, elapsed, first = results[(mode, dtype)]
+            run, elapsed, first, cpu = results[(mode, dtype)]
             base = baselines[label]
             err = float(np.nanmax(np.abs(run.mu.astype(np.float64) - ref.mu)))
             entry = {"batch_s": elapsed, "first_call_s": first, "protocols_per_s": batch_size / elapsed,
                      "ok": float(np.mean(run.ok)), "solve_ivp_batch_estimate_s": base["batch_estimate_s"],
                      "solve_ivp_tolerance": label, "speedup": base["batch_estimate_s"] / elapsed,
+                     "batch_cpu_s": cpu, "solve_ivp_batch_estimate_cpu_s": base["batch_estimate_cpu_s"],
+                     "speedup_cpu": base["batch_estimate_cpu_s"] / cpu,
                      "max_abs_mu_error_vs_float64": err,
                      "solve_ivp_max_abs_mu_error_vs_float64": base["max_abs_mu_error"]}
             table[f"{mode}/{dtype}"] = entry
             rows.append((mode, dtype, elapsed, batch_size / elapsed, base["batch_estimate_s"],
                          base["batch_estimate_s"] / elapsed, entry["max_abs_mu_error_vs_float64"],
-                         base["max_abs_mu_error"], first, entry["ok"]))
+                         base["max_abs_mu_error"], first, entry["ok"], entry["speedup_cpu"]))
     print(f"\n(1) {batch_size} protocols x 100 samples; solve_ivp (Radau) timed on {baseline_count}, scaled")
     print(f"{'mode/dtype':26s} {'batch s':>9s} {'prot/s':>9s} {'solve_ivp s':>12s} {'speedup':>8s} "
-          f"{'max|dmu| ours':>14s} {'max|dmu| ivp':>13s} {'compile+1st s':>14s} {'ok':>5s}")
-    for mode, dtype, el, rate, base, sp, err, base_err, first, ok in rows:
+          f"{'max|dmu| ours':>14s} {'max|dmu| ivp':>13s} {'compile+1st s':>14s} {'ok':>5s} {'speedup, CPU time':>18s}")
+    for mode, dtype, el, rate, base, sp, err, base_err, first, ok, sp_cpu in rows:
         print(f"{mode + '/' + dtype:26s} {el:9.3f} {rate:9.0f} {base:12.1f} {sp:7.0f}x {err:14.2e} {base_err:13.2e} "
-              f"{first:14.1f} {ok:5.3f}")
+              f"{first:14.1f} {ok:5.3f} {sp_cpu:17.0f}x")
     return table
 
 
