@@ -2,7 +2,7 @@
 
     law ........ RsfParams, steady_state_mu, friction, log_state_rate, evolve_log_state (exact
                  imposed-velocity solutions of the aging and slip laws), imposed_velocity(_batch)
-    spring ..... spring_slider(_batch): load point, spring k, radiation damping η; diffrax Kvaerno5
+    spring ..... spring_slider(_batch, _stream): load point, spring k, radiation damping η; diffrax Kvaerno5
     protocol ... Segment, Protocol, slide, hold, stack → ProtocolBatch; presets velocity_steps,
                  slide_hold_slide
     simulate ... simulate(protocols, params, mode="imposed"|"spring", law="aging"|"slip", dtype)
