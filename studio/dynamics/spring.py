@@ -29,7 +29,7 @@ float32: one solve per segment, each on its own clock (see _solve_by_segment for
 simulate (float64) runs spring_slider_stream instead: the same solves, diffrax's solver and controller stepped
 by a loop of its own in which 128 lanes take protocols from a queue (costliest first), a lane that finishes
 taking the next; the batch then costs about the sum of its protocols' steps, not its slowest protocol's
-steps times its size (2.5–3.8× faster on the benchmark's batch; not differentiable, hence kept apart).
+steps times its size (2–3.8× faster on the benchmark's batch; not differentiable, hence kept apart).
 
 The interface starts at steady state at the protocol's initial velocity. V_lp = 0 (a hold) is a
 true hold: the slider creeps while the spring relaxes.
@@ -436,7 +436,8 @@ def spring_slider_stream(p: RsfParams, durations_s, velocities_m_s, times_s, ini
         q, index, t, due = pending(lane, keep, step_end, chunk)
         values = jax.vmap(lambda f, s: jax.vmap(f.evaluate)(s))(interpolation, t)
         out = out.at[jnp.where(due, q[:, None], size), index].set(values, mode="drop")
-        return out, lane._replace(sample=lane.sample + jnp.sum(due, axis=1, dtype=lane.sample.dtype)), interpolation, keep, step_end
+        lane = lane._replace(sample=lane.sample + jnp.sum(due, axis=1, dtype=lane.sample.dtype))
+        return out, lane, interpolation, keep, step_end
 
     def due(carry):
         _, lane, _, keep, step_end = carry
