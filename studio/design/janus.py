@@ -9,7 +9,10 @@
        `seeds_tried` realisation seeds — the head predicts a design's expected law, and the seed
        decides where one realisation lands around it, so trying many seeds per design is cheap and
        pays (docs/janus.md measures it);
-    3. the best distinct designs are simulated exactly (float64) and returned, best first.
+    3. with a given material, or when no decoded design is small-strain valid (validity is required by
+       default), the best few get a few gradient steps on what is free, as the candidates do
+       (studio.design.search.adapt_proposals);
+    4. the best distinct designs are simulated exactly (float64) and returned, best first.
 
 Deterministic: the codes depend on the target only; the realisation seeds on the job seed. Quick
 (a fraction of a second after warm-up); it does not use the whole budget. Without a Janus model it
@@ -22,7 +25,7 @@ from typing import Iterator
 import numpy as np
 
 from studio.design.core import JobControl, Progress, Target
-from studio.design.search import _box_screen, _Job, _load_model, _model_name, realisation_seeds
+from studio.design.search import _box_screen, _Job, _load_model, _model_name, adapt_proposals, realisation_seeds
 from studio.physics import to_unit
 
 DESCENT_CHUNK = 5  # latent iterations between progress reports / checkpoints
@@ -107,6 +110,7 @@ def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
     job.messages.extend(messages)
     yield from search_latent(job, model, starts=starts, iterations=iterations, seeds_tried=seeds_tried, focus=focus,
                              focus_seeds=focus_seeds)
+    yield from adapt_proposals(job)  # a given material, or no decoded design small-strain valid
     designs, final = job.finish(count)
     yield final
     return designs

@@ -548,6 +548,19 @@ def vae_cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, cont
     return (yield from _restart_until_over(job, count, run))
 
 
+def adapt_proposals(job: _Job) -> Iterator[Progress]:
+    """The proposal engines' last step (candidates, janus): a model proposes designs for its own (E*, τ0, B)
+    over the whole θ box, and the exact rescaling (Material.adapt) and the τ0/B fit cannot follow every
+    constraint, so with a given material, or when no ranked proposal is small-strain valid, the best
+    ADAPT_CANDIDATES distinct ones get ADAPT_STEPS gradient steps on what is free (the polish carries the
+    validity residual)."""
+    if job.target.material.free and job.best[0] < FEASIBILITY_PENALTY:
+        return
+    chosen = job.distinct(ADAPT_CANDIDATES)
+    for j, (unit, rs) in enumerate(chosen):
+        yield from _polish(job, unit, rs, until=(j + 1) / len(chosen), max_steps=ADAPT_STEPS)
+
+
 def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
                max_evaluations: int | None = None, count: int = 16, oversample: int = 4,
                **options) -> Iterator[Progress]:
@@ -591,11 +604,7 @@ def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, con
     # The geometry adapts to a given material: the model proposes designs for its own (E*, τ0, B), and
     # the exact rescaling (Material.adapt) and the τ0/B fit cannot follow every constraint, so the best
     # few distinct candidates get a few gradient steps on what is free (also when no proposal is valid).
-    best_score = job.best[0]
-    if not target.material.free or best_score >= FEASIBILITY_PENALTY:
-        chosen = job.distinct(ADAPT_CANDIDATES)
-        for j, (unit, rs) in enumerate(chosen):
-            yield from _polish(job, unit, rs, until=(j + 1) / len(chosen), max_steps=ADAPT_STEPS)
+    yield from adapt_proposals(job)
     designs, final = job.finish(count)
     yield final
     return designs
