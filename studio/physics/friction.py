@@ -378,6 +378,13 @@ def hertz_strain(height_mm, radius_mm, E_star_MPa, load_N: float = MAX_LOAD_N) -
 def _strain_single(height_mm, radius_mm, mask, E_star, load):
     """Largest d_i/R_i at one load (traceable, differentiable like the law: the flat's position through
     _balanced's implicit derivative); padded asperities (mask False) never touch."""
+    return _strain_solved(height_mm, radius_mm, mask, E_star, load, REFERENCE_ITERATIONS)[0]
+
+
+def _strain_solved(height_mm, radius_mm, mask, E_star, load, iterations):
+    """(largest d_i/R_i at one load, converged) with `iterations` secant steps: the ranking's fast
+    path takes FAST_ITERATIONS and redoes the rows that did not converge (solve_with_fallback), as
+    the laws do; converged values agree with the reference to the solver's tolerance."""
     dtype = height_mm.dtype
     mask = mask.astype(bool)
     top = jnp.max(jnp.where(mask, height_mm, -jnp.inf))
@@ -385,9 +392,9 @@ def _strain_single(height_mm, radius_mm, mask, E_star, load):
     R = jnp.where(mask, radius_mm, 1.0).astype(dtype)
     c = jnp.where(mask, (4.0 / 3.0) * E_star * _sqrt_nonneg(R), 0.0)
     loads = jnp.reshape(load, (1,)).astype(dtype)
-    g, _, _ = jax.lax.stop_gradient(_solve(h, c, R, loads, REFERENCE_ITERATIONS))
+    g, _, converged = jax.lax.stop_gradient(_solve(h, c, R, loads, iterations))
     g = _balanced(g, h, c, loads)
-    return jnp.max(jnp.where(mask, jnp.maximum(h - g[0], 0.0) / R, 0.0))
+    return jnp.max(jnp.where(mask, jnp.maximum(h - g[0], 0.0) / R, 0.0)), converged
 
 
 def hertz_valid(height_mm, radius_mm, E_star_MPa) -> bool:

@@ -207,15 +207,21 @@ def strain_of(theta, n, seed, width: int):
     """Largest d/R of design (θ, N, seed) at the canonical largest load (10 N): traceable and
     differentiable in θ (the gradient polish's validity term). d/R is the same at every load range
     (lengths ×λ, loads ×λ²), so the canonical value is the design's at its own range."""
+    return _strain_solved(theta, n, seed, width, _friction.REFERENCE_ITERATIONS)[0]
+
+
+def _strain_solved(theta, n, seed, width: int, iterations: int):
+    """(strain_of's value, converged) with `iterations` secant steps (friction._strain_solved)."""
     u, z_h, z_r = base_draws(seed, width)
     h, r, _ = asperities_from_draws(theta, u, z_h, z_r)
-    return _friction._strain_single(h, r, jnp.arange(width) < n, theta[E_STAR_IDX],
-                                    jnp.asarray(_friction.MAX_LOAD_N, h.dtype))
+    return _friction._strain_solved(h, r, jnp.arange(width) < n, theta[E_STAR_IDX],
+                                    jnp.asarray(_friction.MAX_LOAD_N, h.dtype), iterations)
 
 
-@partial(jax.jit, static_argnames=("width",))
-def _strain_batch_jit(theta, n, seed, width):
-    return jax.vmap(strain_of, in_axes=(0, 0, 0, None))(theta, n, seed, width)
+@partial(jax.jit, static_argnames=("width", "iterations"))
+def _strain_batch_jit(theta, n, seed, width, iterations):
+    strain, converged = jax.vmap(_strain_solved, in_axes=(0, 0, 0, None, None))(theta, n, seed, width, iterations)
+    return strain, converged
 
 
 def strain_fast(theta, n: int, seeds, *, block: int = FAST_BLOCK) -> np.ndarray:
@@ -227,8 +233,14 @@ def strain_fast(theta, n: int, seeds, *, block: int = FAST_BLOCK) -> np.ndarray:
     seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (theta.shape[0],))
     ns = np.full((int(block),), int(n))
     out = np.empty(theta.shape[0])
+    width = bucket_width(int(n))
+
+    def batch(t, ns_, s, iterations):  # the laws' fast path: few secant steps, unconverged rows redone
+        return _strain_batch_jit(t, ns_, s, width=width, iterations=iterations)
+
     for i, (t, s, k) in enumerate(_blocks(theta, seeds, int(block))):
-        strain = _strain_batch_jit(jnp.asarray(t), jnp.asarray(ns), jnp.asarray(s), bucket_width(int(n)))
+        strain = _friction.solve_with_fallback(batch, (jnp.asarray(t), jnp.asarray(ns), jnp.asarray(s)),
+                                               _friction.FAST_ITERATIONS)
         out[i * int(block):i * int(block) + k] = np.asarray(strain, dtype=np.float64)[:k]
     return out
 
