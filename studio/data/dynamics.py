@@ -286,7 +286,9 @@ def records_dataset(folder: str, *, samples: int = SAMPLES_PER_PROTOCOL, test_ev
     training arrays: each record resampled at `samples` equally spaced instants (μ linearly
     interpolated, the velocity the record's protocol at that instant, holds at the hold velocity).
     Every `test_every`-th file (sorted by name) goes to the test split. Returns {"train": ..., "test": ...}
-    with the fields of a synthetic split (a, b, Dc_m are NaN: unknown)."""
+    with the fields of a synthetic split (a, b, Dc_m are NaN: unknown), and slip_m, held_s: the slip and
+    the time held since t = 0 at each sample (what "interval" GRU features need; records have no fixed
+    segment count)."""
     from studio.dynamics.files import read_record
 
     paths = sorted(glob.glob(os.path.join(folder, "*.csv")))
@@ -298,13 +300,23 @@ def records_dataset(folder: str, *, samples: int = SAMPLES_PER_PROTOCOL, test_ev
         t = np.linspace(0.0, float(record.times_s[-1]), samples)
         v = record.protocol.velocity_at(t)
         v = np.where(v > 0, v, record.protocol.hold_velocity_m_s)
+        slip, held = _integrals(t, record.protocol)
         rows.append({"times_s": t, "velocity_m_s": v, "mu": np.interp(t, record.times_s, record.mu),
+                     "slip_m": slip, "held_s": held,
                      "a": np.nan, "b": np.nan, "Dc_m": np.nan, "source": os.path.basename(path)})
     split = {"train": [r for i, r in enumerate(rows) if len(rows) < 2 or (i + 1) % test_every],
              "test": [r for i, r in enumerate(rows) if len(rows) >= 2 and not (i + 1) % test_every]}
     if not split["test"]:
         split["test"] = rows[-1:]
     return {name: {k: np.array([r[k] for r in part]) for k in rows[0]} for name, part in split.items()}
+
+
+def _integrals(times_s, protocol):
+    from studio.models.gru import protocol_integrals
+
+    slip, held = protocol_integrals(times_s, protocol.durations_s, protocol.velocities_m_s,
+                                    protocol.hold_velocity_m_s)
+    return slip[0], held[0]
 
 
 __all__ = ["FORMAT_NAME", "PAPER_PARAMS", "BOX", "DynamicsParameters", "sample_protocol", "sample_parameters",

@@ -9,6 +9,11 @@ linearly) and a conditioned model for any interface of the parameter box: its ve
 slip per sample in units of Dc, ln(V·Δt/Dc) / 5 (Δt the sample spacing), and (a, b) / δμ_ch are
 inputs at every step. RSF at imposed velocity depends on V, t and Dc only through V·t/Dc (and the ratio
 to the hold velocity, which that feature also carries), so this input needs no time or length scale.
+Beyond the paper, "interval" features: besides the paper's V_k/V_ch, what the protocol did between
+samples k-1 and k, which point samples lose (a jump between two samples, an interval no sample falls
+in): the mean velocity over (t_{k-1}, t_k] (slip increment / Δt) over V_ch, and the fraction of that
+interval spent in a hold; at k = 0, V_0/V_ch and 0 (the start is steady sliding). Both come exactly from
+the protocol's segments (`protocol_integrals`), so a protocol (rsf predict, the Dynamics tab) gives them.
 
 Loss (paper eq. 9–14), per protocol, averaged over the batch, in scaled units:
     MSE   ‖δμ̂ − δμ‖² / N
@@ -30,7 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-FEATURES = ("linear", "log", "slip")
+FEATURES = ("linear", "log", "slip", "interval")
+INTERVAL_CHANNELS = 2  # "interval" features add: mean velocity over the interval / V_ch, its held fraction
 LOG_SCALE = 5.0  # ln(V/V_ch) spans about -19 (holds) to +8: /5 keeps the inputs O(1)
 HOLD_MAX_M_S = 1e-8  # a sample at or below this velocity is a hold (holds are simulated at 2e-9 m/s)
 LOSS_WEIGHTS = {"ic": 1.0, "de": 0.1, "heal": 5e-3, "de_ad": 0.1}  # α, β, γ of the paper; β for DE-ad
@@ -47,7 +53,8 @@ class GruConfig:
     kind: str = "gru"
     name: str = "paper"
     hidden: int = 64
-    features: str = "linear"  # "linear": V/V_ch (the paper); "log": ln(V/V_ch)/5; "slip": ln(V·Δt/Dc)/5
+    features: str = "linear"  # "linear": V/V_ch (the paper); "log": ln(V/V_ch)/5; "slip": ln(V·Δt/Dc)/5;
+    # "interval" (beyond the paper): V/V_ch, the mean velocity since the previous sample / V_ch, its held fraction
     conditioned: bool = False  # inputs also (a/δμ_ch, b/δμ_ch) at every step (with "slip" features)
     V_ch_m_s: float = 0.3
     dmu_ch: float = 0.01
@@ -55,7 +62,7 @@ class GruConfig:
 
     @property
     def input_size(self) -> int:
-        return 1 + (2 if self.conditioned else 0)
+        return 1 + (INTERVAL_CHANNELS if self.features == "interval" else 0) + (2 if self.conditioned else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,9 +113,10 @@ def build(config: GruConfig) -> FrictionGRU:
 # ---------------------------------------------------------------- features and targets (numpy)
 
 def velocity_feature(velocity_m_s, config: GruConfig, *, dt_s=None, Dc_m=None) -> np.ndarray:
-    """The velocity channel (B, T): V/V_ch, ln(V/V_ch)/5 or ln(V·Δt/Dc)/5 (dt_s, Dc_m: (B,) or scalars)."""
+    """The velocity channel (B, T): V/V_ch ("linear" and "interval"), ln(V/V_ch)/5 or ln(V·Δt/Dc)/5
+    (dt_s, Dc_m: (B,) or scalars)."""
     v = np.atleast_2d(np.asarray(velocity_m_s, np.float64))
-    if config.features == "linear":
+    if config.features in ("linear", "interval"):
         return v / config.V_ch_m_s
     if config.features == "log":
         return np.log(np.maximum(v, 1e-30) / config.V_ch_m_s) / LOG_SCALE
@@ -121,18 +129,56 @@ def velocity_feature(velocity_m_s, config: GruConfig, *, dt_s=None, Dc_m=None) -
 
 def dfeature_dlogv(feature: np.ndarray, config: GruConfig) -> np.ndarray:
     """d(feature)/d(ln V): the chain-rule factor that turns ∂δμ̂/∂feature into ∂δμ̂/∂ln V."""
-    return feature if config.features == "linear" else np.full_like(feature, 1.0 / LOG_SCALE)
+    return feature if config.features in ("linear", "interval") else np.full_like(feature, 1.0 / LOG_SCALE)
 
 
-def inputs(velocity_m_s, config: GruConfig, *, times_s=None, a=None, b=None, Dc_m=None) -> np.ndarray:
+def protocol_integrals(times_s, durations_s, velocities_m_s, hold_velocity_m_s=2e-9) -> tuple[np.ndarray, np.ndarray]:
+    """(slip_m, held_s) (B, T): the slip since t = 0 and the time spent in holds since t = 0 at each
+    sample time, exactly, from protocols given as segments: durations_s, velocities_m_s (B, S) or (S,)
+    (0 is a hold, slid at hold_velocity_m_s as the simulator does); times_s (B, T) or (T,)."""
+    d = np.atleast_2d(np.asarray(durations_s, np.float64))
+    v = np.atleast_2d(np.asarray(velocities_m_s, np.float64))
+    t = np.atleast_2d(np.asarray(times_s, np.float64))
+    B = max(d.shape[0], t.shape[0])
+    d, v, t = (np.broadcast_to(a, (B, a.shape[1])) for a in (d, v, t))
+    starts = np.cumsum(d, axis=1) - d
+    inside = np.clip(t[:, :, None] - starts[:, None, :], 0.0, d[:, None, :])  # (B, T, S): time in segment j by t
+    held = v <= 0
+    speed = np.where(held, hold_velocity_m_s, v)
+    return (inside * speed[:, None, :]).sum(-1), (inside * held[:, None, :]).sum(-1)
+
+
+def interval_feature(velocity_m_s, times_s, slip_m, held_s, config: GruConfig) -> np.ndarray:
+    """The "interval" channels (B, T, 2): mean velocity over (t_{k-1}, t_k] / V_ch and the held fraction of
+    that interval; at k = 0, V_0/V_ch and 0. slip_m, held_s (B, T): from `protocol_integrals`."""
+    v = np.atleast_2d(np.asarray(velocity_m_s, np.float64))
+    t = np.broadcast_to(np.atleast_2d(np.asarray(times_s, np.float64)), v.shape)
+    slip = np.broadcast_to(np.atleast_2d(np.asarray(slip_m, np.float64)), v.shape)
+    held = np.broadcast_to(np.atleast_2d(np.asarray(held_s, np.float64)), v.shape)
+    dt = np.diff(t, axis=1)
+    if np.any(dt <= 0):
+        raise ValueError("interval features need increasing sample times")
+    mean_v = np.concatenate([v[:, :1], np.diff(slip, axis=1) / dt], axis=1)
+    frac = np.concatenate([np.zeros_like(v[:, :1]), np.clip(np.diff(held, axis=1) / dt, 0.0, 1.0)], axis=1)
+    return np.stack([mean_v / config.V_ch_m_s, frac], -1)
+
+
+def inputs(velocity_m_s, config: GruConfig, *, times_s=None, a=None, b=None, Dc_m=None,
+           slip_m=None, held_s=None) -> np.ndarray:
     """Network inputs (B, T, C) float32 for velocity samples (B, T) at equally spaced times_s (B, T) or (T,)
-    [and the interface's a, b, Dc_m: (B,) or scalars]."""
+    [and the interface's a, b, Dc_m: (B,) or scalars; for "interval" features the slip and held time
+    since t = 0 at each sample, slip_m and held_s (B, T), from `protocol_integrals`]."""
     v = np.atleast_2d(np.asarray(velocity_m_s, np.float64))
     dt = None
     if times_s is not None:
         t = np.atleast_2d(np.asarray(times_s, np.float64))
         dt = np.broadcast_to(t[:, 1] - t[:, 0], v.shape[:1])
     x = velocity_feature(v, config, dt_s=dt, Dc_m=Dc_m)[..., None]
+    if config.features == "interval":
+        if times_s is None or slip_m is None or held_s is None:
+            raise ValueError("interval features need the protocol between samples (its segments): "
+                             "sample times, slip and held time")
+        x = np.concatenate([x, interval_feature(v, times_s, slip_m, held_s, config)], axis=-1)
     if config.conditioned:
         if a is None or b is None:
             raise ValueError("a conditioned model needs a and b")

@@ -61,9 +61,10 @@ def register(subparsers) -> None:
                    "(∂δμ̂/∂ln V at jumps = a, or equal across a protocol's jumps when a is unknown)")
     t.add_argument("--init", default=None, help="start from this saved GRU's weights (same configuration)")
     t.add_argument("--hidden", type=int, default=64, help="GRU width (the paper does not give it; default 64)")
-    t.add_argument("--features", choices=("linear", "log", "slip"), default=None,
-                   help="velocity input: V/0.3 m/s (paper), ln(V/0.3)/5, or ln(V·Δt/Dc)/5 (default: slip when "
-                        "conditioned, else linear)")
+    t.add_argument("--features", choices=("linear", "log", "slip", "interval"), default=None,
+                   help="velocity input: V/0.3 m/s (paper), ln(V/0.3)/5, ln(V·Δt/Dc)/5, or interval (beyond the "
+                        "paper: V/0.3 m/s plus the mean velocity since the previous sample /0.3 m/s and the "
+                        "fraction of that interval held) (default: slip when conditioned, else linear)")
     t.add_argument("--conditioned", action="store_true", help="(a, b) as inputs, slip-per-sample features: one "
                    "network for the whole parameter box (needs a box dataset)")
     t.add_argument("--noisy", action="store_true", help="train on the dataset's noisy targets (mu_noisy)")
@@ -163,7 +164,11 @@ def run_train(args) -> int:
                              "initialised_from": str(init) if init is not None else None,
                              "hardware": f"CPU, torch threads {torch.get_num_threads()}", "torch": torch.__version__},
                 "scaling": {"V_ch_m_s": config.V_ch_m_s, "dmu_ch": config.dmu_ch, "features": features,
-                            "targets": "(mu - mu[0]) / dmu_ch at 100 equally spaced samples"}}
+                            "targets": "(mu - mu[0]) / dmu_ch at 100 equally spaced samples",
+                            **({"inputs": "beyond the paper: V_k/V_ch; mean velocity over (t_{k-1}, t_k] (slip "
+                                          "increment / dt, exact from the segments) / V_ch (k = 0: V_0/V_ch); "
+                                          "fraction of (t_{k-1}, t_k] held (k = 0: 0)"}
+                               if features == "interval" else {})}}
         opts = GruTrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, terms=terms,
                                seed=args.seed, noisy_targets=args.noisy, schedule=args.schedule)
         model, _ = train_gru(config, train_ex, opts, out=path, resume=args.resume, init_from=init, card=card,

@@ -90,7 +90,9 @@ def prepare(split: dict, config: G.GruConfig, *, noisy: bool = False) -> Example
         if not np.all(np.isfinite(known)):
             raise ModelError("a conditioned model needs a, b and Dc for every protocol (measured records have "
                              "none: train an unconditioned model on them)")
-    x = G.inputs(v, config, times_s=split["times_s"], a=a, b=split.get("b"), Dc_m=split.get("Dc_m"))
+    slip, held = _interval_integrals(split, config)
+    x = G.inputs(v, config, times_s=split["times_s"], a=a, b=split.get("b"), Dc_m=split.get("Dc_m"),
+                 slip_m=slip, held_s=held)
     if noisy and "mu_noisy" not in split:
         raise ModelError("noisy targets asked, but the dataset has no mu_noisy field (generate it with --noise)")
     y = G.targets(split["mu_noisy"] if noisy else split["mu"], config)
@@ -101,6 +103,21 @@ def prepare(split: dict, config: G.GruConfig, *, noisy: bool = False) -> Example
                     float(np.median(np.asarray(split["times_s"])[:, -1])))
 
 
+def _interval_integrals(split: dict, config: G.GruConfig):
+    """(slip_m, held_s) at the samples for "interval" features: stored (records) or from the segments."""
+    if config.features != "interval":
+        return None, None
+    if "slip_m" in split and "held_s" in split:
+        return split["slip_m"], split["held_s"]
+    if "durations_s" not in split or "segment_velocity_m_s" not in split:
+        raise ModelError("interval features need the protocols' segments (durations_s, segment_velocity_m_s) "
+                         "or their slip and held time at the samples")
+    from studio.data.dynamics import HOLD_VELOCITY_M_S
+
+    return G.protocol_integrals(split["times_s"], split["durations_s"], split["segment_velocity_m_s"],
+                                HOLD_VELOCITY_M_S)
+
+
 def train_steps(config: G.GruConfig, data: Examples, opts: GruTrainOptions, *, out=None, resume: bool = False,
                 init_from=None, card: dict | None = None, control=None, log=None):
     """Train: a job (studio.jobs) yielding GruProgress and returning (model, history). `init_from`: a
@@ -108,6 +125,9 @@ def train_steps(config: G.GruConfig, data: Examples, opts: GruTrainOptions, *, o
     order). `control` (a JobControl) pauses it or cancels it (Cancelled) between steps; a cancelled run
     saves nothing beyond the last epoch's checkpoint, from which `resume` continues."""
     say = log or (lambda *a: None)
+    if "de_ad" in opts.terms and config.features == "interval":
+        raise ModelError("the autograd direct-effect term is defined for one velocity channel; "
+                         "it is not available with interval features")
     torch.manual_seed(opts.seed)
     model = G.build(config)
     if init_from is not None:
@@ -265,11 +285,17 @@ def evaluate_gru(model, data: Examples) -> dict:
 
 
 @torch.no_grad()
-def predict_mu(model, velocity_m_s, times_s, *, mu0: float, a=None, b=None, Dc_m=None) -> np.ndarray:
+def predict_mu(model, velocity_m_s, times_s, *, mu0: float, a=None, b=None, Dc_m=None,
+               slip_m=None, held_s=None) -> np.ndarray:
     """μ(t) = μ0 + δμ_ch·δμ̂ for velocity samples (T,) or (B, T) at equally spaced times_s (holds at the
-    hold velocity); a, b, Dc_m for a conditioned model."""
+    hold velocity); a, b, Dc_m for a conditioned model; slip_m, held_s (G.protocol_integrals) for
+    "interval" features."""
     v = np.asarray(velocity_m_s, np.float64)
-    x = torch.from_numpy(G.inputs(v, model.config, times_s=times_s, a=a, b=b, Dc_m=Dc_m))
+    try:
+        x = G.inputs(v, model.config, times_s=times_s, a=a, b=b, Dc_m=Dc_m, slip_m=slip_m, held_s=held_s)
+    except ValueError as e:
+        raise ModelError(f"{model.config.name}: {e}") from None
+    x = torch.from_numpy(x)
     out = mu0 + model.config.dmu_ch * predict_scaled(model, x)
     return out[0] if v.ndim == 1 else out
 
@@ -298,12 +324,15 @@ def predict_protocol(model, card: dict, protocol, *, mu0: float, a=None, b=None,
     times = protocol.sample_times(samples)
     velocity = protocol.velocity_at(times)
     velocity = np.where(velocity > 0, velocity, protocol.hold_velocity_m_s)
-    mu = predict_mu(model, velocity, times, mu0=mu0, a=a, b=b, Dc_m=Dc_m)
+    slip, held = G.protocol_integrals(times, protocol.durations_s, protocol.velocities_m_s,
+                                      protocol.hold_velocity_m_s)  # what "interval" features need
+    mu = predict_mu(model, velocity, times, mu0=mu0, a=a, b=b, Dc_m=Dc_m, slip_m=slip, held_s=held)
     notes = []
-    x = G.inputs(velocity, cfg, times_s=times, a=a, b=b, Dc_m=Dc_m)[0, :, 0]
+    x = G.inputs(velocity, cfg, times_s=times, a=a, b=b, Dc_m=Dc_m, slip_m=slip, held_s=held)[0, :, 0]
     hold = velocity <= G.HOLD_MAX_M_S
     # compared in natural-log units of velocity (a factor 1.5 beyond what was seen is an extrapolation)
-    to_log = (lambda f: np.log(np.maximum(f, 1e-300))) if cfg.features == "linear" else (lambda f: f * G.LOG_SCALE)
+    to_log = ((lambda f: np.log(np.maximum(f, 1e-300))) if cfg.features in ("linear", "interval")
+              else (lambda f: f * G.LOG_SCALE))
     for name, mask in (("sliding", ~hold), ("hold", hold)):
         seen = card.get("input_range", {}).get(name)
         if seen and mask.any():
