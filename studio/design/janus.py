@@ -9,9 +9,10 @@
        `seeds_tried` realisation seeds — the head predicts a design's expected law, and the seed
        decides where one realisation lands around it, so trying many seeds per design is cheap and
        pays (docs/janus.md measures it);
-    3. with a given material, or when no decoded design is small-strain valid (validity is required by
-       default), the best few get a few gradient steps on what is free, as the candidates do
-       (studio.design.search.adapt_proposals);
+    3. the best three distinct get ADAPT_STEPS gradient steps on what is free, with the validity residual
+       (studio.design.search.adapt_proposals, the candidates' step when the material is given or nothing
+       is valid): the head ranks designs by their expected law, a few steps bring one realisation onto
+       the target and, under the validity default (issue 21), into small strain;
     4. the best distinct designs are simulated exactly (float64) and returned, best first.
 
 Deterministic: the codes depend on the target only; the realisation seeds on the job seed. Quick
@@ -110,7 +111,7 @@ def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
     job.messages.extend(messages)
     yield from search_latent(job, model, starts=starts, iterations=iterations, seeds_tried=seeds_tried, focus=focus,
                              focus_seeds=focus_seeds)
-    yield from adapt_proposals(job)  # a given material, or no decoded design small-strain valid
+    yield from adapt_proposals(job, always=True)  # the best three get a few gradient steps (docs/janus.md)
     designs, final = job.finish(count)
     yield final
     return designs

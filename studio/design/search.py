@@ -548,13 +548,14 @@ def vae_cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, cont
     return (yield from _restart_until_over(job, count, run))
 
 
-def adapt_proposals(job: _Job) -> Iterator[Progress]:
+def adapt_proposals(job: _Job, always: bool = False) -> Iterator[Progress]:
     """The proposal engines' last step (candidates, janus): a model proposes designs for its own (E*, τ0, B)
     over the whole θ box, and the exact rescaling (Material.adapt) and the τ0/B fit cannot follow every
-    constraint, so with a given material, or when no ranked proposal is small-strain valid, the best
-    ADAPT_CANDIDATES distinct ones get ADAPT_STEPS gradient steps on what is free (the polish carries the
-    validity residual)."""
-    if job.target.material.free and job.best[0] < FEASIBILITY_PENALTY:
+    constraint, so with a given material, or when no ranked proposal is small-strain valid, or `always`
+    (janus: its decoded designs are the head's expected laws, a few steps bring one realisation onto the
+    target), the best ADAPT_CANDIDATES distinct ones get ADAPT_STEPS gradient steps on what is free (the
+    polish carries the validity residual)."""
+    if not always and job.target.material.free and job.best[0] < FEASIBILITY_PENALTY:
         return
     chosen = job.distinct(ADAPT_CANDIDATES)
     for j, (unit, rs) in enumerate(chosen):
