@@ -38,7 +38,7 @@ def _drive(gen):
 def test_janus_engine_reports_progress_and_returns_exactly_scored_designs(target, janus_model):
     # through the registry: `call` hands the engine its model keyword and `count`
     designs, progress = _drive(engines.call("janus", target, seed=0, janus=janus_model, count=3, starts=4,
-                                            seeds_tried=8, focus=1, focus_seeds=5))
+                                            seeds_tried=8, focus=1, focus_seeds=5, polish=False))
     assert len(designs) == 3 and [d.name for d in designs] == ["janus-1", "janus-2", "janus-3"]
     errors = [d.error_percent for d in designs]
     assert errors == sorted(errors)
@@ -52,6 +52,12 @@ def test_janus_engine_reports_progress_and_returns_exactly_scored_designs(target
     # every decoded design under every seed, then the best one under five more, counted
     assert progress[-1].evaluations == 4 * 8 + 1 * 5
     assert any("more realisations of the best" in m for m in messages)
+    # the default ends with a few constrained gradient steps on the best three: more evaluations, a design
+    # at least as good
+    polished, steps = _drive(engines.call("janus", target, seed=0, janus=janus_model, count=3, starts=4,
+                                          seeds_tried=8, focus=1, focus_seeds=5))
+    assert steps[-1].evaluations > 4 * 8 + 1 * 5 and any("gradient polish" in p.message for p in steps)
+    assert polished[0].error_percent <= designs[0].error_percent + 1e-9
 
 
 def test_janus_engine_is_deterministic_and_its_seed_picks_the_realisations(target, janus_model):
@@ -91,7 +97,7 @@ def test_janus_engine_paused_before_it_starts_evaluates_nothing(target, janus_mo
 
     def job():
         result["designs"] = run("janus", target, seed=1, janus=janus_model, control=control, starts=4,
-                                seeds_tried=4, focus=0, on_progress=seen.append)
+                                seeds_tried=4, focus=0, polish=False, on_progress=seen.append)
 
     control.pause()
     th = threading.Thread(target=job)
@@ -174,11 +180,20 @@ def test_property_sweep_is_a_job_that_reports_each_step_and_can_be_cancelled(jan
 
 def test_janus_engines_design_on_the_canonical_problem_for_any_load_range(target, janus_model):
     small = Target(target.friction_N * 0.02, N, max_load_N=0.2)  # the same law on (0, 0.2 N]
-    canonical = run("janus", target, seed=0, janus=janus_model, starts=4, seeds_tried=4, focus_seeds=0, count=2)
-    scaled = run("janus", small, seed=0, janus=janus_model, starts=4, seeds_tried=4, focus_seeds=0, count=2)
+    # the search (descent and ranking): bit for bit the canonical one
+    canonical = run("janus", target, seed=0, janus=janus_model, starts=4, seeds_tried=4, focus_seeds=0, count=2,
+                    polish=False)
+    scaled = run("janus", small, seed=0, janus=janus_model, starts=4, seeds_tried=4, focus_seeds=0, count=2,
+                 polish=False)
     for c, s in zip(canonical, scaled):
         np.testing.assert_array_equal(s.theta, c.theta)  # the same search on the canonical target
         assert s.max_load_N == 0.2 and s.seed == c.seed
         np.testing.assert_allclose(s.friction_N, c.friction_N * 0.02, rtol=1e-9)
         assert s.error_percent == pytest.approx(c.error_percent, abs=1e-9)
+    # with the closing gradient steps (the default; a trust-region path that the last bits of the rescaled
+    # target can turn): every design is still a canonical design whose law is scaled exactly
+    for s in run("janus", small, seed=0, janus=janus_model, starts=4, seeds_tried=4, focus_seeds=0, count=2):
+        assert s.max_load_N == 0.2
+        np.testing.assert_allclose(s.friction_N, simulate(s.theta, N, s.seed) * 0.02, rtol=1e-9)
+        assert s.error_percent == pytest.approx(small.error(s.friction_N), rel=1e-9)
     assert engines.spec("hybrid_janus").run.__wrapped__.keywords == {"proposer": "janus"}

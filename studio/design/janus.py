@@ -100,8 +100,10 @@ def _rank_under_seeds(job, units: np.ndarray, seeds: list[int], message: str) ->
 
 def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
           max_evaluations: int | None = None, count: int = 4, starts: int = 16, iterations: int = 10,
-          seeds_tried: int = 16, focus: int = 4, focus_seeds: int = 64, **options) -> Iterator[Progress]:
-    """Janus inversion: latent descent from `starts` codes, decoded, ranked under `seeds_tried` seeds."""
+          seeds_tried: int = 16, focus: int = 4, focus_seeds: int = 64, polish: bool = True,
+          **options) -> Iterator[Progress]:
+    """Janus inversion: latent descent from `starts` codes, decoded, ranked under `seeds_tried` seeds, the
+    best three given a few constrained gradient steps (`polish`; off: the ranking alone)."""
     messages: list[str] = []
     job = _Job(target, "janus", seed=seed, time_budget_s=time_budget_s, control=control,
                max_evaluations=max_evaluations)
@@ -111,7 +113,8 @@ def janus(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control:
     job.messages.extend(messages)
     yield from search_latent(job, model, starts=starts, iterations=iterations, seeds_tried=seeds_tried, focus=focus,
                              focus_seeds=focus_seeds)
-    yield from adapt_proposals(job, always=True)  # the best three get a few gradient steps (docs/janus.md)
+    if polish:  # the best three get a few gradient steps (docs/janus.md), not cut by the clock
+        yield from adapt_proposals(job, always=True, deterministic=True)
     designs, final = job.finish(count)
     yield final
     return designs

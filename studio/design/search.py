@@ -439,9 +439,11 @@ def _cma(job: _Job, x0: np.ndarray, sigma0: float, realisation_seed: int, *, unt
             yield p
 
 
-def _polish(job: _Job, unit: np.ndarray, realisation_seed: int, *, until: float,
+def _polish(job: _Job, unit: np.ndarray, realisation_seed: int, *, until: float | None,
             max_steps: int = 40) -> Iterator[Progress]:
-    """Gradient polish of one design (seed fixed); offers the result to the archive."""
+    """Gradient polish of one design (seed fixed); offers the result to the archive. `until`: the share of
+    the budget at which it stops early; None: only `max_steps` (and the job control) end it, so the result
+    does not depend on the clock (a first use compiles for seconds)."""
     gen = polish(job.target, unit, realisation_seed, max_steps=max_steps)
     used = 0
     best = np.asarray(unit, dtype=np.float64)
@@ -455,7 +457,7 @@ def _polish(job: _Job, unit: np.ndarray, realisation_seed: int, *, until: float,
         job.extra_evaluations += evaluations - used
         used = evaluations
         job.iteration += 1
-        if job.over(until):
+        if until is not None and job.over(until):
             gen.close()
             break
         p = job.progress("gradient polish")
@@ -548,18 +550,20 @@ def vae_cmaes(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, cont
     return (yield from _restart_until_over(job, count, run))
 
 
-def adapt_proposals(job: _Job, always: bool = False) -> Iterator[Progress]:
+def adapt_proposals(job: _Job, always: bool = False, deterministic: bool = False) -> Iterator[Progress]:
     """The proposal engines' last step (candidates, janus): a model proposes designs for its own (E*, τ0, B)
     over the whole θ box, and the exact rescaling (Material.adapt) and the τ0/B fit cannot follow every
     constraint, so with a given material, or when no ranked proposal is small-strain valid, or `always`
     (janus: its decoded designs are the head's expected laws, a few steps bring one realisation onto the
     target), the best ADAPT_CANDIDATES distinct ones get ADAPT_STEPS gradient steps on what is free (the
-    polish carries the validity residual)."""
+    polish carries the validity residual). `deterministic`: the steps are not cut by the clock (janus
+    promises the same designs for the same target and seed; the steps are few)."""
     if not always and job.target.material.free and job.best[0] < FEASIBILITY_PENALTY:
         return
     chosen = job.distinct(ADAPT_CANDIDATES)
     for j, (unit, rs) in enumerate(chosen):
-        yield from _polish(job, unit, rs, until=(j + 1) / len(chosen), max_steps=ADAPT_STEPS)
+        yield from _polish(job, unit, rs, until=None if deterministic else (j + 1) / len(chosen),
+                           max_steps=ADAPT_STEPS)
 
 
 def candidates(target: Target, *, seed: int = 0, time_budget_s: float = 5.0, control: JobControl | None = None,
