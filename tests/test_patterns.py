@@ -209,6 +209,23 @@ def test_interaction_estimate_is_zero_far_apart_and_negative_for_a_crowded_patch
             assert abs(change[0]) < 0.05 and share[0] == pytest.approx(1 / x.size, rel=0.02)
 
 
+def test_for_two_equal_caps_the_estimate_is_the_shape_term_alone():
+    """Equal caps push each other equally, which only shifts the flat: the load part changes no area, and
+    what is left is each cap's sharpening by the other's curved push, R·P/(3π E* s³) of its area."""
+    from studio.physics.contact import independent_contacts
+    from studio.physics.patterns import interaction_estimate
+
+    h, R = np.full(2, 0.3), np.full(2, 2.0)
+    for s in (3.0, 5.0, 8.0):
+        x, y = np.array([-s / 2, s / 2]), np.zeros(2)
+        d, P, _ = independent_contacts(Interface.of(h, R, x, y, E_STAR), [4.0])
+        gap = h[None, :] - (h[0] - d[:, :1])
+        change, _ = interaction_estimate(x, y, R, E_STAR, gap, P)
+        expected = -100.0 * 2.0 * 2.0 / (3 * np.pi * E_STAR * s ** 3)  # R = 2 mm, P = 2 N each
+        assert change[0] == pytest.approx(expected, rel=1e-6)
+        assert abs(interaction_estimate(x, y, R, E_STAR, gap, P, shape=False)[0][0]) < 1e-9
+
+
 # ------------------------------------------------------------------------------------- the studio's strip
 
 class _Always:
@@ -278,3 +295,53 @@ def test_a_design_on_another_load_range_is_predicted_on_the_canonical_one(valida
     np.testing.assert_allclose(big.seen["height_mm"], small.seen["height_mm"], rtol=1e-9)
     np.testing.assert_allclose(big.seen["x_mm"], small.seen["x_mm"], rtol=1e-9, atol=1e-12)
     assert big.seen["clearance_mm"] == pytest.approx(small.seen["clearance_mm"])
+
+
+def _toy_table(m_layouts=24, loads=4, seed=0):
+    """A small table whose class boundary is an area change of ±2 % that the metadata's first column carries."""
+    from studio.models.patterns import META_NAMES
+    from studio.models.patterns_training import PatternTable
+
+    rng = np.random.default_rng(seed)
+    m = m_layouts * loads
+    change = rng.uniform(-6, 6, m)
+    meta = rng.normal(size=(m, len(META_NAMES))).astype(np.float32)
+    meta[:, 0] = change
+    label = np.where(np.abs(change) > 2.0, INTERACTING, ISOLATED).astype(np.int64)
+    return PatternTable(images=rng.random((m_layouts, 2, 4, 64, 64), dtype=np.float32), meta=meta, label=label,
+                        layout=np.repeat(np.arange(m_layouts), loads), load_N=np.ones(m),
+                        area_change_percent=change, design=np.arange(m_layouts), clearance_mm=np.ones(m_layouts),
+                        rule=np.zeros(m_layouts, dtype=np.int64), source={})
+
+
+def test_the_area_head_learns_the_area_change_and_round_trips(tmp_path):
+    import torch
+
+    from studio.models.patterns import PatternConfig, load_pattern_network
+    from studio.models.patterns_training import train_classifier
+    from studio.models.store import save_model
+
+    table = _toy_table()
+    m = table.label.size
+    split = {"train": np.arange(0, m - 16), "validation": np.arange(m - 16, m), "test": np.arange(m - 16, m)}
+    plain, info = train_classifier(table, split, epochs=2, area_weight=0.0, log=lambda s: None)
+    assert not plain.config.area_head and info["area_weight"] == 0.0
+    assert plain.logits_and_area(torch.from_numpy(table.images[:2, 0]), torch.from_numpy(table.meta[:8]).view(2, 4, -1))[1] is None
+    model, info = train_classifier(table, split, epochs=40, area_weight=1.0, log=lambda s: None)
+    assert model.config.area_head and info["area_weight"] == 1.0
+    with torch.no_grad():
+        logits, area = model.logits_and_area(torch.from_numpy(table.images[:, 0]),
+                                             torch.from_numpy(table.meta).view(table.images.shape[0], 4, -1))
+    assert logits.shape == (24, 4, len(PATTERNS)) and area.shape == (24, 4)
+    target = np.clip(table.area_change_percent / 2.0, -5, 5).reshape(24, 4)
+    assert np.corrcoef(area.numpy().ravel(), target.ravel())[0, 1] > 0.8  # it learned the number, not noise
+    save_model(model, tmp_path / "toy", {"data": {}})
+    again, card = load_pattern_network(tmp_path / "toy.safetensors")
+    assert card["config"]["area_head"] is True
+    with torch.no_grad():
+        assert torch.allclose(again(torch.from_numpy(table.images[:2, 0]), torch.from_numpy(table.meta[:8]).view(2, 4, -1)),
+                              logits[:2])
+    # Files written before the area head (no such key in their config) build the network they were written with.
+    old = PatternConfig(kind="patterns").to_dict()
+    del old["area_head"]
+    assert PatternConfig.from_dict(old).area_head is False

@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     p.add_argument("--shards", type=int, default=None,
                    help="contact-pattern models only: use shards 0 … SHARDS − 1 of the dataset (one still being "
                         "made) (default: all)")
+    p.add_argument("--area-weight", type=float, default=None,
+                   help="contact-pattern classifier only: weight of its area head (the BEM's area change, trained "
+                        "beside the classes; 0: no area head) (default 1)")
     p.add_argument("--config", choices=("paper", "compact"), default="compact",
                    help="network size: the paper's or a compact one for CPUs (default compact)")
     p.add_argument("--data", required=True, help="dataset directory (studio/data format, with manifest.json; required)")

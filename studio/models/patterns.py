@@ -41,10 +41,12 @@ META_NAMES = ("log10_load_N", "E_star_MPa/10", "N/256", "log_clearance (0..1 ove
               "flat_level (image height of the independent flat at the load)",
               "contacts (independent model, log)", "largest load share (independent model)",
               "largest load share (after the interaction steps)",
-              "asinh(area change estimate %) (one interaction step)", "|area change estimate| %",
+              "asinh(area change estimate %) (interaction steps and contact shape)", "|area change estimate| %",
               *(f"|estimate| > {t:g} %" for t in ESTIMATE_STEPS_PERCENT), "largest share > 1/2 (independent)",
               "largest share > 1/2 (after the interaction steps)")
 KINDS = ("patterns-autoencoder", "patterns")
+AREA_SCALE_PERCENT = AREA_TOLERANCE_PERCENT  # the area head's unit: the class boundary sits at ±1
+AREA_CLIP = 5.0  # area changes beyond ±5 tolerances are one target (the class is certain there)
 
 
 # ------------------------------------------------------------------------------------------- features
@@ -110,6 +112,10 @@ class PatternConfig:
     meta_hidden: int = 64
     head_hidden: int = 128
     classes: tuple = PATTERNS
+    # A second output beside the classes, used in training only: the BEM's area change (the number the
+    # isolated / interacting boundary is drawn on), so the network learns how far a pair is from it.
+    # False in files written before it (they load as they were).
+    area_head: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -185,14 +191,22 @@ class PatternClassifier(nn.Module):
         self.head = nn.Sequential(nn.Linear(cfg.latent_dim + cfg.meta_hidden, cfg.head_hidden), nn.GELU(),
                                   nn.Linear(cfg.head_hidden, cfg.head_hidden), nn.GELU(),
                                   nn.Linear(cfg.head_hidden, len(cfg.classes)))
+        if cfg.area_head:
+            self.area = nn.Linear(cfg.head_hidden, 1)
         self.register_buffer("meta_mean", torch.zeros(cfg.meta_dim))
         self.register_buffer("meta_scale", torch.ones(cfg.meta_dim))
 
     def forward(self, images, meta, image_features=None):
+        return self.logits_and_area(images, meta, image_features)[0]
+
+    def logits_and_area(self, images, meta, image_features=None):
+        """(logits (B, K, classes), area change / AREA_SCALE_PERCENT (B, K), or None without the area head)."""
         z = self.encoder(images) if image_features is None else image_features
         m = self.meta((meta - self.meta_mean) / self.meta_scale)
         z = z[:, None, :].expand(-1, m.shape[1], -1)
-        return self.head(torch.cat([z, m], dim=-1))
+        features = self.head[:-1](torch.cat([z, m], dim=-1))
+        area = self.area(features)[..., 0] if self.config.area_head else None
+        return self.head[-1](features), area
 
 
 def build(cfg: PatternConfig) -> nn.Module:

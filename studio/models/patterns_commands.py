@@ -75,10 +75,13 @@ def run_train_patterns(args) -> int:
 
     from studio.models.commands import _hardware
     from studio.models.patterns import META_NAMES, load_pattern_network
-    from studio.models.patterns_training import (build_table, reconstruction_error, scores, splits, train_autoencoder,
-                                                 train_classifier, predict)
+    from studio.models.patterns_training import (AREA_WEIGHT, build_table, reconstruction_error, scores, splits,
+                                                 train_autoencoder, train_classifier, predict)
     from studio.models.store import save_model
 
+    area_weight = AREA_WEIGHT if getattr(args, "area_weight", None) is None else float(args.area_weight)
+    if not (np.isfinite(area_weight) and area_weight >= 0):
+        raise ModelError(f"--area-weight: {args.area_weight!r} is not a finite weight ≥ 0")
     torch.set_num_threads(args.threads or 2)
     t0 = time.time()
     table = build_table(args.data, log=lambda s: print(s, flush=True), shards=getattr(args, "shards", None))
@@ -107,7 +110,7 @@ def run_train_patterns(args) -> int:
         # The autoencoder's encoder is kept frozen (the paper's features): fine-tuning it gave the same random-split
         # accuracy and a lower validation accuracy on held-out designs (docs/patterns.md).
         model, info = train_classifier(table, split, encoder_state=encoder, freeze_encoder=encoder is not None,
-                                       epochs=args.epochs, lr=args.lr, seed=args.seed,
+                                       epochs=args.epochs, lr=args.lr, seed=args.seed, area_weight=area_weight,
                                        log=lambda s: print(s, flush=True))
         info["encoder"] = "frozen (autoencoder's)" if encoder is not None else "trained from scratch"
         card["training"].update(split=args.split, **info)

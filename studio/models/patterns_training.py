@@ -23,15 +23,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from studio.models.patterns import (META_NAMES, PatternAutoencoder, PatternClassifier, PatternConfig, layout_image,
-                                    metadata)
+from studio.models.patterns import (AREA_CLIP, AREA_SCALE_PERCENT, META_NAMES, PatternAutoencoder, PatternClassifier,
+                                    PatternConfig, layout_image, metadata)
 from studio.physics.patterns import PATTERNS, classify
 
 ROTATIONS = 4  # renders of each layout: unturned, then at random angles (augmentation; labels do not turn)
 HELD_OUT_DESIGNS = (7, 3)  # design index % 7 == 3
 HELD_OUT_CLEARANCE_MM = (0.2, 0.4)
 SPLITS = ("random", "held-out")
-TABLE_VERSION = 3  # bump when build_table's output changes (it names the cache file)
+AREA_WEIGHT = 1.0  # the area head's weight in the classifier's loss (0: no area head; chosen on validation, docs)
+TABLE_VERSION = 4  # bump when build_table's output changes (it names the cache file)
 
 
 @dataclass(eq=False)  # holds arrays: compare fields, not objects
@@ -229,13 +230,20 @@ def latents(encoder, images: np.ndarray) -> np.ndarray:
 
 
 def train_classifier(table: PatternTable, split: dict, *, encoder_state=None, freeze_encoder: bool = False,
-                     epochs: int = 40, lr: float = 2e-3,
+                     epochs: int = 40, lr: float = 2e-3, area_weight: float = AREA_WEIGHT,
                      batch_layouts: int = 8, seed: int = 0, log=print) -> tuple[PatternClassifier, dict]:
     """The CNN-MLP on split["train"], its encoder started from `encoder_state` (the autoencoder's); the
-    epoch with the best validation accuracy is kept."""
+    epoch with the best validation accuracy is kept.
+
+    area_weight > 0: the network has an area head too, trained to the BEM's area change (in units of the
+    2 % tolerance, clipped at ±AREA_CLIP) with that weight beside the cross-entropy: the label only says
+    which side of ±2 % a pair lies, the area change says how far (docs/patterns.md measures the gain).
+    """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = PatternClassifier(PatternConfig(kind="patterns"))
+    model = PatternClassifier(PatternConfig(kind="patterns", area_head=area_weight > 0))
+    area_target = torch.from_numpy(np.clip(table.area_change_percent / AREA_SCALE_PERCENT, -AREA_CLIP, AREA_CLIP)
+                                   .astype(np.float32))
     if encoder_state is not None:
         model.encoder.load_state_dict(encoder_state)
     if freeze_encoder:  # the autoencoder's features as they are: a few hundred layouts overfit a trained CNN
@@ -254,19 +262,23 @@ def train_classifier(table: PatternTable, split: dict, *, encoder_state=None, fr
         for s in range(steps):
             pick = perm[s * batch_layouts:(s + 1) * batch_layouts]
             images, meta, label, valid = _batch(table, layouts[pick], ids[pick], gen, augment=True)
-            logits = model(images, meta)
+            logits, area = model.logits_and_area(images, meta)
             loss = nn.functional.cross_entropy(logits[valid], label[valid])
+            if area is not None:
+                target = area_target[torch.from_numpy(np.where(ids[pick] >= 0, ids[pick], 0))]
+                loss = loss + area_weight * nn.functional.smooth_l1_loss(area[valid], target[valid])
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
         acc = float(np.mean(predict(model, table, split["validation"]) == table.label[split["validation"]]))
-        if acc > best:
+        if acc >= best:  # ties: the later epoch (further down the schedule)
             best, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
-        log(f"classifier epoch {epoch + 1}/{epochs}: loss {float(loss):.4f}, validation accuracy {100 * acc:.2f} %, "
+        log(f"classifier epoch {epoch + 1}/{epochs}: loss {loss.item():.4f}, validation accuracy {100 * acc:.2f} %, "
             f"{time.perf_counter() - t0:.0f} s")
     model.load_state_dict(best_state)
-    return model.eval(), {"epochs": epochs, "validation_accuracy": best, "train_pairs": int(split["train"].size)}
+    return model.eval(), {"epochs": epochs, "validation_accuracy": best, "train_pairs": int(split["train"].size),
+                          "area_weight": float(area_weight)}
 
 
 @torch.no_grad()
