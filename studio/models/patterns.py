@@ -259,10 +259,11 @@ class PatternPredictor:
         h = np.asarray(height_mm, dtype=np.float64)
         loads = np.atleast_1d(np.asarray(loads_N, dtype=np.float64))
         E = float(theta[E_STAR_IDX])
-        g_low = flat_lowest_mm(h, radius_mm, E, max_load_N)
-        image = layout_image(h, radius_mm, x_mm, y_mm, component, theta, g_low)
         d, load, _ = independent_contacts(Interface.of(h, radius_mm, x_mm, y_mm, E), loads)
         flat = np.max(np.where(d > 0, h[None, :] - d, -np.inf), axis=1)
+        at_max = np.flatnonzero(loads == float(max_load_N))  # the grid ends at the largest load: g_low is known
+        g_low = float(flat[at_max[0]]) if at_max.size else flat_lowest_mm(h, radius_mm, E, max_load_N)
+        image = layout_image(h, radius_mm, x_mm, y_mm, component, theta, g_low)
         meta = metadata(image, theta, h, radius_mm, x_mm, y_mm, clearance_mm, rule, loads, flat, load)
         logits = self.model(torch.from_numpy(image.pixels[None]), torch.from_numpy(meta[None]))[0]
         p = torch.softmax(logits, dim=-1).numpy().astype(np.float64)
