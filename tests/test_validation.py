@@ -162,6 +162,32 @@ def test_spacing_search_finds_a_clearance_the_bem_accepts():
     assert all(t["clearance_mm"] < search.layout.clearance_mm for t in failing)
 
 
+def test_the_search_guess_follows_the_bem_on_a_crowded_soft_patch():
+    """The first-order estimate (loads moved and contacts reshaped by the neighbours' push) that picks the
+    spacing search's first rung: within 10 % (+ 0.1 point: the BEM's grid reads interaction slightly strong)
+    of the BEM's interaction error on a hexagonal patch of caps at two pitches, where the load part alone
+    (first_order_contacts) reads far less."""
+    from studio.design.validation import estimated_interaction_error, validate_layout
+    from studio.physics import smape
+    from studio.physics.layout import Layout
+
+    angles = np.arange(6) * np.pi / 3
+    h, R, E = np.array([0.30, 0.30, 0.29, 0.30, 0.28, 0.30, 0.29]), np.full(7, 2.0), 2.0
+    loads = validation_loads(4)
+    for pitch in (2.6, 3.0):
+        x = np.concatenate([[0.0], pitch * np.cos(angles)])
+        y = np.concatenate([[0.0], pitch * np.sin(angles)])
+        layout = Layout(x, y, 0.0, 0.2, 10.0, pitch, 0.1, np.ones(7, bool), (1.0, 1.0), (1.0, 1.0))
+        bem = drive(validate_layout(h, R, layout, E, TAU0, B, loads=4, grid_check=False)).interaction_error_percent
+        guess = estimated_interaction_error(h, R, x, y, E, TAU0, B, loads)
+        itf = Interface.of(h, R, x, y, E)
+        _, _, a1 = first_order_contacts(itf, loads)
+        _, _, a0 = independent_contacts(itf, loads)
+        loads_only = float(smape(TAU0 * a1.sum(1) + B * loads, TAU0 * a0.sum(1) + B * loads))
+        assert bem > 1.0 and guess == pytest.approx(bem, rel=0.1, abs=0.1)
+        assert abs(loads_only - bem) > abs(guess - bem)
+
+
 def test_bad_inputs_give_one_line_errors(small_design, monkeypatch):
     itf = Interface.of([0.3, 0.3], [2.0, 2.0], [0, 30.0], [0, 0], E_STAR)
     with pytest.raises(GridBudgetError, match="over the budget") as info:
