@@ -20,7 +20,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402,F401  (torch and JAX before Qt)
 import jax  # noqa: E402,F401
 
@@ -28,7 +27,8 @@ from studio.physics import enable_float64, from_unit  # noqa: E402
 
 enable_float64()  # an entry point
 
-THETA_UNIT = np.array([0.9, 0.8, 0.1, 0.6, 0.1] + [0.1, 0.2, 0.1, 0.5, 0.1] * 3 + [0.1, 0.5, 0.4])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pattern_strip import THETA_UNIT  # noqa: E402  (the same design as the pattern-strip picture)
 
 
 def main() -> int:
