@@ -649,3 +649,24 @@ def test_help_and_about_are_non_modal_and_name_versions(qtbot, window):
     assert PySide6.__version__ in text and "Model:" in text
     help_dialog.close()
     about.close()
+
+
+def test_log_lines_from_worker_threads_reach_the_log_on_the_gui_thread(qtbot):
+    """A widget may only be touched from the GUI thread: a record logged in a worker is queued to it."""
+    import logging
+    import threading
+
+    from studio.gui.messages import LogView
+
+    logger = logging.getLogger("studio.test-log-thread")
+    view = LogView(logger)
+    qtbot.addWidget(view)
+    seen = []
+    original = view.appendPlainText
+    view.appendPlainText = lambda text: (seen.append(threading.current_thread()), original(text))
+    worker = threading.Thread(target=lambda: logger.error("from a worker"))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: "from a worker" in view.toPlainText(), timeout=5_000)
+    assert seen == [threading.main_thread()]
+    view.detach()

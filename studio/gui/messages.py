@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy, QToolButton
 
@@ -102,14 +102,37 @@ class LogView(QPlainTextEdit):
         self.logger.removeHandler(self.handler)
 
 
+class _LogBridge(QObject):
+    """Carries log lines to the widget's thread: records come from worker threads too, and a widget may only
+    be touched from the GUI thread (appending from a worker once hung the suite: a worker inside
+    appendPlainText while the GUI thread laid the view out). It lives in the widget's thread, so a line
+    emitted from another thread is queued to it."""
+
+    line = Signal(str)
+
+    def __init__(self, sink: QPlainTextEdit):
+        super().__init__()
+        self.sink = sink
+        self.moveToThread(sink.thread())
+        self.line.connect(self.append)
+
+    @Slot(str)
+    def append(self, text: str) -> None:
+        try:
+            self.sink.appendPlainText(text)
+        except RuntimeError:  # widget already deleted
+            pass
+
+
 class _LogHandler(logging.Handler):
     def __init__(self, sink: QPlainTextEdit):
         super().__init__(logging.INFO)
         self.sink = sink
+        self.bridge = _LogBridge(sink)
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
 
     def emit(self, record) -> None:
         try:
-            self.sink.appendPlainText(self.format(record))
-        except RuntimeError:  # widget already deleted
+            self.bridge.line.emit(self.format(record))
+        except RuntimeError:  # bridge already deleted
             pass
