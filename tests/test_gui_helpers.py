@@ -129,3 +129,25 @@ def screenshot_window(size=(1600, 1000)):
     w.resize(*size)
     w.show()
     return app, w
+
+
+def pump_events(app, until=None, timeout_s: float = 0.6, step_s: float = 0.02) -> bool:
+    """Process the event loop of a screenshot script until `until()` is true (or, without it, for
+    `timeout_s`): True when the condition came true (or none was given)."""
+    import time
+
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout_s:
+        if until is not None and until():
+            return True
+        app.processEvents()
+        time.sleep(step_s)
+    return until is None or bool(until())
+
+
+def save_and_close(w, out) -> bool:
+    """Grab a screenshot script's window to `out`, stop its jobs and close it; True when the file was written."""
+    ok = w.grab().save(str(out))
+    w.stop_all_jobs()
+    w.close()
+    return ok

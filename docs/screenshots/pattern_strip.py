@@ -41,7 +41,7 @@ def main() -> int:
     from studio.design.core import Design
     from studio.design.validation import check_design
     from studio.jobs import drive
-    from test_gui_helpers import screenshot_window
+    from test_gui_helpers import pump_events, save_and_close, screenshot_window
 
     design = Design.evaluate(from_unit(THETA_UNIT), args.N, 3, name=f"example-N{args.N}", method="hybrid")
     t0 = time.perf_counter()
@@ -53,10 +53,7 @@ def main() -> int:
     w.state.target.set_N(args.N)
     w.state.board.add(design, select=True)
     view = w.design.inspector.pattern_view
-    t0 = time.perf_counter()
-    while view.strip is None and time.perf_counter() - t0 < 300:
-        app.processEvents()
-        time.sleep(0.02)
+    pump_events(app, lambda: view.strip is not None, timeout_s=300)
     strip = view.strip
     if strip is None:
         print("no strip:", view.line.text())
@@ -64,15 +61,10 @@ def main() -> int:
     k = np.flatnonzero(strip.from_bem)
     pick = next((i for i in k if strip.shown[i] != strip.predicted[i]), k[len(k) // 2])  # a disagreement if any
     w.design.inspector.load_slider.setValue(int(pick))
-    for _ in range(30):
-        app.processEvents()
-        time.sleep(0.02)
+    pump_events(app)
     print(view.line.text())
     print("disagreements:", strip.disagreements)
-    ok = w.grab().save(args.out)
-    w.stop_all_jobs()
-    w.close()
-    return 0 if ok else 1
+    return 0 if save_and_close(w, args.out) else 1
 
 
 if __name__ == "__main__":

@@ -40,39 +40,28 @@ def main() -> int:
 
     from studio.design.core import Design
     from studio.gui.validation import ValidationWorkspace
-    from test_gui_helpers import screenshot_window
+    from test_gui_helpers import pump_events, save_and_close, screenshot_window
 
     design = Design.evaluate(from_unit(THETA_UNIT), args.N, 3, name=f"example-N{args.N}", method="hybrid")
     app, w = screenshot_window()
     w.state.target.set_N(args.N)
     entry = w.state.board.add(design, select=True)
-    t0 = time.perf_counter()
-    while entry.details is None and time.perf_counter() - t0 < 60:
-        app.processEvents()
-        time.sleep(0.02)
+    pump_events(app, lambda: entry.details is not None, timeout_s=60)
     page = next(p for p in w.workspaces if isinstance(p, ValidationWorkspace))
     w.tabs.setCurrentWidget(page)
     page.loads_spin.setValue(args.loads)
     job = page.validate_selected()
     t0 = time.perf_counter()
-    while job.active and time.perf_counter() - t0 < 600:
-        app.processEvents()
-        time.sleep(0.05)
+    pump_events(app, lambda: not job.active, timeout_s=600, step_s=0.05)
     print(f"{job.state} in {time.perf_counter() - t0:.1f} s")
     if job.state != "finished":
         print(job.error)
         return 1
     page.load_slider.setValue(page.load_slider.maximum() // 2)
-    for _ in range(30):
-        app.processEvents()
-        time.sleep(0.02)
+    pump_events(app)
     print(page.summary.text())
     print(page.warning.text())
-    ok = w.grab().save(args.out)
-    w.stop_all_jobs()
-    w.close()
-    return 0 if ok else 1
-
+    return 0 if save_and_close(w, args.out) else 1
 
 if __name__ == "__main__":
     sys.exit(main())
